@@ -317,13 +317,13 @@ apdu_err ctlv_find(const uint8_t *buf, size_t len, uint16_t tag, ctlv *out)
 	return APDU_E_BAD_TAG;
 }
 
-apdu_err ctlv_put(abuf *b, uint16_t tag, bool cr, const void *value, size_t len)
+static apdu_err ctlv_put_fmt(abuf *b, uint16_t tag, bool cr, bool long_tag, const void *value, size_t len)
 {
 	uint8_t hdr[7];
 	size_t n = 0;
 	if (tag == 0 || tag > 0x7fff || len > 0xffffff)
 		return b->err ? b->err : (b->err = APDU_E_INVAL);
-	if (tag <= 0x7e) {
+	if (tag <= 0x7e && !long_tag) {
 		hdr[n++] = (uint8_t)(tag | (cr ? 0x80 : 0));
 	} else {
 		uint16_t v = (uint16_t)(tag | (cr ? 0x8000 : 0));
@@ -337,6 +337,16 @@ apdu_err ctlv_put(abuf *b, uint16_t tag, bool cr, const void *value, size_t len)
 		return e;
 	abuf_put(b, hdr, n);
 	return abuf_put(b, value, len);
+}
+
+apdu_err ctlv_put(abuf *b, uint16_t tag, bool cr, const void *value, size_t len)
+{
+	return ctlv_put_fmt(b, tag, cr, false, value, len);
+}
+
+apdu_err ctlv_put_item(abuf *b, const ctlv *item)
+{
+	return ctlv_put_fmt(b, item->tag, item->cr, item->long_tag, item->value, item->len);
 }
 
 /* ---- DGI ---- */

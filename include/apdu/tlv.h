@@ -65,6 +65,8 @@ apdu_err ctlv_next(acur *c, ctlv *out);
 apdu_err ctlv_find(const uint8_t *buf, size_t len, uint16_t tag, ctlv *out);
 /* Writes a short tag when tag <= 0x7E, the 3-byte form otherwise. */
 apdu_err ctlv_put(abuf *b, uint16_t tag, bool cr, const void *value, size_t len);
+/* Re-encodes a parsed item, keeping its tag format (a small tag may come in the 3-byte format). */
+apdu_err ctlv_put_item(abuf *b, const ctlv *item);
 
 /* GlobalPlatform DGI (GPCS 11.11.3.2): 2-byte tag, length 1 byte ('00'..'FE') or 'FF' + 2 bytes. */
 typedef struct {
