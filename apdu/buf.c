@@ -125,7 +125,7 @@ apdu_err abuf_put_u16(abuf *b, uint16_t v)
 apdu_err abuf_fill(abuf *b, uint8_t v, size_t n)
 {
 	apdu_err e = abuf_reserve(b, n);
-	if (e)
+	if (e || n == 0)
 		return e;
 	memset(b->p + b->len, v, n);
 	b->len += n;
@@ -137,7 +137,7 @@ apdu_err abuf_insert(abuf *b, size_t at, const void *data, size_t len)
 	if (at > b->len)
 		return b->err ? b->err : (b->err = APDU_E_INVAL);
 	apdu_err e = abuf_reserve(b, len);
-	if (e)
+	if (e || len == 0)
 		return e;
 	memmove(b->p + at + len, b->p + at, b->len - at);
 	if (len)

@@ -478,10 +478,14 @@ apdu_err scp03_card_wrap_response(scp03_session *s, const uint8_t *data, size_t 
 
 /* ---- SCP03t ---- */
 
+#define OPEN_HDR (1 + BENCH_SCP03T_OPEN_HAS_KID) /* KVN [‖ KID] before the host challenge */
+
 apdu_err scp03t_host_open(uint8_t kvn, uint8_t kid, const uint8_t host_challenge[8], abuf *out)
 {
-	uint8_t v[10] = { kvn, kid };
-	memcpy(v + 2, host_challenge, 8);
+	uint8_t v[OPEN_HDR + 8] = { kvn };
+	if (BENCH_SCP03T_OPEN_HAS_KID)
+		v[1] = kid;
+	memcpy(v + OPEN_HDR, host_challenge, 8);
 	return tlv_put(out, SCP03T_TAG_OPEN, v, sizeof(v));
 }
 
@@ -589,14 +593,14 @@ apdu_err scp03t_card_open(scp03_session *s, const scp03_keys *k, const uint8_t *
 		return e;
 	if (t.tag != SCP03T_TAG_OPEN)
 		return APDU_E_BAD_TAG;
-	if (t.len != 10)
+	if (t.len != OPEN_HDR + 8)
 		return APDU_E_BAD_LENGTH;
 	if (t.value[0] != k->kvn && t.value[0] != 0)
 		return APDU_E_INVAL;
 	abuf r = ABUF_INIT;
 	scp03_session n;
 	memset(&n, 0, sizeof(n));
-	e = scp03_card_init(&n, k, 0x70, t.value + 2, card_challenge, kdd, seq, &r);
+	e = scp03_card_init(&n, k, 0x70, t.value + OPEN_HDR, card_challenge, kdd, seq, &r);
 	if (!e)
 		e = tlv_put(out, SCP03T_TAG_OPEN, r.p, r.len);
 	if (!e) {

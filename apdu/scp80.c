@@ -4,8 +4,9 @@
 #include "apdu/crypto.h"
 #include "apdu/scp80.h"
 #include "apdu/tlv.h"
+#include "bench_constants.h"
 
-#define SCP80_CC_LEN 8    /* TS 102 225 5.1.3.1: 8-byte CC for DES and AES */
+#define SCP80_CC_LEN BENCH_SCP80_CC_LEN /* TS 102 225 5.1.3.1 */
 #define SCP80_RC_LEN 4    /* CRC32 */
 #define SCP80_UDH_POR_LEN 3
 static const uint8_t scp80_udh_por[SCP80_UDH_POR_LEN] = { 0x02, 0x71, 0x00 };
@@ -463,15 +464,11 @@ apdu_err scp80_expanded_script_build(abuf *out, const uint8_t *const *apdus, con
  * Chosen behaviour, see docs/protocol-choices.md. */
 static bool compact_ins_is_le(uint8_t ins)
 {
-	switch (ins) {
-	case 0xB0: /* READ BINARY */
-	case 0xB2: /* READ RECORD */
-	case 0xC0: /* GET RESPONSE */
-	case 0xCA: /* GET DATA */
-	case 0x12: /* FETCH */
-	case 0x84: /* GET CHALLENGE */
-		return true;
-	}
+	/* READ BINARY, READ RECORD, GET RESPONSE, GET DATA, FETCH, GET CHALLENGE */
+	static const uint8_t le_ins[] = BENCH_COMPACT_LE_INS;
+	for (size_t i = 0; i < sizeof(le_ins); i++)
+		if (le_ins[i] == ins)
+			return true;
 	return false;
 }
 

@@ -117,7 +117,7 @@ START_TEST(concat_roundtrip)
 				ck_assert_int_eq(complete, k == n - 1);
 			}
 			ck_assert_uint_eq(out.len, len);
-			ck_assert_int_eq(memcmp(out.p, pkt, len), 0);
+			ck_assert(tu_memeq(out.p, pkt, len));
 			if (n > 1)
 				ck_assert(r.has_cpi);
 			sms_reassembly_free(&r);

@@ -65,6 +65,12 @@ static inline void tu_hexfix(uint8_t *out, size_t n, const char *hex)
 		ck_assert_msg(ok_, __VA_ARGS__);                                                         \
 	} while (0)
 
+/* memcmp that accepts NULL with a zero length (an empty abuf has no storage) */
+static inline int tu_memeq(const void *a, const void *b, size_t n)
+{
+	return n == 0 || memcmp(a, b, n) == 0;
+}
+
 static inline int tu_run(Suite *s)
 {
 	SRunner *sr = srunner_create(s);

@@ -1,0 +1,28 @@
+/* The one table of protocol values that PROTOCOL.md marks uncertain ([one] = a single public
+ * implementation, [?] = not confirmed anywhere public), and of the choices this project made where the
+ * sources are silent. Correct a value here and it changes everywhere. Each entry names its PROTOCOL.md
+ * section; docs/protocol-choices.md explains the behaviour chosen. */
+#ifndef BENCH_CONSTANTS_H
+#define BENCH_CONSTANTS_H
+
+/* §1 Identifiers: OTA TARs are AID bytes 13..15 (ETSI TS 101 220 rule) [?] */
+#define BENCH_TAR_ISDR 0x000001u
+#define BENCH_TAR_ECASD 0x000002u
+
+/* §3 SCP03t, the TLV form of SCP03 used for profile download [one] */
+#define BENCH_SCP03T_TAG_OPEN 0x84     /* host: KVN ‖ KID ‖ host challenge; card: INITIALIZE UPDATE answer */
+#define BENCH_SCP03T_TAG_AUTH 0x85     /* '33' ‖ host cryptogram ‖ C-MAC */
+#define BENCH_SCP03T_TAG_DATA 0x86     /* ENC(segment) ‖ C-MAC */
+#define BENCH_SCP03T_OPEN_HAS_KID 1    /* [?] the '84' value carries a KID byte after the KVN */
+#define BENCH_SCP03T_SEGMENT 512       /* [one] Njiwa's segment size */
+/* [?] C-MAC input of a TLV command: chain ‖ tag ‖ length ‖ value, the length counting the 8 MAC bytes
+ *     (as Lc' does for an APDU). R-MAC of the card's answer: chain ‖ encrypted answer (no SW exists). */
+
+/* §5 SCP80 */
+#define BENCH_SCP80_CC_LEN 8           /* CC length for both DES and AES [vec] */
+/* choices: single DES and DES-ECB refused; RC only as CRC32 (KID algorithm '5'); DS not supported */
+
+/* TS 102 226 compact format: INS values whose P3 is Le (case 2), every other INS is read as Lc. Ours. */
+#define BENCH_COMPACT_LE_INS { 0xB0, 0xB2, 0xC0, 0xCA, 0x12, 0x84 }
+
+#endif
