@@ -1,0 +1,30 @@
+/* The bench's test PKI: a CI, an EUM, an SM-DP and an SM-SR key pair with GP-format certificates
+ * (CI self-signed; EUM, SM-DP, SM-SR signed by the CI). Kept in one JSON file, 0600, in a directory:
+ * by default $XDG_DATA_HOME/euicc-bench/pki (~/.local/share/euicc-bench/pki). Test keys only. */
+#ifndef APDU_PKI_H
+#define APDU_PKI_H
+
+#include <stddef.h>
+
+#include "apdu/buf.h"
+#include "apdu/crypto.h"
+#include "apdu/gpcert.h"
+
+typedef struct {
+	crypto_curve curve;
+	crypto_eckey *ci, *eum, *smdp, *smsr;
+	abuf ci_cert, eum_cert, smdp_cert, smsr_cert;
+} bench_pki;
+
+/* Writes the default directory into buf (no trailing slash). */
+const char *pki_default_dir(char *buf, size_t len);
+/* Loads the PKI from dir, creating it (and the directory, 0700) when absent. On failure *why says what
+ * failed (a path, a field). A corrupt file is refused, never replaced. */
+apdu_err pki_load_or_create(const char *dir, bench_pki *out, char *why, size_t why_len);
+void pki_free(bench_pki *p);
+/* Issues a certificate for `pub` (65-byte point) with the given role and subject, signed by `issuer`
+ * whose certificate names it as CA (`issuer_cert`). */
+apdu_err pki_issue(const crypto_eckey *issuer, const abuf *issuer_cert, uint8_t role, uint16_t key_usage,
+		   const char *subject, const uint8_t pub[65], crypto_curve curve, abuf *out);
+
+#endif
