@@ -225,7 +225,13 @@ const sms_udh_ie *sms_udh_find(const sms_udh *u, uint8_t iei)
 apdu_err sms_split_command_packet(const uint8_t *pkt, size_t len, uint8_t ref, abuf parts[SMS_MAX_PARTS],
 				  size_t *n_parts)
 {
-	static const uint8_t single_udh[] = { 0x02, 0x70, 0x00 };
+	return sms_split_packet(SMS_IEI_CMD_PACKET, pkt, len, ref, parts, n_parts);
+}
+
+apdu_err sms_split_packet(uint8_t iei, const uint8_t *pkt, size_t len, uint8_t ref, abuf parts[SMS_MAX_PARTS],
+			  size_t *n_parts)
+{
+	const uint8_t single_udh[] = { 0x02, iei, 0x00 };
 	if (len + sizeof(single_udh) <= SMS_MAX_UD) {
 		abuf_reset(&parts[0]);
 		abuf_put(&parts[0], single_udh, sizeof(single_udh));
@@ -246,7 +252,7 @@ apdu_err sms_split_command_packet(const uint8_t *pkt, size_t len, uint8_t ref, a
 		size_t room = i == 0 ? first_room : other_room;
 		size_t take = len - off < room ? len - off : room;
 		if (i == 0) {
-			uint8_t h[8] = { 0x07, 0x70, 0x00, 0x00, 0x03, ref, (uint8_t)n, 1 };
+			uint8_t h[8] = { 0x07, iei, 0x00, 0x00, 0x03, ref, (uint8_t)n, 1 };
 			abuf_put(p, h, sizeof(h));
 		} else {
 			uint8_t h[6] = { 0x05, 0x00, 0x03, ref, (uint8_t)n, (uint8_t)(i + 1) };

@@ -25,4 +25,22 @@
 /* TS 102 226 compact format: INS values whose P3 is Le (case 2), every other INS is read as Lc. Ours. */
 #define BENCH_COMPACT_LE_INS { 0xB0, 0xB2, 0xC0, 0xCA, 0x12, 0x84 }
 
+/* §2 ES5 functions with no public encoding [?]: the bench's choices, as STORE DATA DGIs to the ISD-R */
+#define BENCH_DGI_SET_EMERGENCY 0x3A06 /* SetEmergencyProfileAttribute: 3A06 { 4F 10 AID } */
+#define BENCH_DGI_SET_POL1 0x3A09      /* POL1 of a profile (ES6's job on a real card): 3A09 { 4F AID, 80 01 POL1 } */
+
+/* §3 key establishment [one]/[?] */
+#define BENCH_KE_CHALLENGE_LEN 16      /* random challenge in the 3A01 answer (85 L challenge) */
+#define BENCH_KE_DR_LEN 16             /* derivation random DR */
+#define BENCH_KE_SIG_EXTRA_00 0        /* [?] Njiwa puts a 00 before 85 in the signed data; we do not */
+/* [?] signed data of 3A02: the STORE DATA data field before the 5F37 TLV, then 85 L challenge */
+/* [one] keydata: bytes 0..15 receipt key, 16..31 the ISD-P's SCP03 key (used for ENC, MAC and DEK) */
+
+/* §2 notifications: the card's own MO packets [?] */
+#define BENCH_MO_SPI 0x0E00            /* CC, ciphered, counter available (no replay check), no PoR */
+#define BENCH_MO_KVN 1                 /* keyset that secures MO notifications */
+
+/* ISD-R minimum security level for OTA commands (ours): CC, ciphering, counter must be higher */
+#define BENCH_ISDR_MSL_SPI1 0x16
+
 #endif

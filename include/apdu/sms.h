@@ -82,6 +82,9 @@ const sms_udh_ie *sms_udh_find(const sms_udh *u, uint8_t iei);
  * Each part's UD is appended to parts[i]; *n_parts receives the count. */
 apdu_err sms_split_command_packet(const uint8_t *pkt, size_t len, uint8_t ref, abuf parts[SMS_MAX_PARTS],
 				  size_t *n_parts);
+/* The same for any packet identifier: SMS_IEI_CMD_PACKET (command packets) or SMS_IEI_RSP_PACKET (PoRs). */
+apdu_err sms_split_packet(uint8_t iei, const uint8_t *pkt, size_t len, uint8_t ref, abuf parts[SMS_MAX_PARTS],
+			  size_t *n_parts);
 
 /* Reassembly of concatenated SMS with a size limit. Feed the user data of each part; when the message is
  * complete, *complete is set and `out` holds the packet (the UD of all parts without their UDHs; the first

@@ -1,0 +1,60 @@
+/* libeuicc: a software SGP.02 eUICC (ISD-R, ECASD, up to four ISD-Ps) as a library. No global state:
+ * one process may hold many cards. The card speaks APDUs (euicc_transmit) after a power-on, and saves its
+ * NVM atomically after every state-changing command when it has a state file. */
+#ifndef EUICC_EUICC_H
+#define EUICC_EUICC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "apdu/pki.h"
+
+#define EUICC_MAX_PROFILES 4
+#define EUICC_ATR_MAX 33
+#define EUICC_RAPDU_MAX (65536 + 2)
+
+typedef struct euicc_card euicc_card;
+
+typedef struct {
+	const char *eid;          /* 32 digits with valid check digits, or NULL for a fresh one */
+	bool has_seed;            /* draw everything from a DRBG seeded with `seed` (reproducible cards) */
+	uint64_t seed;
+	const bench_pki *pki;     /* signs CERT.ECASD.ECKA (EUM) and provides PK.CI */
+	unsigned fallback_threshold; /* consecutive "no service" events before the fall-back switch; 0 = 3 */
+	const char *smsr_msisdn;  /* where MO notifications go until an SMS tells otherwise; NULL = default */
+} euicc_new_opts;
+
+/* A new card in memory. NULL on failure, with the reason in why. */
+euicc_card *euicc_create(const euicc_new_opts *opts, char *why, size_t why_len);
+/* Loads a card from its NVM file and keeps saving to it. A corrupt or truncated file is refused. */
+euicc_card *euicc_load(const char *path, char *why, size_t why_len);
+/* Saves atomically (new file, fsync, rename; 0600) and makes `path` the card's state file. */
+int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len);
+void euicc_free(euicc_card *c);
+
+/* Power and reset: the ATR is written to atr (at most EUICC_ATR_MAX bytes); returns its length.
+ * A reset keeps the NVM and drops channels, sessions and pending responses. */
+size_t euicc_power_on(euicc_card *c, uint8_t *atr);
+size_t euicc_reset(euicc_card *c, uint8_t *atr);
+void euicc_power_off(euicc_card *c);
+size_t euicc_atr(const euicc_card *c, uint8_t *atr);
+
+/* One APDU exchange. rapdu must hold EUICC_RAPDU_MAX bytes. Always produces an R-APDU (at least a SW). */
+size_t euicc_transmit(euicc_card *c, const uint8_t *capdu, size_t len, uint8_t *rapdu);
+
+/* The EIS an SM-SR imports (EID, certificates, OTA keysets and counters). New reference. */
+json_t *euicc_eis(const euicc_card *c);
+/* A summary for `euicc-sim show`: eid, profiles, free slots, notifications, counters; secrets only if asked. */
+json_t *euicc_show(const euicc_card *c, bool secrets);
+const char *euicc_eid(const euicc_card *c, char out[33]);
+
+/* A line-oriented trace of what the card does (decoded APDUs, OTA steps); keys are never traced. */
+typedef void (*euicc_trace_fn)(void *ctx, const char *line);
+void euicc_set_trace(euicc_card *c, euicc_trace_fn fn, void *ctx);
+/* The last save error (a state file that could not be written), or NULL. */
+const char *euicc_last_error(const euicc_card *c);
+
+#endif

@@ -1,0 +1,550 @@
+/* The card: creation, power, the APDU dispatcher (channels, SELECT, GET RESPONSE, Le handling) and the
+ * one table from internal results to ISO 7816 status words. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apdu/hex.h"
+#include "apdu/ids.h"
+#include "apdu/tlv.h"
+#include "euicc_int.h"
+
+/* ATR: TS 3B, T0 with 11 historical bytes, TD1 (T=0 offered), TD2 (T=1 offered), "euicc-bench", TCK */
+static const uint8_t atr_bytes[] = { 0x3B, 0x8B, 0x80, 0x01, 'e', 'u', 'i', 'c', 'c', '-',
+				     'b', 'e', 'n', 'c', 'h', 0x00 };
+
+static const uint8_t aid_isdr[16] = { 0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10, 0xFF,
+				      0xFF, 0xFF, 0xFF, 0x89, 0x00, 0x00, 0x01, 0x00 };
+static const uint8_t aid_ecasd[16] = { 0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10, 0xFF,
+				       0xFF, 0xFF, 0xFF, 0x89, 0x00, 0x00, 0x02, 0x00 };
+
+uint16_t euicc_sw_of(eu_status s)
+{
+	switch (s) {
+	case EU_OK: return 0x9000;
+	case EU_MORE_DATA: return 0x6100;
+	case EU_WRONG_LENGTH: return 0x6700;
+	case EU_SECURITY: return 0x6982;
+	case EU_CONDITIONS: return 0x6985;
+	case EU_POL1: return 0x69E1;
+	case EU_WRONG_DATA: return 0x6A80;
+	case EU_FUNC_NOT_SUPPORTED: return 0x6A81;
+	case EU_FILE_NOT_FOUND: return 0x6A82;
+	case EU_NO_MEMORY: return 0x6A84;
+	case EU_NOT_ENOUGH_MEMORY_SEC: return 0x6A84;
+	case EU_WRONG_P1P2: return 0x6A86;
+	case EU_NOT_FOUND: return 0x6A88;
+	case EU_MEMORY_FAILURE: return 0x6581;
+	case EU_CHANNEL: return 0x6881;
+	case EU_INS: return 0x6D00;
+	case EU_CLA: return 0x6E00;
+	case EU_WRONG_LE: return 0x6C00;
+	case EU_TECHNICAL: return 0x6F00;
+	case EU_VERIFICATION_FAILED: return 0x6300;
+	}
+	return 0x6F00;
+}
+
+void euicc_tracef(euicc_card *c, const char *fmt, ...)
+{
+	if (!c->trace)
+		return;
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	c->trace(c->trace_ctx, line);
+}
+
+void euicc_trace_hex(euicc_card *c, const char *label, const uint8_t *p, size_t len)
+{
+	if (!c->trace)
+		return;
+	size_t show = len > 200 ? 200 : len;
+	char *h = hex_encode_alloc(p, show);
+	euicc_tracef(c, "%s %s%s", label, h ? h : "", len > show ? "…" : "");
+	free(h);
+}
+
+void euicc_set_trace(euicc_card *c, euicc_trace_fn fn, void *ctx)
+{
+	c->trace = fn;
+	c->trace_ctx = ctx;
+}
+
+const char *euicc_last_error(const euicc_card *c)
+{
+	return c->last_error[0] ? c->last_error : NULL;
+}
+
+apdu_err euicc_random(euicc_card *c, void *out, size_t len)
+{
+	/* the generator state lives in NVM so a seeded card stays reproducible across runs */
+	drbg d;
+	memcpy(d.seed, c->nvm.rng_seed, 32);
+	d.counter = c->nvm.rng_counter;
+	apdu_err e = drbg_bytes(&d, out, len);
+	c->nvm.rng_counter = d.counter;
+	drbg_clear(&d);
+	return e;
+}
+
+int euicc_find_profile(const euicc_card *c, const uint8_t *aid, size_t aid_len)
+{
+	if (aid_len != 16)
+		return -1;
+	for (int i = 0; i < EUICC_MAX_PROFILES; i++)
+		if (c->nvm.profiles[i].used && memcmp(c->nvm.profiles[i].aid, aid, 16) == 0)
+			return i;
+	return -1;
+}
+
+int euicc_enabled_profile(const euicc_card *c)
+{
+	for (int i = 0; i < EUICC_MAX_PROFILES; i++)
+		if (c->nvm.profiles[i].used && c->nvm.profiles[i].state == PS_ENABLED)
+			return i;
+	return -1;
+}
+
+const char *euicc_eid(const euicc_card *c, char out[33])
+{
+	return hex_encode(c->nvm.eid, 16, out);
+}
+
+euicc_card *euicc_create_empty(void)
+{
+	euicc_card *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->snapshot = malloc(sizeof(euicc_nvm));
+	if (!c->snapshot) {
+		free(c);
+		return NULL;
+	}
+	c->perso_target = -1;
+	c->dl_target = -1;
+	sms_reassembly_init(&c->sms);
+	abuf_init(&c->dl_buf);
+	return c;
+}
+
+euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
+{
+	euicc_card *c = euicc_create_empty();
+	crypto_eckey *k = NULL;
+	if (!c) {
+		snprintf(why, why_len, "out of memory");
+		return NULL;
+	}
+	euicc_nvm *n = &c->nvm;
+	drbg d;
+	if (o->has_seed)
+		drbg_init_seed(&d, o->seed);
+	else if (drbg_init_random(&d)) {
+		snprintf(why, why_len, "no random numbers from the OS");
+		goto fail;
+	}
+	memcpy(n->rng_seed, d.seed, 32);
+	n->rng_counter = 0;
+
+	char eid[33];
+	if (o->eid) {
+		apdu_err e = eid_check(o->eid);
+		if (e) {
+			snprintf(why, why_len, "--eid %s: %s", o->eid,
+				 e == APDU_E_CHECK_DIGIT ? "wrong check digits" : "expected 32 decimal digits");
+			goto fail;
+		}
+		snprintf(eid, sizeof(eid), "%s", o->eid);
+	} else {
+		uint8_t r[20];
+		char body[31] = "8904903200";
+		euicc_random(c, r, sizeof(r));
+		for (int i = 0; i < 20; i++)
+			body[10 + i] = (char)('0' + r[i] % 10);
+		body[30] = '\0';
+		eid_complete(body, eid);
+	}
+	eid_to_bytes(eid, n->eid);
+
+	/* ECASD key pair from the card's generator; the certificate from the test EUM */
+	n->curve = CRYPTO_CURVE_P256;
+	drbg kd;
+	memcpy(kd.seed, n->rng_seed, 32);
+	kd.counter = n->rng_counter;
+	apdu_err e = drbg_ec_key(&kd, n->curve, &k);
+	n->rng_counter = kd.counter;
+	drbg_clear(&kd);
+	if (e || crypto_ec_private(k, n->ecasd_sk) || crypto_ec_public(k, n->ecasd_pk)) {
+		snprintf(why, why_len, "cannot create the ECASD key pair");
+		goto fail;
+	}
+	if (!o->pki) {
+		snprintf(why, why_len, "no PKI to certify the card");
+		goto fail;
+	}
+	abuf cert = ABUF_INIT;
+	char subj[64];
+	snprintf(subj, sizeof(subj), "eUICC %s", eid);
+	e = pki_issue(o->pki->eum, &o->pki->eum_cert, GPCERT_ROLE_ECASD, GPCERT_KEY_USAGE_AGREE, subj, n->ecasd_pk,
+		      n->curve, &cert);
+	if (e || cert.len > sizeof(n->ecasd_cert) || o->pki->eum_cert.len > sizeof(n->eum_cert)) {
+		abuf_free(&cert);
+		snprintf(why, why_len, "cannot certify the ECASD key: %s", apdu_strerror(e));
+		goto fail;
+	}
+	memcpy(n->ecasd_cert, cert.p, cert.len);
+	n->ecasd_cert_len = (uint16_t)cert.len;
+	abuf_free(&cert);
+	memcpy(n->eum_cert, o->pki->eum_cert.p, o->pki->eum_cert.len);
+	n->eum_cert_len = (uint16_t)o->pki->eum_cert.len;
+	if (crypto_ec_public(o->pki->ci, n->ci_pk)) {
+		snprintf(why, why_len, "bad CI key");
+		goto fail;
+	}
+
+	/* ISD-R SCP80 keysets: version 1 AES-128 (as SGP.02 deployments use), version 2 3DES 2-key */
+	static const struct { uint8_t kvn, alg, len; } ks[] = { { 1, 0x2, 16 }, { 2, 0x5, 16 } };
+	for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+		nvm_keyset *s = &n->keysets[i];
+		s->used = true;
+		s->kvn = ks[i].kvn;
+		s->kic_alg = s->kid_alg = ks[i].alg;
+		s->key_len = ks[i].len;
+		euicc_random(c, s->kic, s->key_len);
+		euicc_random(c, s->kid, s->key_len);
+	}
+	n->fallback_threshold = (uint8_t)(o->fallback_threshold ? (o->fallback_threshold > 255 ? 255 : o->fallback_threshold) : 3);
+	n->smsr.toa = 0x91;
+	snprintf(n->smsr.digits, sizeof(n->smsr.digits), "%s", o->smsr_msisdn ? o->smsr_msisdn : "882350000000");
+	n->next_seq = 1;
+	/* the eUICC declares itself at its first attach */
+	isdr_queue_notification(c, NOTIF_DECLARATION, aid_isdr);
+	crypto_ec_free(k);
+	return c;
+fail:
+	crypto_ec_free(k);
+	euicc_free(c);
+	return NULL;
+}
+
+void euicc_free(euicc_card *c)
+{
+	if (!c)
+		return;
+	sms_reassembly_free(&c->sms);
+	abuf_free(&c->dl_buf);
+	crypto_wipe(&c->nvm, sizeof(c->nvm));
+	crypto_wipe(c->snapshot, sizeof(*c->snapshot));
+	crypto_wipe(&c->dl, sizeof(c->dl));
+	free(c->snapshot);
+	free(c->path);
+	free(c);
+}
+
+size_t euicc_atr(const euicc_card *c, uint8_t *atr)
+{
+	(void)c;
+	memcpy(atr, atr_bytes, sizeof(atr_bytes));
+	uint8_t tck = 0;
+	for (size_t i = 1; i + 1 < sizeof(atr_bytes); i++)
+		tck ^= atr_bytes[i];
+	atr[sizeof(atr_bytes) - 1] = tck;
+	return sizeof(atr_bytes);
+}
+
+static void drop_sessions(euicc_card *c)
+{
+	memset(c->channel_app, 0, sizeof(c->channel_app));
+	memset(c->channel_open, 0, sizeof(c->channel_open));
+	c->channel_open[0] = true;
+	c->pending_len = 0;
+	c->pending_sw = 0;
+	c->terminal_profile = false;
+	c->n_proactive = 0;
+	c->noservice_count = 0;
+	sms_reassembly_free(&c->sms);
+	es8_reset_session(c);
+}
+
+size_t euicc_power_on(euicc_card *c, uint8_t *atr)
+{
+	drop_sessions(c);
+	c->powered = true;
+	/* after a REFRESH the terminal re-attaches: notifications go out then */
+	if (c->refresh_pending) {
+		c->refresh_pending = false;
+		c->notify_after_attach = true;
+	}
+	return euicc_atr(c, atr);
+}
+
+size_t euicc_reset(euicc_card *c, uint8_t *atr)
+{
+	return euicc_power_on(c, atr);
+}
+
+void euicc_power_off(euicc_card *c)
+{
+	drop_sessions(c);
+	c->powered = false;
+}
+
+/* ---- dispatcher ---- */
+
+static eu_status manage_channel(euicc_card *c, const capdu *a, int ch, abuf *out)
+{
+	if (a->p1 == 0x00) { /* open: the card assigns the channel (P2 = 00) or takes the one asked */
+		int want = a->p2;
+		if (want == 0) {
+			for (int i = 1; i < EUICC_CHANNELS; i++)
+				if (!c->channel_open[i]) {
+					want = i;
+					break;
+				}
+			if (want == 0)
+				return EU_CHANNEL;
+			if (a->cse != APDU_CASE_2S)
+				return EU_WRONG_LENGTH;
+		}
+		if (want >= EUICC_CHANNELS || c->channel_open[want])
+			return EU_CHANNEL;
+		c->channel_open[want] = true;
+		c->channel_app[want] = c->channel_app[ch]; /* the new channel inherits the selection */
+		if (a->p2 == 0)
+			abuf_put_u8(out, (uint8_t)want);
+		return EU_OK;
+	}
+	if (a->p1 == 0x80) { /* close */
+		if (a->p2 == 0 || a->p2 >= EUICC_CHANNELS || !c->channel_open[a->p2])
+			return EU_CHANNEL;
+		c->channel_open[a->p2] = false;
+		c->channel_app[a->p2] = APP_NONE;
+		return EU_OK;
+	}
+	return EU_WRONG_P1P2;
+}
+
+static void fci(abuf *out, const uint8_t *aid, uint8_t life_cycle)
+{
+	size_t m, m2;
+	tlv_begin(out, 0x6F, &m);
+	tlv_put(out, 0x84, aid, 16);
+	tlv_begin(out, 0xA5, &m2);
+	tlv_put_u8(out, 0x9F6E, 0x00);
+	tlv_end(out, m2);
+	tlv_put_u8(out, 0x9F70, life_cycle);
+	tlv_end(out, m);
+}
+
+static eu_status select_aid(euicc_card *c, const capdu *a, int ch, abuf *out)
+{
+	if (a->p1 != 0x04)
+		return a->p1 == 0x00 ? EU_FILE_NOT_FOUND : EU_WRONG_P1P2; /* the file system comes later */
+	if ((a->p2 & 0xF3) != 0x00) /* first occurrence; b4..b3 choose FCI, FCP or none */
+		return EU_WRONG_P1P2;
+	if (a->lc < 5 || a->lc > 16)
+		return EU_WRONG_LENGTH;
+	const uint8_t *aid = a->data;
+	int app = APP_NONE;
+	const uint8_t *full = NULL;
+	uint8_t lc = 0x0F;
+	/* exact AID or a unique partial AID (ISO 7816-4 first occurrence) */
+	if (memcmp(aid_isdr, aid, a->lc) == 0) {
+		app = APP_ISDR;
+		full = aid_isdr;
+	} else if (memcmp(aid_ecasd, aid, a->lc) == 0) {
+		app = APP_ECASD;
+		full = aid_ecasd;
+	} else {
+		for (int i = 0; i < EUICC_MAX_PROFILES; i++) {
+			nvm_profile *p = &c->nvm.profiles[i];
+			if (p->used && memcmp(p->aid, aid, a->lc) == 0 && p->state >= PS_SELECTABLE) {
+				app = APP_ISDP0 + i;
+				full = p->aid;
+				lc = p->state;
+				break;
+			}
+		}
+	}
+	if (app == APP_NONE)
+		return EU_FILE_NOT_FOUND;
+	c->channel_app[ch] = (uint8_t)app;
+	if ((a->p2 & 0x0C) != 0x0C)
+		fci(out, full, lc);
+	euicc_tracef(c, "SELECT %s", app == APP_ISDR ? "ISD-R" : app == APP_ECASD ? "ECASD" : "ISD-P");
+	return EU_OK;
+}
+
+/* Commands that never change NVM: no snapshot, no save. */
+static bool read_only(const capdu *a)
+{
+	switch (a->ins) {
+	case 0xA4: case 0xC0: case 0xCA: case 0xCB: case 0x70: case 0x12: case 0xB0: case 0xB2:
+		return true;
+	case 0xF2: /* STATUS / GET STATUS */
+		return true;
+	}
+	return false;
+}
+
+static size_t finish(euicc_card *c, const capdu *a, eu_status st, abuf *data, uint8_t *r)
+{
+	uint16_t sw = euicc_sw_of(st);
+	size_t n = 0;
+	if (st == EU_OK && data->len) {
+		size_t ne = a->le; /* 0 when the command has no Le */
+		if (ne == 0 || data->len > ne) {
+			/* ISO 7816-4 / TS 102 221: more data than asked for waits for GET RESPONSE */
+			size_t give = ne ? ne : 0;
+			memcpy(r, data->p, give);
+			n = give;
+			memcpy(c->pending, data->p + give, data->len - give);
+			c->pending_len = data->len - give;
+			size_t left = c->pending_len;
+			sw = (uint16_t)(0x6100 | (left >= 256 ? 0 : left));
+		} else {
+			memcpy(r, data->p, data->len);
+			n = data->len;
+			if (c->n_proactive) /* TS 102 221 10.2.1.1: data and a pending proactive command */
+				sw = (uint16_t)(0x9100 | (c->proactive[0].len & 0xff));
+		}
+	} else if (st == EU_OK && c->n_proactive) {
+		sw = (uint16_t)(0x9100 | (c->proactive[0].len & 0xff));
+	}
+	r[n++] = (uint8_t)(sw >> 8);
+	r[n++] = (uint8_t)sw;
+	return n;
+}
+
+static size_t get_response(euicc_card *c, const capdu *a, uint8_t *r)
+{
+	size_t n = 0;
+	uint16_t sw;
+	if (!c->pending_len || a->p1 || a->p2) {
+		sw = !c->pending_len ? 0x6985 : 0x6A86;
+	} else {
+		size_t ne = a->le ? a->le : 256;
+		size_t give = c->pending_len < ne ? c->pending_len : ne;
+		memcpy(r, c->pending, give);
+		n = give;
+		memmove(c->pending, c->pending + give, c->pending_len - give);
+		c->pending_len -= give;
+		if (c->pending_len)
+			sw = (uint16_t)(0x6100 | (c->pending_len >= 256 ? 0 : c->pending_len));
+		else if (c->n_proactive)
+			sw = (uint16_t)(0x9100 | (c->proactive[0].len & 0xff));
+		else
+			sw = 0x9000;
+	}
+	r[n++] = (uint8_t)(sw >> 8);
+	r[n++] = (uint8_t)sw;
+	return n;
+}
+
+static eu_status dispatch(euicc_card *c, const capdu *a, int ch, abuf *out)
+{
+	uint8_t app = c->channel_app[ch];
+	bool gp = (a->cla & 0x80) != 0;
+	switch (a->ins) {
+	case 0x70:
+		return gp ? EU_CLA : manage_channel(c, a, ch, out);
+	case 0xA4:
+		return gp ? EU_CLA : select_aid(c, a, ch, out);
+	case 0x10:
+		return gp ? cat_terminal_profile(c, a) : EU_CLA;
+	case 0x12:
+		return gp ? cat_fetch(c, a, out) : EU_CLA;
+	case 0x14:
+		return gp ? cat_terminal_response(c, a) : EU_CLA;
+	case 0xC2:
+		if (!gp)
+			return EU_CLA;
+		if (a->lc == 0)
+			return EU_WRONG_LENGTH;
+		if (a->data[0] == 0xD1)
+			return ota_envelope_sms_pp(c, a->data, a->lc, out);
+		if (a->data[0] == 0xD6)
+			return cat_event_download(c, a->data, a->lc);
+		return EU_WRONG_DATA;
+	case 0xF2:
+		/* TS 102 221 STATUS (P1 00..02) unless a GP application takes GET STATUS (P1 80/40/20/10) */
+		if (gp && a->p1 <= 0x02) {
+			if (a->p2 == 0x0C || a->p2 == 0x00 || a->p2 == 0x01)
+				return EU_OK; /* no DF information yet: the file system comes later */
+			return EU_WRONG_P1P2;
+		}
+		break;
+	}
+	if (app == APP_ISDR)
+		return isdr_command(c, a, CTX_CONTACT, out);
+	if (app == APP_ECASD)
+		return ecasd_command(c, a, CTX_CONTACT, out);
+	if (app >= APP_ISDP0)
+		return EU_SECURITY; /* ISD-Ps take no plain contact commands */
+	return EU_INS;
+}
+
+size_t euicc_transmit(euicc_card *c, const uint8_t *in, size_t len, uint8_t *r)
+{
+	capdu a;
+	abuf out = ABUF_INIT;
+	size_t n;
+	if (!c->powered) {
+		r[0] = 0x6F;
+		r[1] = 0x00;
+		return 2;
+	}
+	apdu_err pe = capdu_parse(in, len, &a);
+	if (pe) {
+		euicc_trace_hex(c, "C-APDU (malformed)", in, len);
+		r[0] = 0x67;
+		r[1] = 0x00;
+		return 2;
+	}
+	euicc_trace_hex(c, "C-APDU", in, len);
+	if (a.cla == 0xFF) {
+		r[0] = 0x6E;
+		r[1] = 0x00;
+		return 2;
+	}
+	int ch = (a.cla & 0x40) ? 4 + (a.cla & 0x0F) : (a.cla & 0x03);
+	if (ch >= EUICC_CHANNELS || !c->channel_open[ch]) {
+		r[0] = 0x68;
+		r[1] = 0x81;
+		return 2;
+	}
+	if (a.ins == 0xC0 && !(a.cla & 0x80)) {
+		n = get_response(c, &a, r);
+		euicc_trace_hex(c, "R-APDU", r, n);
+		return n;
+	}
+	c->pending_len = 0;
+	bool ro = read_only(&a);
+	size_t proactive_before = c->n_proactive;
+	if (!ro)
+		memcpy(c->snapshot, &c->nvm, sizeof(c->nvm));
+	eu_status st = dispatch(c, &a, ch, &out);
+	if (out.err)
+		st = EU_TECHNICAL;
+	cat_flush_refresh(c);
+	if (!ro && memcmp(c->snapshot, &c->nvm, sizeof(c->nvm)) != 0 && c->path) {
+		char why[256];
+		if (nvm_write_file(&c->nvm, c->path, why, sizeof(why)) != 0) {
+			/* nothing half-applied: the command is undone and reported as a memory failure */
+			snprintf(c->last_error, sizeof(c->last_error), "%s", why);
+			memcpy(&c->nvm, c->snapshot, sizeof(c->nvm));
+			if (c->n_proactive > proactive_before)
+				c->n_proactive = proactive_before;
+			abuf_reset(&out);
+			st = EU_MEMORY_FAILURE;
+			euicc_tracef(c, "NVM save failed: %s", why);
+		}
+	}
+	n = finish(c, &a, st, &out, r);
+	euicc_trace_hex(c, "R-APDU", r, n);
+	abuf_free(&out);
+	return n;
+}

@@ -1,0 +1,339 @@
+/* ES8 on the card (PROTOCOL.md §3): the ISD-R forwards STORE DATA to the ISD-P named by INSTALL [for
+ * personalization]; key establishment scenario #3 (GP Amendment E, ECKA-EG); SCP03t profile download
+ * into the ISD-P, validated and stored only when the whole package arrived. */
+#include <string.h>
+
+#include "apdu/gpcert.h"
+#include "apdu/ids.h"
+#include "apdu/tlv.h"
+#include "euicc_int.h"
+
+/* SAIP PEStatus values (TCA eUICC Profile Package) */
+enum { PE_OK = 0, PE_NOT_SUPPORTED = 1, PE_BAD_VALUES = 3, PE_NOT_ENOUGH_MEMORY = 4, PE_INVALID_FORMAT = 5 };
+
+void es8_reset_session(euicc_card *c)
+{
+	c->perso_target = -1;
+	c->ke_challenge_valid = false;
+	c->ke_dp_valid = false;
+	crypto_wipe(c->ke_challenge, sizeof(c->ke_challenge));
+	c->dl_target = -1;
+	scp03_session_clear(&c->dl);
+	abuf_free(&c->dl_buf);
+	c->dl_pe_count = 0;
+	c->dl_failed = false;
+}
+
+/* 3A01 { 7F21 CERT.DP.ECDSA }: verified against PK.CI.ECDSA; answers 85 L <challenge> */
+static eu_status ke_certificate(euicc_card *c, const uint8_t *v, size_t len, abuf *out)
+{
+	gpcert cert;
+	crypto_eckey *ci = NULL;
+	if (gpcert_parse(v, len, &cert))
+		return EU_WRONG_DATA;
+	if (cert.role != GPCERT_ROLE_SMDP || cert.curve != c->nvm.curve)
+		return EU_WRONG_DATA;
+	if (crypto_ec_from_public(c->nvm.curve, c->nvm.ci_pk, 65, &ci))
+		return EU_TECHNICAL;
+	apdu_err e = gpcert_verify(&cert, ci);
+	crypto_ec_free(ci);
+	if (e) {
+		euicc_tracef(c, "  3A01: CERT.DP.ECDSA does not verify against the CI");
+		return EU_SECURITY;
+	}
+	memcpy(c->ke_dp_pk, cert.pub, 65);
+	c->ke_dp_valid = true;
+	if (euicc_random(c, c->ke_challenge, BENCH_KE_CHALLENGE_LEN))
+		return EU_TECHNICAL;
+	c->ke_challenge_valid = true;
+	tlv_put(out, 0x85, c->ke_challenge, BENCH_KE_CHALLENGE_LEN);
+	euicc_tracef(c, "  3A01: SM-DP certificate verified, challenge issued");
+	return EU_OK;
+}
+
+/* 3A02 { A6 CRT, 7F49 { B0 ePK.DP.ECKA }, 5F37 signature }: answers 85 L <DR> 86 L <receipt> */
+static eu_status ke_establish(euicc_card *c, int isdp, const uint8_t *data, size_t dlen, const uint8_t *v,
+			      size_t len, abuf *out)
+{
+	tlv crt, epk, sig, t;
+	if (!c->ke_dp_valid || !c->ke_challenge_valid)
+		return EU_CONDITIONS;
+	if (tlv_find(v, len, 0xA6, &crt) || tlv_find(v, len, 0x7F49, &epk) || tlv_find(v, len, 0x5F37, &sig) ||
+	    sig.len != 64)
+		return EU_WRONG_DATA;
+	/* signed: the data field up to the 5F37 TLV, then 85 L <challenge> */
+	size_t signed_len = (size_t)(sig.raw - data);
+	if (sig.raw < data || signed_len > dlen)
+		return EU_WRONG_DATA;
+	abuf m = ABUF_INIT;
+	abuf_put(&m, data, signed_len);
+	if (BENCH_KE_SIG_EXTRA_00)
+		abuf_put_u8(&m, 0x00);
+	tlv_put(&m, 0x85, c->ke_challenge, BENCH_KE_CHALLENGE_LEN);
+	crypto_eckey *dp = NULL, *eph = NULL, *ecasd = NULL;
+	eu_status st = EU_OK;
+	uint8_t z[32], kd[32], dr[BENCH_KE_DR_LEN], receipt[16];
+	if (m.err || crypto_ec_from_public(c->nvm.curve, c->ke_dp_pk, 65, &dp)) {
+		st = EU_TECHNICAL;
+		goto out;
+	}
+	if (crypto_ecdsa_verify(dp, m.p, m.len, sig.value)) {
+		euicc_tracef(c, "  3A02: signature of the SM-DP does not verify");
+		st = EU_SECURITY;
+		goto out;
+	}
+	/* CRT: 90 (scenario), 95 (key usage), 80 '88' AES, 81 '10' 16-byte key, 82 KID, 83 KVN */
+	tlv ktype, klen, kid, kvn, usage, host_id, sdin;
+	if (tlv_find(crt.value, crt.len, 0x80, &ktype) || ktype.len != 1 || ktype.value[0] != 0x88 ||
+	    tlv_find(crt.value, crt.len, 0x81, &klen) || klen.len != 1 || klen.value[0] != 0x10 ||
+	    tlv_find(crt.value, crt.len, 0x82, &kid) || kid.len != 1 || tlv_find(crt.value, crt.len, 0x83, &kvn) ||
+	    kvn.len != 1 || tlv_find(crt.value, crt.len, 0x95, &usage) || usage.len != 1) {
+		st = EU_WRONG_DATA;
+		goto out;
+	}
+	if (tlv_find(epk.value, epk.len, 0xB0, &t) || t.len != 65 ||
+	    crypto_ec_from_public(c->nvm.curve, t.value, 65, &eph)) {
+		st = EU_WRONG_DATA;
+		goto out;
+	}
+	if (crypto_ec_from_private(c->nvm.curve, c->nvm.ecasd_sk, &ecasd) || crypto_ecdh(ecasd, eph, z) ||
+	    euicc_random(c, dr, sizeof(dr))) {
+		st = EU_TECHNICAL;
+		goto out;
+	}
+	/* SharedInfo = key usage ‖ key type ‖ key length ‖ DR [‖ HostID] [‖ SDIN] */
+	abuf si = ABUF_INIT;
+	abuf_put_u8(&si, usage.value[0]);
+	abuf_put_u8(&si, 0x88);
+	abuf_put_u8(&si, 0x10);
+	abuf_put(&si, dr, sizeof(dr));
+	if (!tlv_find(crt.value, crt.len, 0x84, &host_id))
+		abuf_put(&si, host_id.value, host_id.len);
+	if (!tlv_find(crt.value, crt.len, 0x45, &sdin))
+		abuf_put(&si, sdin.value, sdin.len);
+	apdu_err e = si.err ? si.err : crypto_x963_kdf_sha256(z, 32, si.p, si.len, kd, sizeof(kd));
+	abuf_free(&si);
+	if (e) {
+		st = EU_TECHNICAL;
+		goto out;
+	}
+	/* receipt = CMAC(receipt key, A6 CRT ‖ 85 L DR) */
+	abuf rin = ABUF_INIT;
+	abuf_put(&rin, crt.raw, crt.raw_len);
+	tlv_put(&rin, 0x85, dr, sizeof(dr));
+	e = rin.err ? rin.err : crypto_aes_cmac(kd, 16, rin.p, rin.len, receipt);
+	abuf_free(&rin);
+	if (e) {
+		st = EU_TECHNICAL;
+		goto out;
+	}
+	nvm_profile *p = &c->nvm.profiles[isdp];
+	memcpy(p->scp03_key, kd + 16, 16);
+	p->scp03_kvn = kvn.value[0];
+	p->scp03_kid = kid.value[0];
+	p->has_keys = true;
+	if (p->state == PS_SELECTABLE)
+		p->state = PS_PERSONALIZED;
+	tlv_put(out, 0x85, dr, sizeof(dr));
+	tlv_put(out, 0x86, receipt, sizeof(receipt));
+	c->ke_challenge_valid = false;
+	c->ke_dp_valid = false;
+	euicc_tracef(c, "  3A02: key established for ISD-P %d (KVN %02x), PERSONALIZED", isdp, p->scp03_kvn);
+out:
+	crypto_wipe(z, sizeof(z));
+	crypto_wipe(kd, sizeof(kd));
+	crypto_wipe(receipt, sizeof(receipt));
+	crypto_ec_free(dp);
+	crypto_ec_free(eph);
+	crypto_ec_free(ecasd);
+	abuf_free(&m);
+	return st;
+}
+
+eu_status es8_store_data(euicc_card *c, int isdp, const uint8_t *data, size_t len, abuf *out)
+{
+	acur cur = acur_make(data, len);
+	dgi d;
+	if (!len)
+		return EU_WRONG_LENGTH;
+	if (dgi_next(&cur, &d) || cur.len)
+		return EU_WRONG_DATA;
+	switch (d.tag) {
+	case 0x3A01:
+		return ke_certificate(c, d.value, d.len, out);
+	case 0x3A02:
+		return ke_establish(c, isdp, data, len, d.value, d.len, out);
+	}
+	return EU_NOT_FOUND;
+}
+
+/* EUICCResponse as the bench encodes it: 30 { A0 { 30 { 80 status, 81 PE number } ... } } */
+static void pe_status(abuf *list, uint8_t status, size_t pe_number)
+{
+	size_t m;
+	tlv_begin(list, 0x30, &m);
+	tlv_put_u8(list, 0x80, status);
+	tlv_put_u8(list, 0x81, (uint8_t)(pe_number & 0xff));
+	tlv_end(list, m);
+}
+
+static int header_iccid(const tlv *hdr, uint8_t iccid[10])
+{
+	tlv t;
+	if (tlv_find(hdr->value, hdr->len, 0x83, &t) || t.len != 10)
+		return -1;
+	/* the SAIP header carries the ICCID as plain BCD with 'F' padding */
+	char digits[21];
+	size_t n = 0;
+	for (size_t i = 0; i < 20; i++) {
+		uint8_t nib = (i % 2 == 0) ? (t.value[i / 2] >> 4) : (t.value[i / 2] & 0x0f);
+		if (nib == 0x0f)
+			break;
+		if (nib > 9)
+			return -1;
+		digits[n++] = (char)('0' + nib);
+	}
+	digits[n] = '\0';
+	if (iccid_check(digits))
+		return -1;
+	memcpy(iccid, t.value, 10);
+	return 0;
+}
+
+/* Looks at the profile elements that are complete in the download buffer and answers each once. */
+static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *finished)
+{
+	acur cur = acur_make(c->dl_buf.p, c->dl_buf.len);
+	size_t idx = 0;
+	abuf list = ABUF_INIT;
+	*finished = false;
+	eu_status st = EU_OK;
+	uint8_t iccid[10];
+	bool have_header = false;
+	while (cur.len) {
+		tlv pe;
+		acur before = cur;
+		apdu_err e = tlv_next(&cur, &pe);
+		if (e == APDU_E_TRUNC_VALUE || e == APDU_E_TRUNC_HEADER) {
+			cur = before;
+			break; /* the rest comes with the next segment */
+		}
+		if (e) {
+			pe_status(&list, PE_INVALID_FORMAT, idx);
+			st = EU_WRONG_DATA;
+			break;
+		}
+		if (idx == 0) {
+			if (pe.tag != 0xA0 || header_iccid(&pe, iccid)) {
+				if (idx >= c->dl_pe_count)
+					pe_status(&list, PE_BAD_VALUES, idx);
+				st = EU_WRONG_DATA;
+				break;
+			}
+			have_header = true;
+		}
+		if (idx >= c->dl_pe_count) {
+			pe_status(&list, (pe.tag & 0xE0) == 0xA0 ? PE_OK : PE_NOT_SUPPORTED, idx);
+			c->dl_pe_count = idx + 1;
+		}
+		idx++;
+		if (pe.tag == 0xAA) { /* the end element */
+			if (cur.len) {
+				st = EU_WRONG_DATA;
+				break;
+			}
+			*finished = true;
+			break;
+		}
+	}
+	size_t m;
+	tlv_begin(resp, 0x30, &m);
+	size_t m2;
+	tlv_begin(resp, 0xA0, &m2);
+	abuf_put(resp, list.p, list.len);
+	tlv_end(resp, m2);
+	tlv_end(resp, m);
+	abuf_free(&list);
+	if (st == EU_OK && *finished) {
+		nvm_profile *p = &c->nvm.profiles[isdp];
+		if (!have_header)
+			return EU_WRONG_DATA;
+		memcpy(p->package, c->dl_buf.p, c->dl_buf.len);
+		p->package_len = (uint32_t)c->dl_buf.len;
+		memcpy(p->iccid, iccid, 10);
+		p->has_iccid = true;
+		p->state = PS_DISABLED;
+		euicc_tracef(c, "  profile package complete (%zu bytes, %zu elements): ISD-P %d DISABLED", c->dl_buf.len,
+			     c->dl_pe_count, isdp);
+	}
+	return st;
+}
+
+eu_status es8_scp03t(euicc_card *c, int isdp, uint32_t tag, const uint8_t *tlvp, size_t tlv_len, abuf *out)
+{
+	nvm_profile *p = &c->nvm.profiles[isdp];
+	apdu_err e;
+	if (tag == SCP03T_TAG_OPEN) {
+		if (!p->has_keys || p->state != PS_PERSONALIZED)
+			return EU_CONDITIONS;
+		es8_reset_session(c);
+		scp03_keys k;
+		memset(&k, 0, sizeof(k));
+		k.kvn = p->scp03_kvn;
+		k.key_len = 16;
+		memcpy(k.enc, p->scp03_key, 16);
+		memcpy(k.mac, p->scp03_key, 16);
+		memcpy(k.dek, p->scp03_key, 16);
+		uint8_t cc[8], kdd[10];
+		memcpy(kdd, c->nvm.eid + 6, 10);
+		if (euicc_random(c, cc, sizeof(cc)))
+			return EU_TECHNICAL;
+		e = scp03t_card_open(&c->dl, &k, tlvp, tlv_len, cc, kdd, NULL, out);
+		scp03_keys_clear(&k);
+		if (e)
+			return e == APDU_E_INVAL ? EU_NOT_FOUND : EU_WRONG_DATA;
+		c->dl_target = isdp;
+		euicc_tracef(c, "  SCP03t opened for ISD-P %d", isdp);
+		return EU_OK;
+	}
+	if (c->dl_target != isdp)
+		return EU_CONDITIONS;
+	if (tag == SCP03T_TAG_AUTH) {
+		e = scp03t_card_authenticate(&c->dl, tlvp, tlv_len);
+		if (e) {
+			es8_reset_session(c);
+			return e == APDU_E_MAC ? EU_SECURITY : EU_WRONG_DATA;
+		}
+		euicc_tracef(c, "  SCP03t authenticated (level 33)");
+		return EU_OK;
+	}
+	/* '86': one segment of the package */
+	abuf seg = ABUF_INIT, resp = ABUF_INIT;
+	e = scp03t_card_unwrap(&c->dl, tlvp, tlv_len, &seg);
+	if (e) {
+		abuf_free(&seg);
+		/* a broken or forged segment ends the download: nothing is kept */
+		es8_reset_session(c);
+		return e == APDU_E_MAC ? EU_SECURITY : EU_WRONG_DATA;
+	}
+	eu_status st = EU_OK;
+	bool finished = false;
+	if (c->dl_buf.len + seg.len > EUICC_MAX_PACKAGE || c->dl_buf.len + seg.len > p->nvm_granted) {
+		st = EU_NO_MEMORY;
+	} else {
+		abuf_put(&c->dl_buf, seg.p, seg.len);
+		st = download_progress(c, isdp, &resp, &finished);
+	}
+	abuf_free(&seg);
+	if (st != EU_OK) {
+		euicc_tracef(c, "  download failed: package refused, ISD-P %d keeps no profile", isdp);
+		abuf_free(&resp);
+		es8_reset_session(c);
+		return st;
+	}
+	e = scp03t_card_wrap(&c->dl, resp.p, resp.len, out);
+	abuf_free(&resp);
+	if (finished)
+		es8_reset_session(c);
+	return e ? EU_TECHNICAL : EU_OK;
+}

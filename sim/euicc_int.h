@@ -1,0 +1,211 @@
+/* Private declarations of libeuicc. */
+#ifndef EUICC_INT_H
+#define EUICC_INT_H
+
+#include <stdarg.h>
+
+#include "apdu/apdu.h"
+#include "apdu/buf.h"
+#include "apdu/drbg.h"
+#include "apdu/scp03.h"
+#include "apdu/scp80.h"
+#include "apdu/sms.h"
+#include "bench_constants.h"
+#include "euicc/euicc.h"
+
+#define EUICC_NVM_VERSION 1
+#define EUICC_MAX_KEYSETS 3
+#define EUICC_MAX_NOTIFS 16
+#define EUICC_MAX_PACKAGE (32 * 1024)   /* one stored SAIP package */
+#define EUICC_CHANNELS 4
+#define EUICC_MAX_PROACTIVE 8
+
+/* ISD-P life cycle (GP, PROTOCOL.md §2) */
+enum {
+	PS_INSTALLED = 0x03,
+	PS_SELECTABLE = 0x07,
+	PS_PERSONALIZED = 0x0F,
+	PS_DISABLED = 0x1F,
+	PS_ENABLED = 0x3F,
+};
+
+/* POL1 bits (bench encoding, docs/protocol-choices.md) */
+#define POL1_DISABLE_NOT_ALLOWED 0x01
+#define POL1_DELETE_NOT_ALLOWED 0x02
+#define POL1_DELETE_WHEN_DISABLED 0x04
+
+/* Notification types (PROTOCOL.md §2) */
+enum { NOTIF_DECLARATION = 0x01, NOTIF_CHANGE_OK = 0x02, NOTIF_CHANGE_FAILED = 0x03, NOTIF_FALLBACK = 0x05 };
+
+typedef struct {
+	bool used;
+	uint8_t kvn;                  /* key version: KIc/KID high nibble */
+	uint8_t kic_alg, kid_alg;     /* algorithm nibbles */
+	uint8_t kic[32], kid[32];
+	uint8_t key_len;
+	uint8_t counter[5];           /* last accepted counter of incoming packets */
+} nvm_keyset;
+
+typedef struct {
+	bool used;
+	uint8_t aid[16];
+	uint8_t state;
+	bool fallback, emergency;
+	uint8_t pol1;
+	uint16_t nvm_granted;
+	bool has_keys;                /* SCP03 keyset from key establishment */
+	uint8_t scp03_kvn, scp03_kid;
+	uint8_t scp03_key[16];
+	bool has_iccid;
+	uint8_t iccid[10];            /* swapped BCD as in the SAIP header */
+	uint8_t smsc[12];             /* connectivity parameters: TON/NPI + BCD */
+	uint8_t smsc_len;
+	uint32_t package_len;
+	uint8_t package[EUICC_MAX_PACKAGE];
+} nvm_profile;
+
+typedef struct {
+	bool used;
+	uint16_t seq;
+	uint8_t type;
+	uint8_t aid[16];
+} nvm_notif;
+
+/* Everything that survives power-off; copied whole for rollback, so it holds no pointers. */
+typedef struct {
+	uint8_t eid[16];
+	crypto_curve curve;
+	uint8_t ecasd_sk[32];
+	uint8_t ecasd_pk[65];
+	uint8_t ecasd_cert[512];
+	uint16_t ecasd_cert_len;
+	uint8_t eum_cert[512];
+	uint16_t eum_cert_len;
+	uint8_t ci_pk[65];
+	nvm_keyset keysets[EUICC_MAX_KEYSETS];
+	uint8_t mo_counter[5];        /* counter of the card's own MO packets */
+	nvm_profile profiles[EUICC_MAX_PROFILES];
+	nvm_notif notifs[EUICC_MAX_NOTIFS];
+	uint16_t next_seq;
+	uint8_t fallback_threshold;
+	sms_addr smsr;                /* where MO messages go */
+	uint8_t rng_seed[32];
+	uint64_t rng_counter;
+} euicc_nvm;
+
+/* The selectable applications of a channel */
+enum { APP_NONE = 0, APP_ISDR, APP_ECASD, APP_ISDP0 /* + index */ };
+
+/* Internal result of a command: the one table that maps it to ISO 7816 status words (sw_of). */
+typedef enum {
+	EU_OK,
+	EU_MORE_DATA,           /* 61xx set by the dispatcher */
+	EU_WRONG_LENGTH,        /* 6700 */
+	EU_SECURITY,            /* 6982 security status not satisfied */
+	EU_CONDITIONS,          /* 6985 */
+	EU_POL1,                /* 69E1 */
+	EU_WRONG_DATA,          /* 6A80 */
+	EU_FUNC_NOT_SUPPORTED,  /* 6A81 */
+	EU_FILE_NOT_FOUND,      /* 6A82 */
+	EU_NO_MEMORY,           /* 6A84 */
+	EU_WRONG_P1P2,          /* 6A86 */
+	EU_NOT_FOUND,           /* 6A88 referenced data not found */
+	EU_MEMORY_FAILURE,      /* 6581 */
+	EU_CHANNEL,             /* 6881 logical channel not supported */
+	EU_INS,                 /* 6D00 */
+	EU_CLA,                 /* 6E00 */
+	EU_WRONG_LE,            /* 6Cxx set by the dispatcher */
+	EU_TECHNICAL,           /* 6F00 */
+	EU_NOT_ENOUGH_MEMORY_SEC, /* 6A84 as well, kept separate for traces */
+	EU_VERIFICATION_FAILED, /* 6300 */
+} eu_status;
+
+uint16_t euicc_sw_of(eu_status s);
+
+/* The context a command runs in */
+typedef enum { CTX_CONTACT, CTX_OTA } eu_context;
+
+struct euicc_card {
+	euicc_nvm nvm;
+	euicc_nvm *snapshot;         /* copy taken before a state-changing command */
+	char *path;                  /* state file, NULL for an in-memory card */
+	char last_error[256];
+	drbg rng;
+	bool powered;
+	uint8_t channel_app[EUICC_CHANNELS];
+	bool channel_open[EUICC_CHANNELS];
+	/* GET RESPONSE buffer (61xx) */
+	uint8_t pending[EUICC_RAPDU_MAX];
+	size_t pending_len;
+	uint16_t pending_sw;
+	/* toolkit */
+	bool terminal_profile;
+	struct {
+		uint8_t data[256];
+		size_t len;
+	} proactive[EUICC_MAX_PROACTIVE];
+	size_t n_proactive;
+	bool refresh_wanted;         /* a profile switch asks for REFRESH once the command is answered */
+	bool refresh_pending;        /* REFRESH issued; notifications wait for the re-attach */
+	uint8_t proactive_number;
+	bool notify_after_attach;
+	unsigned noservice_count;
+	/* OTA */
+	sms_reassembly sms;
+	/* ES8 (RAM only) */
+	int perso_target;            /* ISD-P index that STORE DATA goes to after INSTALL [for personalization], -1 */
+	uint8_t ke_challenge[16];
+	bool ke_challenge_valid;
+	uint8_t ke_dp_pk[65];        /* PK.DP.ECDSA from a verified 3A01 */
+	bool ke_dp_valid;
+	int dl_target;               /* ISD-P index of the SCP03t session, -1 */
+	scp03_session dl;
+	abuf dl_buf;                 /* the package as it arrives */
+	size_t dl_pe_count;          /* profile elements answered so far */
+	bool dl_failed;
+	euicc_trace_fn trace;
+	void *trace_ctx;
+};
+
+/* card.c */
+void euicc_tracef(euicc_card *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void euicc_trace_hex(euicc_card *c, const char *label, const uint8_t *p, size_t len);
+int euicc_find_profile(const euicc_card *c, const uint8_t *aid, size_t aid_len);
+int euicc_enabled_profile(const euicc_card *c);
+apdu_err euicc_random(euicc_card *c, void *out, size_t len);
+
+/* isdr.c: one command to the ISD-R; appends response data to out */
+eu_status isdr_command(euicc_card *c, const capdu *a, eu_context ctx, abuf *out);
+eu_status ecasd_command(euicc_card *c, const capdu *a, eu_context ctx, abuf *out);
+/* the fall-back switch (also used by cat.c) */
+eu_status isdr_fallback_switch(euicc_card *c);
+void isdr_queue_notification(euicc_card *c, uint8_t type, const uint8_t aid[16]);
+
+/* ota.c */
+eu_status ota_envelope_sms_pp(euicc_card *c, const uint8_t *data, size_t len, abuf *out);
+
+/* cat.c */
+eu_status cat_terminal_profile(euicc_card *c, const capdu *a);
+eu_status cat_fetch(euicc_card *c, const capdu *a, abuf *out);
+eu_status cat_terminal_response(euicc_card *c, const capdu *a);
+eu_status cat_event_download(euicc_card *c, const uint8_t *data, size_t len);
+void cat_queue_proactive(euicc_card *c, const uint8_t *cmd, size_t len);
+void cat_queue_refresh(euicc_card *c);
+void cat_send_pending_notifications(euicc_card *c);
+void cat_flush_refresh(euicc_card *c);
+apdu_err cat_queue_sms(euicc_card *c, const uint8_t *ud, size_t ud_len);
+
+/* es8.c */
+eu_status es8_store_data(euicc_card *c, int isdp, const uint8_t *data, size_t len, abuf *out);
+eu_status es8_scp03t(euicc_card *c, int isdp, uint32_t tag, const uint8_t *tlv, size_t tlv_len, abuf *out);
+void es8_reset_session(euicc_card *c);
+
+/* card.c: a card with zeroed NVM, for the loader */
+euicc_card *euicc_create_empty(void);
+
+/* nvm.c */
+json_t *nvm_to_json(const euicc_nvm *n, bool secrets);
+int nvm_from_json(json_t *root, euicc_nvm *n, char *why, size_t why_len);
+int nvm_write_file(const euicc_nvm *n, const char *path, char *why, size_t why_len);
+
+#endif

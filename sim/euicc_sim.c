@@ -1,0 +1,496 @@
+/* euicc-sim: creates software eUICCs and serves them to pcscd through the vpcd driver. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apdu/hex.h"
+#include "apdu/pki.h"
+#include "euicc/euicc.h"
+#include "vpcd.h"
+
+#define EXIT_USAGE 2
+#define MAX_CARDS 64
+
+static bool g_json;
+static volatile sig_atomic_t g_stop;
+
+static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "euicc-sim: %s\n", msg);
+	if (g_json) {
+		json_t *o = json_pack("{s:s}", "error", msg);
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(o);
+	}
+	return code;
+}
+
+static void emit(json_t *o)
+{
+	json_dumpf(o, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(o);
+}
+
+static const char main_help[] =
+	"usage: euicc-sim [--json] COMMAND [OPTIONS]\n"
+	"\n"
+	"A software SGP.02 eUICC that pcscd sees through vsmartcard's vpcd driver.\n"
+	"\n"
+	"commands:\n"
+	"  new   --state FILE [--eid EID] [--eis EIS.json] [--seed N] [--pki DIR] [--fallback-threshold N] [--force]\n"
+	"        create a card (EID, ECASD key and certificate, ISD-R OTA keysets) and its EIS for an SM-SR\n"
+	"  run   --state FILE [--vpcd HOST:PORT] [--state FILE --vpcd HOST:PORT]... [--trace]\n"
+	"        serve cards to vpcd (default 127.0.0.1:35963); reconnects when pcscd restarts;\n"
+	"        SIGINT/SIGTERM save and exit\n"
+	"  run   --echo [--vpcd HOST:PORT]    a card that answers 9000 to everything (latency floor)\n"
+	"  show  --state FILE [--json] [--show-secrets]\n"
+	"        EID, profiles, free slots, pending notifications, counters\n"
+	"\n"
+	"The test PKI (CI, EUM, SM-DP, SM-SR) lives in $XDG_DATA_HOME/euicc-bench/pki unless --pki DIR.\n"
+	"Keys are never printed unless --show-secrets.\n";
+
+enum { O_STATE = 256, O_EID, O_EIS, O_SEED, O_PKI, O_FB, O_FORCE, O_VPCD, O_TRACE, O_ECHO, O_SECRETS, O_HELP };
+
+static int write_json_file(const char *path, json_t *o, char *why, size_t why_len)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.new.%ld", path, (long)getpid());
+	FILE *f = NULL;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd >= 0)
+		f = fdopen(fd, "w");
+	if (!f || json_dumpf(o, f, JSON_INDENT(2)) || fputc('\n', f) == EOF || fflush(f) || fsync(fileno(f))) {
+		snprintf(why, why_len, "cannot write %s: %s", path, strerror(errno));
+		if (f)
+			fclose(f);
+		else if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	fclose(f);
+	if (rename(tmp, path)) {
+		snprintf(why, why_len, "cannot rename to %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_new(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, O_STATE }, { "eid", required_argument, NULL, O_EID },
+		{ "eis", required_argument, NULL, O_EIS },     { "seed", required_argument, NULL, O_SEED },
+		{ "pki", required_argument, NULL, O_PKI },     { "fallback-threshold", required_argument, NULL, O_FB },
+		{ "force", no_argument, NULL, O_FORCE },       { "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state = NULL, *eis = NULL, *pki_dir = NULL;
+	euicc_new_opts o;
+	memset(&o, 0, sizeof(o));
+	bool force = false;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case O_STATE: state = optarg; break;
+		case O_EID: o.eid = optarg; break;
+		case O_EIS: eis = optarg; break;
+		case O_SEED:
+			o.has_seed = true;
+			o.seed = strtoull(optarg, &end, 0);
+			if (!*optarg || *end)
+				return fail(EXIT_USAGE, "--seed: '%s' is not a number", optarg);
+			break;
+		case O_PKI: pki_dir = optarg; break;
+		case O_FB:
+			o.fallback_threshold = (unsigned)strtoul(optarg, &end, 10);
+			if (!*optarg || *end || o.fallback_threshold < 1 || o.fallback_threshold > 255)
+				return fail(EXIT_USAGE, "--fallback-threshold: '%s' is not a number from 1 to 255", optarg);
+			break;
+		case O_FORCE: force = true; break;
+		case 'h':
+		case O_HELP: fputs(main_help, stdout); return 0;
+		default: return fail(EXIT_USAGE, "new: unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return fail(EXIT_USAGE, "new: unexpected argument '%s'", argv[optind]);
+	if (!state)
+		return fail(EXIT_USAGE, "new: --state FILE is required");
+	if (!force && access(state, F_OK) == 0)
+		return fail(EXIT_USAGE, "new: %s exists; a card's NVM is not overwritten without --force", state);
+	char dir[1024], why[1024];
+	bench_pki pki;
+	if (pki_load_or_create(pki_dir ? pki_dir : pki_default_dir(dir, sizeof(dir)), &pki, why, sizeof(why)))
+		return fail(1, "test PKI: %s", why);
+	o.pki = &pki;
+	euicc_card *card = euicc_create(&o, why, sizeof(why));
+	pki_free(&pki);
+	if (!card)
+		return fail(o.eid ? EXIT_USAGE : 1, "new: %s", why);
+	int rc = 0;
+	if (euicc_save(card, state, why, sizeof(why))) {
+		rc = fail(1, "new: %s", why);
+		goto out;
+	}
+	if (eis) {
+		json_t *e = euicc_eis(card);
+		int w = write_json_file(eis, e, why, sizeof(why));
+		json_decref(e);
+		if (w) {
+			rc = fail(1, "new: %s", why);
+			goto out;
+		}
+	}
+	char eid[33];
+	euicc_eid(card, eid);
+	if (g_json) {
+		emit(json_pack("{s:s,s:s,s:s?}", "eid", eid, "state", state, "eis", eis));
+	} else {
+		printf("created eUICC %s\n  NVM  %s (0600)\n", eid, state);
+		if (eis)
+			printf("  EIS  %s (contains OTA keys: 0600)\n", eis);
+	}
+out:
+	euicc_free(card);
+	return rc;
+}
+
+static void print_show(json_t *s)
+{
+	printf("EID            %s\n", json_string_value(json_object_get(s, "eid")));
+	json_t *ps = json_object_get(s, "profiles"), *p;
+	size_t i;
+	printf("profiles       %zu of 4 slots used\n", json_array_size(ps));
+	json_array_foreach(ps, i, p) {
+		printf("  %s  %-13s %-21s%s%s\n", json_string_value(json_object_get(p, "aid")),
+		       json_string_value(json_object_get(p, "state")),
+		       json_is_string(json_object_get(p, "iccid")) ? json_string_value(json_object_get(p, "iccid")) : "-",
+		       json_is_true(json_object_get(p, "fallback")) ? " fall-back" : "",
+		       json_is_true(json_object_get(p, "emergency")) ? " emergency" : "");
+	}
+	json_t *ns = json_object_get(s, "notifications");
+	printf("notifications  %zu pending\n", json_array_size(ns));
+	json_array_foreach(ns, i, p)
+		printf("  seq %lld type %02llx\n", json_integer_value(json_object_get(p, "seq")),
+		       json_integer_value(json_object_get(p, "type")));
+	json_array_foreach(json_object_get(s, "keysets"), i, p) {
+		printf("keyset %lld      counter %s", json_integer_value(json_object_get(p, "kvn")),
+		       json_string_value(json_object_get(p, "counter")));
+		json_t *k = json_object_get(json_object_get(p, "kic"), "key");
+		if (k)
+			printf("  KIc %s KID %s", json_string_value(k),
+			       json_string_value(json_object_get(json_object_get(p, "kid"), "key")));
+		printf("\n");
+	}
+	printf("MO counter     %s\n", json_string_value(json_object_get(s, "mo_counter")));
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, O_STATE },
+		{ "show-secrets", no_argument, NULL, O_SECRETS },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state = NULL;
+	bool secrets = false;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_STATE: state = optarg; break;
+		case O_SECRETS: secrets = true; break;
+		case 'h':
+		case O_HELP: fputs(main_help, stdout); return 0;
+		default: return fail(EXIT_USAGE, "show: unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (!state)
+		return fail(EXIT_USAGE, "show: --state FILE is required");
+	char why[1024];
+	euicc_card *card = euicc_load(state, why, sizeof(why));
+	if (!card)
+		return fail(1, "%s", why);
+	json_t *s = euicc_show(card, secrets);
+	euicc_free(card);
+	if (g_json)
+		emit(s);
+	else {
+		print_show(s);
+		json_decref(s);
+	}
+	return 0;
+}
+
+/* ---- run ---- */
+
+typedef struct {
+	const char *state;
+	euicc_card *card; /* NULL in echo mode */
+	char host[256];
+	int port;
+	int fd;
+	double next_try;
+	double backoff;
+	int index;
+	bool was_connected;
+} slot;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+static void trace_line(void *ctx, const char *line)
+{
+	slot *s = ctx;
+	fprintf(stderr, "[card %d] %s\n", s->index, line);
+}
+
+static const uint8_t echo_atr[] = { 0x3B, 0x80, 0x80, 0x01, 0x01 };
+
+static int serve_frame(slot *s, const uint8_t *in, long len, uint8_t *out)
+{
+	size_t n = 0;
+	uint8_t atr[EUICC_ATR_MAX];
+	if (len == 1) {
+		switch (in[0]) {
+		case VPCD_CTRL_OFF:
+			if (s->card)
+				euicc_power_off(s->card);
+			return 0;
+		case VPCD_CTRL_ON:
+			if (s->card)
+				euicc_power_on(s->card, atr);
+			return 0;
+		case VPCD_CTRL_RESET:
+			if (s->card)
+				euicc_reset(s->card, atr);
+			return 0;
+		case VPCD_CTRL_ATR:
+			if (s->card)
+				n = euicc_atr(s->card, atr);
+			else
+				memcpy(atr, echo_atr, n = sizeof(echo_atr));
+			return vpcd_write_frame(s->fd, atr, n);
+		}
+		return 0;
+	}
+	if (len < 1)
+		return 0;
+	if (s->card) {
+		n = euicc_transmit(s->card, in, (size_t)len, out);
+	} else {
+		out[0] = 0x90;
+		out[1] = 0x00;
+		n = 2;
+	}
+	return vpcd_write_frame(s->fd, out, n);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, O_STATE }, { "vpcd", required_argument, NULL, O_VPCD },
+		{ "trace", no_argument, NULL, O_TRACE },       { "echo", no_argument, NULL, O_ECHO },
+		{ "help", no_argument, NULL, O_HELP },         { NULL, 0, NULL, 0 },
+	};
+	static slot slots[MAX_CARDS];
+	int n = 0, nvpcd = 0, c;
+	bool trace = false, echo = false;
+	const char *vpcd_addr[MAX_CARDS];
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_STATE:
+			if (n >= MAX_CARDS)
+				return fail(EXIT_USAGE, "run: at most %d cards", MAX_CARDS);
+			slots[n++].state = optarg;
+			break;
+		case O_VPCD:
+			if (nvpcd >= MAX_CARDS)
+				return fail(EXIT_USAGE, "run: too many --vpcd");
+			vpcd_addr[nvpcd++] = optarg;
+			break;
+		case O_TRACE: trace = true; break;
+		case O_ECHO: echo = true; break;
+		case 'h':
+		case O_HELP: fputs(main_help, stdout); return 0;
+		default: return fail(EXIT_USAGE, "run: unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return fail(EXIT_USAGE, "run: unexpected argument '%s'", argv[optind]);
+	if (echo && n)
+		return fail(EXIT_USAGE, "run: --echo serves no card state: drop --state");
+	if (echo)
+		n = 1;
+	if (!n)
+		return fail(EXIT_USAGE, "run: --state FILE (or --echo) is required");
+	if (nvpcd > n || (nvpcd && nvpcd != n))
+		return fail(EXIT_USAGE, "run: give one --vpcd per --state (got %d --state, %d --vpcd)", n, nvpcd);
+	int rc = 0;
+	for (int i = 0; i < n; i++) {
+		slot *s = &slots[i];
+		s->index = i;
+		s->fd = -1;
+		s->backoff = 0.1;
+		const char *addr = nvpcd ? vpcd_addr[i] : "127.0.0.1:35963";
+		if (vpcd_parse_addr(addr, s->host, sizeof(s->host), &s->port)) {
+			rc = fail(EXIT_USAGE, "run: --vpcd '%s' is not HOST:PORT", addr);
+			goto out;
+		}
+		if (!echo) {
+			char why[1024];
+			s->card = euicc_load(s->state, why, sizeof(why));
+			if (!s->card) {
+				rc = fail(1, "%s", why);
+				goto out;
+			}
+			if (trace)
+				euicc_set_trace(s->card, trace_line, s);
+		}
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	static uint8_t in[65536 + 16], out[EUICC_RAPDU_MAX];
+	while (!g_stop) {
+		struct pollfd pfd[MAX_CARDS];
+		int map[MAX_CARDS], np = 0;
+		double t = now_s(), wait = 1.0;
+		for (int i = 0; i < n; i++) {
+			slot *s = &slots[i];
+			if (s->fd < 0 && t >= s->next_try) {
+				s->fd = vpcd_connect(s->host, s->port);
+				if (s->fd < 0) {
+					if (s->was_connected || s->backoff <= 0.1)
+						fprintf(stderr, "euicc-sim: card %d: vpcd %s:%d not reachable (%s); retrying\n", i,
+							s->host, s->port, strerror(errno));
+					s->was_connected = false;
+					s->next_try = t + s->backoff;
+					s->backoff = s->backoff * 2 > 5.0 ? 5.0 : s->backoff * 2;
+				} else {
+					fprintf(stderr, "euicc-sim: card %d connected to vpcd %s:%d\n", i, s->host, s->port);
+					s->backoff = 0.1;
+					s->was_connected = true;
+				}
+			}
+			if (s->fd >= 0) {
+				pfd[np].fd = s->fd;
+				pfd[np].events = POLLIN;
+				map[np++] = i;
+			} else if (s->next_try - t < wait) {
+				wait = s->next_try - t;
+			}
+		}
+		int r = poll(pfd, (nfds_t)np, (int)(wait * 1000) + 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = fail(1, "poll: %s", strerror(errno));
+			break;
+		}
+		for (int k = 0; k < np; k++) {
+			if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			slot *s = &slots[map[k]];
+			long len = vpcd_read_frame(s->fd, in, sizeof(in));
+			if (len <= 0 || serve_frame(s, in, len, out) != 0) {
+				fprintf(stderr, "euicc-sim: card %d: vpcd connection closed; reconnecting\n", s->index);
+				close(s->fd);
+				s->fd = -1;
+				s->next_try = now_s() + s->backoff;
+				if (s->card)
+					euicc_power_off(s->card);
+			}
+			if (s->card && euicc_last_error(s->card))
+				fprintf(stderr, "euicc-sim: card %d: %s\n", s->index, euicc_last_error(s->card));
+		}
+	}
+out:
+	for (int i = 0; i < n; i++) {
+		slot *s = &slots[i];
+		if (s->fd >= 0)
+			close(s->fd);
+		if (s->card) {
+			char why[1024];
+			if (euicc_save(s->card, s->state, why, sizeof(why)))
+				rc = fail(1, "card %d: %s", i, why);
+			euicc_free(s->card);
+		}
+	}
+	if (g_stop)
+		fprintf(stderr, "euicc-sim: stopped, state saved\n");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	int k = 0;
+	for (int i = 0; i < argc; i++) {
+		if (i > 0 && !strcmp(argv[i], "--json")) {
+			g_json = true;
+			continue;
+		}
+		argv[k++] = argv[i];
+	}
+	argc = k;
+	argv[argc] = NULL;
+	if (argc < 2) {
+		fputs(main_help, stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(main_help, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("euicc-sim (euicc-bench) 0.1.0\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "new"))
+		return cmd_new(argc - 1, argv + 1);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "show"))
+		return cmd_show(argc - 1, argv + 1);
+	return fail(EXIT_USAGE, "unknown command '%s' (new, run, show; see --help)", cmd);
+}

@@ -1,0 +1,410 @@
+/* The card's NVM file: one JSON document per card, versioned, written atomically (new file, fsync,
+ * rename, 0600). Loading validates every field and refuses a corrupt, truncated or inconsistent file
+ * with a message that names what is wrong; it never resets a card silently. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apdu/hex.h"
+#include "euicc_int.h"
+
+#define NVM_FORMAT "euicc-bench-nvm"
+
+static json_t *hexj(const uint8_t *p, size_t len)
+{
+	char *s = hex_encode_alloc(p, len);
+	json_t *j = json_string(s ? s : "");
+	if (s) {
+		crypto_wipe(s, strlen(s));
+		free(s);
+	}
+	return j;
+}
+
+static const char *state_name(uint8_t s)
+{
+	switch (s) {
+	case PS_INSTALLED: return "installed";
+	case PS_SELECTABLE: return "selectable";
+	case PS_PERSONALIZED: return "personalized";
+	case PS_DISABLED: return "disabled";
+	case PS_ENABLED: return "enabled";
+	}
+	return "?";
+}
+
+json_t *nvm_to_json(const euicc_nvm *n, bool secrets)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "format", json_string(NVM_FORMAT));
+	json_object_set_new(o, "version", json_integer(EUICC_NVM_VERSION));
+	json_object_set_new(o, "eid", hexj(n->eid, 16));
+	json_object_set_new(o, "curve", json_integer(n->curve));
+	if (secrets)
+		json_object_set_new(o, "ecasd_sk", hexj(n->ecasd_sk, 32));
+	json_object_set_new(o, "ecasd_pk", hexj(n->ecasd_pk, 65));
+	json_object_set_new(o, "ecasd_cert", hexj(n->ecasd_cert, n->ecasd_cert_len));
+	json_object_set_new(o, "eum_cert", hexj(n->eum_cert, n->eum_cert_len));
+	json_object_set_new(o, "ci_pk", hexj(n->ci_pk, 65));
+	json_t *ks = json_array();
+	for (int i = 0; i < EUICC_MAX_KEYSETS; i++) {
+		const nvm_keyset *k = &n->keysets[i];
+		if (!k->used)
+			continue;
+		json_t *j = json_pack("{s:i,s:i,s:i,s:o}", "kvn", k->kvn, "kic_alg", k->kic_alg, "kid_alg", k->kid_alg,
+				      "counter", hexj(k->counter, 5));
+		if (secrets) {
+			json_object_set_new(j, "kic", hexj(k->kic, k->key_len));
+			json_object_set_new(j, "kid", hexj(k->kid, k->key_len));
+		}
+		json_array_append_new(ks, j);
+	}
+	json_object_set_new(o, "keysets", ks);
+	json_object_set_new(o, "mo_counter", hexj(n->mo_counter, 5));
+	json_t *ps = json_array();
+	for (int i = 0; i < EUICC_MAX_PROFILES; i++) {
+		const nvm_profile *p = &n->profiles[i];
+		if (!p->used)
+			continue;
+		json_t *j = json_pack("{s:i,s:o,s:s,s:i,s:b,s:b,s:i,s:i}", "slot", i, "aid", hexj(p->aid, 16), "state",
+				      state_name(p->state), "state_byte", p->state, "fallback", p->fallback,
+				      "emergency", p->emergency, "pol1", p->pol1, "nvm_granted", p->nvm_granted);
+		json_object_set_new(j, "iccid", p->has_iccid ? hexj(p->iccid, 10) : json_null());
+		json_object_set_new(j, "smsc", hexj(p->smsc, p->smsc_len));
+		if (p->has_keys) {
+			json_t *k = json_pack("{s:i,s:i}", "kvn", p->scp03_kvn, "kid", p->scp03_kid);
+			if (secrets)
+				json_object_set_new(k, "key", hexj(p->scp03_key, 16));
+			json_object_set_new(j, "scp03", k);
+		} else {
+			json_object_set_new(j, "scp03", json_null());
+		}
+		if (secrets)
+			json_object_set_new(j, "package", hexj(p->package, p->package_len));
+		else
+			json_object_set_new(j, "package_len", json_integer(p->package_len));
+		json_array_append_new(ps, j);
+	}
+	json_object_set_new(o, "profiles", ps);
+	json_t *ns = json_array();
+	for (int i = 0; i < EUICC_MAX_NOTIFS; i++) {
+		const nvm_notif *t = &n->notifs[i];
+		if (t->used)
+			json_array_append_new(ns, json_pack("{s:i,s:i,s:o}", "seq", t->seq, "type", t->type, "aid",
+							    hexj(t->aid, 16)));
+	}
+	json_object_set_new(o, "notifications", ns);
+	json_object_set_new(o, "next_seq", json_integer(n->next_seq));
+	json_object_set_new(o, "fallback_threshold", json_integer(n->fallback_threshold));
+	json_object_set_new(o, "smsr", json_pack("{s:i,s:s}", "toa", n->smsr.toa, "digits", n->smsr.digits));
+	if (secrets) {
+		json_object_set_new(o, "rng_seed", hexj(n->rng_seed, 32));
+		json_object_set_new(o, "rng_counter", json_integer((json_int_t)n->rng_counter));
+	}
+	return o;
+}
+
+/* ---- loading: every field checked, the first bad one named ---- */
+
+typedef struct {
+	char *why;
+	size_t why_len;
+	int bad;
+} vctx;
+
+static void bad(vctx *v, const char *fmt, const char *field) __attribute__((format(printf, 2, 0)));
+static void bad(vctx *v, const char *fmt, const char *field)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	if (!v->bad)
+		snprintf(v->why, v->why_len, fmt, field);
+#pragma GCC diagnostic pop
+	v->bad = 1;
+}
+
+static void get_hex(vctx *v, json_t *o, const char *key, uint8_t *out, size_t len)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	if (!s || hex_decode_exact(s, out, len))
+		bad(v, "field '%s' is missing or not the expected hex length", key);
+}
+
+static size_t get_hex_var(vctx *v, json_t *o, const char *key, uint8_t *out, size_t cap)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	abuf b = ABUF_INIT;
+	size_t n = 0;
+	if (!s || hex_decode(s, &b, NULL) || b.len > cap)
+		bad(v, "field '%s' is missing, not hex, or too long", key);
+	else if (b.len) {
+		memcpy(out, b.p, b.len);
+		n = b.len;
+	}
+	abuf_free(&b);
+	return n;
+}
+
+static long long get_int(vctx *v, json_t *o, const char *key, long long lo, long long hi)
+{
+	json_t *j = json_object_get(o, key);
+	if (!json_is_integer(j) || json_integer_value(j) < lo || json_integer_value(j) > hi) {
+		bad(v, "field '%s' is missing or out of range", key);
+		return lo;
+	}
+	return json_integer_value(j);
+}
+
+static bool get_bool(vctx *v, json_t *o, const char *key)
+{
+	json_t *j = json_object_get(o, key);
+	if (!json_is_boolean(j))
+		bad(v, "field '%s' is missing or not a boolean", key);
+	return json_is_true(j);
+}
+
+static bool valid_state(int s)
+{
+	return s == PS_INSTALLED || s == PS_SELECTABLE || s == PS_PERSONALIZED || s == PS_DISABLED || s == PS_ENABLED;
+}
+
+int nvm_from_json(json_t *root, euicc_nvm *out, char *why, size_t why_len)
+{
+	vctx v = { why, why_len, 0 };
+	euicc_nvm *n = calloc(1, sizeof(*n));
+	if (!n) {
+		snprintf(why, why_len, "out of memory");
+		return -1;
+	}
+	if (!json_is_object(root) || !json_string_value(json_object_get(root, "format")) ||
+	    strcmp(json_string_value(json_object_get(root, "format")), NVM_FORMAT)) {
+		bad(&v, "not a card NVM file (field '%s' is not \"" NVM_FORMAT "\")", "format");
+		goto out;
+	}
+	long long ver = get_int(&v, root, "version", 0, 1000);
+	if (!v.bad && ver != EUICC_NVM_VERSION) {
+		snprintf(why, why_len, "NVM version %lld is not supported (this build reads version %d)", ver,
+			 EUICC_NVM_VERSION);
+		v.bad = 1;
+		goto out;
+	}
+	get_hex(&v, root, "eid", n->eid, 16);
+	n->curve = (crypto_curve)get_int(&v, root, "curve", 0, 3);
+	if (n->curve != CRYPTO_CURVE_P256 && n->curve != CRYPTO_CURVE_BRAINPOOLP256R1)
+		bad(&v, "field '%s' names an unsupported curve", "curve");
+	get_hex(&v, root, "ecasd_sk", n->ecasd_sk, 32);
+	get_hex(&v, root, "ecasd_pk", n->ecasd_pk, 65);
+	n->ecasd_cert_len = (uint16_t)get_hex_var(&v, root, "ecasd_cert", n->ecasd_cert, sizeof(n->ecasd_cert));
+	n->eum_cert_len = (uint16_t)get_hex_var(&v, root, "eum_cert", n->eum_cert, sizeof(n->eum_cert));
+	get_hex(&v, root, "ci_pk", n->ci_pk, 65);
+	json_t *ks = json_object_get(root, "keysets"), *j;
+	size_t i;
+	if (!json_is_array(ks) || json_array_size(ks) > EUICC_MAX_KEYSETS)
+		bad(&v, "field '%s' is missing or has too many entries", "keysets");
+	json_array_foreach(ks, i, j) {
+		if (v.bad || i >= EUICC_MAX_KEYSETS)
+			break;
+		nvm_keyset *k = &n->keysets[i];
+		k->used = true;
+		k->kvn = (uint8_t)get_int(&v, j, "kvn", 1, 15);
+		k->kic_alg = (uint8_t)get_int(&v, j, "kic_alg", 0, 15);
+		k->kid_alg = (uint8_t)get_int(&v, j, "kid_alg", 0, 15);
+		size_t a = get_hex_var(&v, j, "kic", k->kic, sizeof(k->kic));
+		size_t b = get_hex_var(&v, j, "kid", k->kid, sizeof(k->kid));
+		if (!v.bad && (a != b || (a != 16 && a != 24 && a != 32)))
+			bad(&v, "keyset keys of '%s' have inconsistent lengths", "keysets");
+		k->key_len = (uint8_t)a;
+		get_hex(&v, j, "counter", k->counter, 5);
+	}
+	get_hex(&v, root, "mo_counter", n->mo_counter, 5);
+	json_t *ps = json_object_get(root, "profiles");
+	if (!json_is_array(ps) || json_array_size(ps) > EUICC_MAX_PROFILES)
+		bad(&v, "field '%s' is missing or has more than 4 entries", "profiles");
+	int enabled = 0;
+	json_array_foreach(ps, i, j) {
+		if (v.bad)
+			break;
+		int slot = (int)get_int(&v, j, "slot", 0, EUICC_MAX_PROFILES - 1);
+		nvm_profile *p = &n->profiles[slot];
+		if (p->used) {
+			bad(&v, "two profiles in one slot ('%s')", "slot");
+			break;
+		}
+		p->used = true;
+		get_hex(&v, j, "aid", p->aid, 16);
+		p->state = (uint8_t)get_int(&v, j, "state_byte", 0, 255);
+		if (!valid_state(p->state))
+			bad(&v, "field '%s' is not a life-cycle state", "state_byte");
+		enabled += p->state == PS_ENABLED;
+		p->fallback = get_bool(&v, j, "fallback");
+		p->emergency = get_bool(&v, j, "emergency");
+		p->pol1 = (uint8_t)get_int(&v, j, "pol1", 0, 7);
+		p->nvm_granted = (uint16_t)get_int(&v, j, "nvm_granted", 0, EUICC_MAX_PACKAGE);
+		json_t *ic = json_object_get(j, "iccid");
+		if (!json_is_null(ic)) {
+			get_hex(&v, j, "iccid", p->iccid, 10);
+			p->has_iccid = true;
+		}
+		p->smsc_len = (uint8_t)get_hex_var(&v, j, "smsc", p->smsc, sizeof(p->smsc));
+		json_t *k = json_object_get(j, "scp03");
+		if (json_is_object(k)) {
+			p->has_keys = true;
+			p->scp03_kvn = (uint8_t)get_int(&v, k, "kvn", 0, 255);
+			p->scp03_kid = (uint8_t)get_int(&v, k, "kid", 0, 255);
+			get_hex(&v, k, "key", p->scp03_key, 16);
+		} else if (!json_is_null(k)) {
+			bad(&v, "field '%s' is neither an object nor null", "scp03");
+		}
+		p->package_len = (uint32_t)get_hex_var(&v, j, "package", p->package, sizeof(p->package));
+		if (!v.bad && (p->state == PS_DISABLED || p->state == PS_ENABLED) && (!p->package_len || !p->has_iccid))
+			bad(&v, "a profile in state disabled/enabled has no package ('%s')", "package");
+		for (int q = 0; q < EUICC_MAX_PROFILES && !v.bad; q++)
+			if (q != slot && n->profiles[q].used && !memcmp(n->profiles[q].aid, p->aid, 16))
+				bad(&v, "two profiles with the same '%s'", "aid");
+	}
+	if (!v.bad && enabled > 1)
+		bad(&v, "more than one profile is enabled ('%s')", "profiles");
+	json_t *ns = json_object_get(root, "notifications");
+	if (!json_is_array(ns) || json_array_size(ns) > EUICC_MAX_NOTIFS)
+		bad(&v, "field '%s' is missing or has too many entries", "notifications");
+	json_array_foreach(ns, i, j) {
+		if (v.bad || i >= EUICC_MAX_NOTIFS)
+			break;
+		nvm_notif *t = &n->notifs[i];
+		t->used = true;
+		t->seq = (uint16_t)get_int(&v, j, "seq", 1, 65535);
+		t->type = (uint8_t)get_int(&v, j, "type", 1, 255);
+		get_hex(&v, j, "aid", t->aid, 16);
+	}
+	n->next_seq = (uint16_t)get_int(&v, root, "next_seq", 1, 65535);
+	n->fallback_threshold = (uint8_t)get_int(&v, root, "fallback_threshold", 1, 255);
+	json_t *sm = json_object_get(root, "smsr");
+	n->smsr.toa = (uint8_t)get_int(&v, sm, "toa", 0, 255);
+	const char *dg = json_string_value(json_object_get(sm, "digits"));
+	if (!dg || strlen(dg) > SMS_MAX_ADDR_DIGITS || strspn(dg, "0123456789*#abc") != strlen(dg))
+		bad(&v, "field '%s' is missing or not an address", "smsr.digits");
+	else
+		snprintf(n->smsr.digits, sizeof(n->smsr.digits), "%s", dg);
+	get_hex(&v, root, "rng_seed", n->rng_seed, 32);
+	n->rng_counter = (uint64_t)get_int(&v, root, "rng_counter", 0, INT64_MAX);
+out:
+	if (!v.bad)
+		memcpy(out, n, sizeof(*n));
+	crypto_wipe(n, sizeof(*n));
+	free(n);
+	return v.bad ? -1 : 0;
+}
+
+int nvm_write_file(const euicc_nvm *n, const char *path, char *why, size_t why_len)
+{
+	json_t *o = nvm_to_json(n, true);
+	char *text = o ? json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (!text) {
+		snprintf(why, why_len, "out of memory serialising the NVM");
+		return -1;
+	}
+	size_t len = strlen(text);
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 32);
+	int rc = -1, fd = -1;
+	if (!tmp)
+		goto out;
+	snprintf(tmp, plen + 32, "%s.new.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(why, why_len, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(why, why_len, "cannot write %s: %s", tmp, strerror(errno));
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0) {
+		snprintf(why, why_len, "cannot sync %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		snprintf(why, why_len, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		goto out;
+	}
+	/* the rename itself must survive a crash: sync the directory */
+	char *dir = strdup(path);
+	if (dir) {
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		int dfd = open(slash ? (*dir ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+		free(dir);
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc && tmp)
+		unlink(tmp);
+	free(tmp);
+	crypto_wipe(text, len);
+	free(text);
+	return rc;
+}
+
+euicc_card *euicc_load(const char *path, char *why, size_t why_len)
+{
+	json_error_t err;
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		snprintf(why, why_len, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+	if (!root) {
+		snprintf(why, why_len, "%s is corrupt or truncated (%s at line %d, column %d); refusing to load it", path,
+			 err.text, err.line, err.column);
+		return NULL;
+	}
+	euicc_card *c = euicc_create_empty();
+	if (!c) {
+		json_decref(root);
+		snprintf(why, why_len, "out of memory");
+		return NULL;
+	}
+	char inner[300];
+	if (nvm_from_json(root, &c->nvm, inner, sizeof(inner))) {
+		snprintf(why, why_len, "%s: %s; refusing to load it", path, inner);
+		json_decref(root);
+		euicc_free(c);
+		return NULL;
+	}
+	json_decref(root);
+	c->path = strdup(path);
+	return c;
+}
+
+int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len)
+{
+	if (nvm_write_file(&c->nvm, path, why, why_len))
+		return -1;
+	if (!c->path || strcmp(c->path, path)) {
+		free(c->path);
+		c->path = strdup(path);
+	}
+	return 0;
+}

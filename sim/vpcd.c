@@ -1,0 +1,116 @@
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vpcd.h"
+
+int vpcd_connect(const char *host, int port)
+{
+	struct addrinfo hints, *res = NULL;
+	char ps[16];
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(ps, sizeof(ps), "%d", port);
+	if (getaddrinfo(host, ps, &hints, &res) != 0 || !res) {
+		errno = EHOSTUNREACH;
+		return -1;
+	}
+	int fd = -1;
+	for (struct addrinfo *a = res; a; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+			break;
+		int saved = errno;
+		close(fd);
+		fd = -1;
+		errno = saved;
+	}
+	freeaddrinfo(res);
+	if (fd >= 0) {
+		int one = 1;
+		/* the reader side keeps Nagle on: without these a round trip waits out delayed ACK (§9) */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+	}
+	return fd;
+}
+
+static int read_full(int fd, uint8_t *p, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, p + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r == 0 && got == 0 ? 0 : -1;
+		got += (size_t)r;
+	}
+	return 1;
+}
+
+long vpcd_read_frame(int fd, uint8_t *buf, size_t cap)
+{
+	uint8_t hdr[2];
+	int r = read_full(fd, hdr, 2);
+	if (r <= 0)
+		return r;
+	size_t len = ((size_t)hdr[0] << 8) | hdr[1];
+	if (len > cap)
+		return -1;
+	if (len && read_full(fd, buf, len) <= 0)
+		return -1;
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one)); /* after every read (§9) */
+	return (long)len;
+}
+
+int vpcd_write_frame(int fd, const uint8_t *buf, size_t len)
+{
+	uint8_t frame[2 + 65538];
+	if (len > 65538)
+		return -1;
+	frame[0] = (uint8_t)(len >> 8);
+	frame[1] = (uint8_t)len;
+	memcpy(frame + 2, buf, len);
+	size_t off = 0;
+	while (off < len + 2) {
+		ssize_t w = write(fd, frame + off, len + 2 - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+int vpcd_parse_addr(const char *s, char *host, size_t host_len, int *port)
+{
+	const char *colon = strrchr(s, ':');
+	const char *ps = colon ? colon + 1 : s;
+	char *end;
+	long p = strtol(ps, &end, 10);
+	if (!*ps || *end || p <= 0 || p > 65535)
+		return -1;
+	if (colon && colon != s) {
+		size_t n = (size_t)(colon - s);
+		if (n >= host_len)
+			return -1;
+		memcpy(host, s, n);
+		host[n] = '\0';
+	} else {
+		snprintf(host, host_len, "127.0.0.1");
+	}
+	*port = (int)p;
+	return 0;
+}
