@@ -408,10 +408,10 @@ static size_t finish(euicc_card *c, const capdu *a, eu_status st, abuf *data, ui
 		} else {
 			memcpy(r, data->p, data->len);
 			n = data->len;
-			if (c->n_proactive) /* TS 102 221 10.2.1.1: data and a pending proactive command */
+			if (c->n_proactive && a->ins != 0x12) /* TS 102 221 10.2.1.1: data and a pending proactive command */
 				sw = (uint16_t)(0x9100 | (c->proactive[0].len & 0xff));
 		}
-	} else if (st == EU_OK && c->n_proactive) {
+	} else if (st == EU_OK && c->n_proactive && a->ins != 0x12) {
 		sw = (uint16_t)(0x9100 | (c->proactive[0].len & 0xff));
 	}
 	r[n++] = (uint8_t)(sw >> 8);

@@ -1,0 +1,515 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apdu/apdu.h"
+#include "apdu/hex.h"
+#include "apdu/sms.h"
+#include "apdu/tlv.h"
+#include "testhost.h"
+
+static void logf_(th_host *h, const char *msg)
+{
+	abuf_reset(&h->log);
+	abuf_put(&h->log, msg, strlen(msg) + 1);
+}
+
+int th_init(th_host *h, const th_transport *t, json_t *eis)
+{
+	memset(h, 0, sizeof(*h));
+	h->t = *t;
+	h->spi = 0x1639;
+	h->cntr = 1;
+	json_t *k = json_array_get(json_object_get(eis, "ota_keysets"), 0);
+	if (!k)
+		return -1;
+	int kvn = (int)json_integer_value(json_object_get(k, "kvn"));
+	json_t *kic = json_object_get(k, "kic"), *kid = json_object_get(k, "kid");
+	h->ks.kic = (uint8_t)((kvn << 4) | json_integer_value(json_object_get(kic, "algorithm")));
+	h->ks.kid = (uint8_t)((kvn << 4) | json_integer_value(json_object_get(kid, "algorithm")));
+	abuf b = ABUF_INIT;
+	if (hex_decode(json_string_value(json_object_get(kic, "key")), &b, NULL) || b.len > 32)
+		return -1;
+	memcpy(h->ks.kic_key, b.p, b.len);
+	h->ks.kic_key_len = b.len;
+	abuf_reset(&b);
+	if (hex_decode(json_string_value(json_object_get(kid, "key")), &b, NULL) || b.len > 32)
+		return -1;
+	memcpy(h->ks.kid_key, b.p, b.len);
+	h->ks.kid_key_len = b.len;
+	abuf_free(&b);
+	return 0;
+}
+
+void th_free(th_host *h)
+{
+	abuf_free(&h->por_data);
+	abuf_free(&h->log);
+	scp80_keyset_clear(&h->ks);
+}
+
+uint16_t th_apdu_bin(th_host *h, const uint8_t *a, size_t len, abuf *out)
+{
+	static uint8_t r[65538 + 16];
+	size_t n = h->t.transmit(h->t.ctx, a, len, r, sizeof(r));
+	if (n < 2)
+		return 0;
+	uint16_t sw = (uint16_t)((r[n - 2] << 8) | r[n - 1]);
+	if (out)
+		abuf_put(out, r, n - 2);
+	while ((sw >> 8) == 0x61) {
+		uint8_t gr[5] = { 0x00, 0xC0, 0x00, 0x00, (uint8_t)sw };
+		n = h->t.transmit(h->t.ctx, gr, 5, r, sizeof(r));
+		if (n < 2)
+			return 0;
+		sw = (uint16_t)((r[n - 2] << 8) | r[n - 1]);
+		if (out)
+			abuf_put(out, r, n - 2);
+	}
+	return sw;
+}
+
+uint16_t th_apdu(th_host *h, const char *hex, abuf *out)
+{
+	abuf a = ABUF_INIT;
+	if (hex_decode(hex, &a, NULL)) {
+		abuf_free(&a);
+		return 0;
+	}
+	uint16_t sw = th_apdu_bin(h, a.p, a.len, out);
+	abuf_free(&a);
+	return sw;
+}
+
+static void take_notification(th_host *h, const uint8_t *pkt, size_t len)
+{
+	scp80_cmd_hdr hd;
+	abuf body = ABUF_INIT;
+	if (scp80_unwrap_command(&h->ks, pkt, len, &hd, &body)) {
+		logf_(h, "notification packet does not verify");
+		abuf_free(&body);
+		return;
+	}
+	tlv e1, t;
+	if (!tlv_parse_one(body.p, body.len, &e1) && e1.tag == 0xE1 && h->n_notifs < 16) {
+		th_notif *n = &h->notifs[h->n_notifs];
+		memset(n, 0, sizeof(*n));
+		if (!tlv_find(e1.value, e1.len, 0x4E, &t) && t.len == 2)
+			n->seq = (uint16_t)((t.value[0] << 8) | t.value[1]);
+		if (!tlv_find(e1.value, e1.len, 0x4D, &t) && t.len == 1)
+			n->type = t.value[0];
+		if (!tlv_find(e1.value, e1.len, 0x2F, &t) && t.len == 16)
+			memcpy(n->aid, t.value, 16);
+		h->n_notifs++;
+	}
+	abuf_free(&body);
+}
+
+static int take_por(th_host *h, const uint8_t *ud, size_t len)
+{
+	abuf_reset(&h->por_data);
+	/* an error PoR may come unsecured: try the SPI first, then without security */
+	if (scp80_unwrap_por(&h->ks, h->spi, ud, len, &h->por, &h->por_data) == APDU_OK) {
+		h->have_por = true;
+		return 0;
+	}
+	abuf_reset(&h->por_data);
+	uint16_t plain = (uint16_t)(h->spi & (SCP80_SPI2_POR_MASK | SCP80_SPI2_POR_SUBMIT));
+	if (scp80_unwrap_por(&h->ks, plain, ud, len, &h->por, &h->por_data) == APDU_OK) {
+		h->have_por = true;
+		return 0;
+	}
+	logf_(h, "PoR does not verify");
+	return -1;
+}
+
+/* UD of an MO SMS: a PoR (71) or a command packet from the card (70: notifications) */
+static sms_reassembly mo_reasm;
+
+static void take_mo_ud(th_host *h, const uint8_t *ud, size_t len)
+{
+	sms_udh u;
+	if (sms_udh_parse(ud, len, &u))
+		return;
+	bool rsp = sms_udh_find(&u, SMS_IEI_RSP_PACKET) != NULL, concat = sms_udh_find(&u, SMS_IEI_CONCAT8) != NULL;
+	if (!concat) {
+		if (rsp)
+			take_por(h, ud, len);
+		else if (sms_udh_find(&u, SMS_IEI_CMD_PACKET))
+			take_notification(h, u.payload, u.payload_len);
+		return;
+	}
+	static bool first_rsp;
+	if (sms_udh_find(&u, SMS_IEI_CONCAT8)->value[2] == 1)
+		first_rsp = rsp;
+	bool complete = false;
+	abuf whole = ABUF_INIT;
+	if (!sms_reassembly_feed(&mo_reasm, ud, len, &complete, &whole) && complete) {
+		if (first_rsp) {
+			abuf w2 = ABUF_INIT;
+			abuf_put(&w2, "\x02\x71\x00", 3);
+			abuf_put(&w2, whole.p, whole.len);
+			take_por(h, w2.p, w2.len);
+			abuf_free(&w2);
+		} else {
+			take_notification(h, whole.p, whole.len);
+		}
+	}
+	abuf_free(&whole);
+}
+
+int th_proactive_loop(th_host *h, uint16_t sw)
+{
+	int guard = 0;
+	while ((sw >> 8) == 0x91 && guard++ < 64) {
+		uint8_t fetch[5] = { 0x80, 0x12, 0x00, 0x00, (uint8_t)sw };
+		abuf cmd = ABUF_INIT;
+		uint16_t fsw = th_apdu_bin(h, fetch, 5, &cmd);
+		if (fsw != 0x9000) {
+			abuf_free(&cmd);
+			return -1;
+		}
+		tlv d0;
+		ctlv details, tpdu;
+		if (tlv_parse_one(cmd.p, cmd.len, &d0) || d0.tag != 0xD0 || ctlv_find(d0.value, d0.len, 0x01, &details) ||
+		    details.len != 3) {
+			abuf_free(&cmd);
+			return -1;
+		}
+		uint8_t type = details.value[1];
+		if (type == 0x13 && !ctlv_find(d0.value, d0.len, 0x0B, &tpdu)) {
+			sms_submit s;
+			if (!sms_submit_parse(tpdu.value, tpdu.len, &s))
+				take_mo_ud(h, s.ud, s.ud_len);
+		}
+		/* TERMINAL RESPONSE: details, device identities terminal -> UICC, result OK */
+		abuf tr = ABUF_INIT, body = ABUF_INIT;
+		uint8_t ids[2] = { 0x82, 0x81 }, res = 0x00;
+		ctlv_put(&body, 0x01, true, details.value, 3);
+		ctlv_put(&body, 0x02, true, ids, 2);
+		ctlv_put(&body, 0x03, true, &res, 1);
+		uint8_t hdr[5] = { 0x80, 0x14, 0x00, 0x00, (uint8_t)body.len };
+		abuf_put(&tr, hdr, 5);
+		abuf_put(&tr, body.p, body.len);
+		sw = th_apdu_bin(h, tr.p, tr.len, NULL);
+		abuf_free(&tr);
+		abuf_free(&body);
+		abuf_free(&cmd);
+		if (type == 0x01) {
+			/* REFRESH (UICC reset): the modem resets the card and attaches again */
+			h->refreshes++;
+			h->t.reset(h->t.ctx);
+			sw = th_apdu(h, "801000000aff9fffff7f0000000000", NULL);
+		}
+	}
+	return 0;
+}
+
+int th_attach(th_host *h)
+{
+	uint16_t sw = th_apdu(h, "801000000aff9fffff7f0000000000", NULL);
+	if (sw != 0x9000 && (sw >> 8) != 0x91)
+		return -1;
+	return th_proactive_loop(h, sw);
+}
+
+int th_send_packet(th_host *h, const uint8_t *pkt, size_t len)
+{
+	abuf parts[SMS_MAX_PARTS];
+	size_t n = 0;
+	for (size_t i = 0; i < SMS_MAX_PARTS; i++)
+		abuf_init(&parts[i]);
+	h->have_por = false;
+	int rc = -1;
+	if (sms_split_command_packet(pkt, len, h->smsc_ref++, parts, &n))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		sms_deliver d;
+		memset(&d, 0, sizeof(d));
+		d.first_octet = 0x40 | SMS_FO_DELIVER_MMS;
+		d.oa.toa = 0x91;
+		strcpy(d.oa.digits, "882350000000");
+		d.pid = 0x7F;
+		d.dcs = 0xF6;
+		d.ud = parts[i].p;
+		d.ud_len = parts[i].len;
+		abuf tpdu = ABUF_INIT, env = ABUF_INIT, resp = ABUF_INIT;
+		sms_deliver_build(&d, &tpdu);
+		sms_pp_envelope_build(NULL, 0, tpdu.p, tpdu.len, &env);
+		uint16_t sw = th_apdu_bin(h, env.p, env.len, &resp);
+		if (resp.len)
+			take_mo_ud(h, resp.p, resp.len);
+		abuf_free(&tpdu);
+		abuf_free(&env);
+		abuf_free(&resp);
+		if (sw != 0x9000 && (sw >> 8) != 0x91) {
+			logf_(h, "ENVELOPE refused");
+			goto out;
+		}
+		th_proactive_loop(h, sw);
+	}
+	rc = h->have_por ? 0 : -1;
+out:
+	for (size_t i = 0; i < SMS_MAX_PARTS; i++)
+		abuf_free(&parts[i]);
+	return rc;
+}
+
+int th_send(th_host *h, const uint8_t tar[3], bool expanded, const uint8_t *const *items, const size_t *lens,
+	    size_t n, bool raw_tlv)
+{
+	abuf script = ABUF_INIT, pkt = ABUF_INIT;
+	if (raw_tlv) {
+		size_t m;
+		tlv_begin(&script, 0xAA, &m);
+		for (size_t i = 0; i < n; i++)
+			abuf_put(&script, items[i], lens[i]);
+		tlv_end(&script, m);
+	} else if (expanded) {
+		scp80_expanded_script_build(&script, items, lens, n);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			abuf_put(&script, items[i], lens[i]);
+	}
+	uint8_t cntr[5];
+	for (int i = 0; i < 5; i++)
+		cntr[i] = (uint8_t)(h->cntr >> (8 * (4 - i)));
+	h->cntr++;
+	int rc = -1;
+	if (!scp80_wrap_command(&h->ks, h->spi, tar, cntr, script.p, script.len, &pkt))
+		rc = th_send_packet(h, pkt.p, pkt.len);
+	abuf_free(&script);
+	abuf_free(&pkt);
+	return rc;
+}
+
+uint16_t th_isdr(th_host *h, const char *apdu_hex, abuf *out)
+{
+	static const uint8_t tar[3] = { 0, 0, 1 };
+	abuf a = ABUF_INIT;
+	if (hex_decode(apdu_hex, &a, NULL)) {
+		abuf_free(&a);
+		return 0;
+	}
+	const uint8_t *items[1] = { a.p };
+	size_t lens[1] = { a.len };
+	int rc = th_send(h, tar, true, items, lens, 1, false);
+	abuf_free(&a);
+	if (rc || h->por.status != 0)
+		return 0;
+	scp80_response r;
+	if (scp80_response_parse(SCP80_FORMAT_EXPANDED, h->por_data.p, h->por_data.len, &r))
+		return 0;
+	if (out)
+		abuf_put(out, r.data, r.len);
+	return r.last_sw;
+}
+
+int th_confirm_notifications(th_host *h)
+{
+	for (size_t i = 0; i < h->n_notifs; i++) {
+		char hex[64];
+		snprintf(hex, sizeof(hex), "80E2890007 3A08 04 4E02%04x", h->notifs[i].seq);
+		if (th_isdr(h, hex, NULL) != 0x9000)
+			return -1;
+	}
+	h->n_notifs = 0;
+	return 0;
+}
+
+uint16_t th_location(th_host *h, uint8_t status)
+{
+	uint8_t a[] = { 0x80, 0xC2, 0x00, 0x00, 0x0C, 0xD6, 0x0A, 0x99, 0x01, 0x03, 0x82, 0x02, 0x82, 0x81, 0x9B, 0x01, status };
+	uint16_t sw = th_apdu_bin(h, a, sizeof(a), NULL);
+	th_proactive_loop(h, sw);
+	return sw;
+}
+
+#include "apdu/crypto.h"
+#include "apdu/gpcert.h"
+#include "apdu/scp03.h"
+
+static int fail_log(th_host *h, const char *m)
+{
+	logf_(h, m);
+	return -1;
+}
+
+int th_download(th_host *h, const bench_pki *pki, json_t *eis, const uint8_t aid[16], const uint8_t *pkg,
+		size_t pkg_len, size_t segment)
+{
+	static const uint8_t isdr_tar[3] = { 0, 0, 1 };
+	int rc = -1;
+	abuf a1 = ABUF_INIT, a2 = ABUF_INIT, tmp = ABUF_INIT, sd2 = ABUF_INIT, ecert = ABUF_INIT;
+	crypto_eckey *eph = NULL, *ecasd = NULL;
+	uint8_t z[32], kd[32];
+	scp03_session s;
+	memset(&s, 0, sizeof(s));
+	/* verify CERT.ECASD.ECKA from the EIS up to the CI */
+	gpcert ec, eum;
+	hex_decode(json_string_value(json_object_get(json_object_get(eis, "ecasd"), "certificate")), &ecert, NULL);
+	if (gpcert_parse(ecert.p, ecert.len, &ec) || gpcert_parse(pki->eum_cert.p, pki->eum_cert.len, &eum) ||
+	    gpcert_verify(&ec, pki->eum) || gpcert_verify(&eum, pki->ci) || gpcert_pubkey(&ec, &ecasd)) {
+		rc = fail_log(h, "ECASD certificate does not verify up to the CI");
+		goto out;
+	}
+	/* message 1: INSTALL [for personalization] + STORE DATA 3A01 { CERT.DP.ECDSA } */
+	uint8_t inst[5 + 22] = { 0x80, 0xE6, 0x20, 0x00, 22, 0x00, 0x00, 0x10 };
+	memcpy(inst + 8, aid, 16);
+	inst[24] = inst[25] = inst[26] = 0x00;
+	abuf sd1 = ABUF_INIT;
+	dgi_put(&tmp, 0x3A01, pki->smdp_cert.p, pki->smdp_cert.len);
+	uint8_t h1[5] = { 0x80, 0xE2, 0x89, 0x00, (uint8_t)tmp.len };
+	abuf_put(&sd1, h1, 5);
+	abuf_put(&sd1, tmp.p, tmp.len);
+	const uint8_t *items1[2] = { inst, sd1.p };
+	size_t lens1[2] = { sizeof(inst), sd1.len };
+	int r1 = th_send(h, isdr_tar, true, items1, lens1, 2, false);
+	abuf_free(&sd1);
+	scp80_response r;
+	tlv t;
+	if (r1 || h->por.status || scp80_response_parse(SCP80_FORMAT_EXPANDED, h->por_data.p, h->por_data.len, &r) ||
+	    r.last_sw != 0x9000 || r.count != 2 || tlv_find(r.data, r.len, 0x85, &t) || t.len != 16) {
+		rc = fail_log(h, "3A01 refused");
+		goto out;
+	}
+	uint8_t challenge[16];
+	memcpy(challenge, t.value, 16);
+	/* message 2: STORE DATA 3A02 { A6 CRT, 7F49 { B0 ePK }, 5F37 sig } */
+	uint8_t epk[65];
+	crypto_ec_generate(CRYPTO_CURVE_P256, &eph);
+	crypto_ec_public(eph, epk);
+	abuf crt = ABUF_INIT, body = ABUF_INIT, signed_part = ABUF_INIT;
+	size_t m;
+	tlv_begin(&crt, 0xA6, &m);
+	tlv_put(&crt, 0x90, "\x03\x00", 2);
+	tlv_put_u8(&crt, 0x95, 0x5C);
+	tlv_put_u8(&crt, 0x80, 0x88);
+	tlv_put_u8(&crt, 0x81, 0x10);
+	tlv_put_u8(&crt, 0x82, 0x01);
+	tlv_put_u8(&crt, 0x83, 0x30);
+	tlv_end(&crt, m);
+	abuf_put(&body, crt.p, crt.len);
+	tlv_begin(&body, 0x7F49, &m);
+	tlv_put(&body, 0xB0, epk, 65);
+	tlv_end(&body, m);
+	/* DGI 3A02 with length covering body + 5F37 (3 + 64) */
+	size_t total = body.len + 3 + 64;
+	abuf_put_u16(&signed_part, 0x3A02);
+	if (total < 0xff)
+		abuf_put_u8(&signed_part, (uint8_t)total);
+	else {
+		abuf_put_u8(&signed_part, 0xff);
+		abuf_put_u16(&signed_part, (uint16_t)total);
+	}
+	abuf_put(&signed_part, body.p, body.len);
+	abuf msg = ABUF_INIT;
+	abuf_put(&msg, signed_part.p, signed_part.len);
+	tlv_put(&msg, 0x85, challenge, 16);
+	uint8_t sig[64];
+	crypto_ecdsa_sign(pki->smdp, msg.p, msg.len, sig);
+	abuf_free(&msg);
+	abuf_put(&signed_part, "\x5F\x37\x40", 3);
+	abuf_put(&signed_part, sig, 64);
+	uint8_t h2[5] = { 0x80, 0xE2, 0x89, 0x00, (uint8_t)signed_part.len };
+	abuf_put(&sd2, h2, 5);
+	abuf_put(&sd2, signed_part.p, signed_part.len);
+	abuf_free(&signed_part);
+	abuf_free(&body);
+	const uint8_t *items2[1] = { sd2.p };
+	size_t lens2[1] = { sd2.len };
+	tlv tdr, trc;
+	if (th_send(h, isdr_tar, true, items2, lens2, 1, false) || h->por.status ||
+	    scp80_response_parse(SCP80_FORMAT_EXPANDED, h->por_data.p, h->por_data.len, &r) || r.last_sw != 0x9000 ||
+	    tlv_find(r.data, r.len, 0x85, &tdr) || tlv_find(r.data, r.len, 0x86, &trc) || tdr.len != 16 || trc.len != 16) {
+		abuf_free(&crt);
+		rc = fail_log(h, "3A02 refused");
+		goto out;
+	}
+	/* independent derivation: Z, X9.63 with SharedInfo 5C 88 10 DR, receipt check */
+	uint8_t si[19] = { 0x5C, 0x88, 0x10 };
+	memcpy(si + 3, tdr.value, 16);
+	if (crypto_ecdh(eph, ecasd, z) || crypto_x963_kdf_sha256(z, 32, si, sizeof(si), kd, 32)) {
+		abuf_free(&crt);
+		rc = fail_log(h, "key derivation failed");
+		goto out;
+	}
+	abuf rin = ABUF_INIT;
+	abuf_put(&rin, crt.p, crt.len);
+	tlv_put(&rin, 0x85, tdr.value, 16);
+	uint8_t receipt[16];
+	crypto_aes_cmac(kd, 16, rin.p, rin.len, receipt);
+	abuf_free(&rin);
+	abuf_free(&crt);
+	if (memcmp(receipt, trc.value, 16)) {
+		rc = fail_log(h, "receipt does not verify");
+		goto out;
+	}
+	/* SCP03t with the new key, to the ISD-P's TAR */
+	scp03_keys k;
+	memset(&k, 0, sizeof(k));
+	k.kvn = 0x30;
+	k.key_len = 16;
+	memcpy(k.enc, kd + 16, 16);
+	memcpy(k.mac, kd + 16, 16);
+	memcpy(k.dek, kd + 16, 16);
+	uint8_t hc[8];
+	crypto_random(hc, 8);
+	abuf open = ABUF_INIT, auth = ABUF_INIT;
+	scp03t_host_open(k.kvn, 0x01, hc, &open);
+	const uint8_t *it1[1] = { open.p };
+	size_t l1[1] = { open.len };
+	const uint8_t *tar = aid + 12;
+	if (th_send(h, tar, true, it1, l1, 1, true) || h->por.status ||
+	    scp80_response_parse(SCP80_FORMAT_EXPANDED, h->por_data.p, h->por_data.len, &r) || r.last_sw != 0x9000 ||
+	    scp03t_host_open_response(&s, &k, hc, r.data, r.len) || scp03t_host_authenticate(&s, &auth)) {
+		abuf_free(&open);
+		abuf_free(&auth);
+		rc = fail_log(h, "SCP03t open refused");
+		goto out;
+	}
+	abuf_free(&open);
+	/* 85 travels with the first 86 */
+	size_t off = 0;
+	bool first = true;
+	while (off < pkg_len) {
+		size_t take = pkg_len - off < segment ? pkg_len - off : segment;
+		abuf seg = ABUF_INIT;
+		scp03t_host_wrap(&s, pkg + off, take, &seg);
+		const uint8_t *its[2];
+		size_t ls[2], ni = 0;
+		if (first) {
+			its[ni] = auth.p;
+			ls[ni++] = auth.len;
+		}
+		its[ni] = seg.p;
+		ls[ni++] = seg.len;
+		int sr = th_send(h, tar, true, its, ls, ni, true);
+		abuf_free(&seg);
+		abuf ans = ABUF_INIT;
+		if (sr || h->por.status || scp80_response_parse(SCP80_FORMAT_EXPANDED, h->por_data.p, h->por_data.len, &r) ||
+		    r.last_sw != 0x9000 || scp03t_host_unwrap(&s, r.data, r.len, &ans)) {
+			abuf_free(&ans);
+			abuf_free(&auth);
+			rc = fail_log(h, "segment refused");
+			goto out;
+		}
+		abuf_free(&ans);
+		first = false;
+		off += take;
+	}
+	abuf_free(&auth);
+	rc = 0;
+out:
+	crypto_wipe(z, sizeof(z));
+	crypto_wipe(kd, sizeof(kd));
+	scp03_session_clear(&s);
+	crypto_ec_free(eph);
+	crypto_ec_free(ecasd);
+	abuf_free(&a1);
+	abuf_free(&a2);
+	abuf_free(&tmp);
+	abuf_free(&sd2);
+	abuf_free(&ecert);
+	return rc;
+}
