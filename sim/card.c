@@ -41,6 +41,7 @@ uint16_t euicc_sw_of(eu_status s)
 	case EU_WRONG_LE: return 0x6C00;
 	case EU_TECHNICAL: return 0x6F00;
 	case EU_VERIFICATION_FAILED: return 0x6300;
+	case EU_TOOLKIT_BUSY: return 0x9300;
 	}
 	return 0x6F00;
 }

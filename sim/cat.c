@@ -162,6 +162,8 @@ eu_status cat_terminal_profile(euicc_card *c, const capdu *a)
 		return EU_WRONG_LENGTH;
 	c->terminal_profile = true;
 	euicc_tracef(c, "TERMINAL PROFILE (%zu bytes)", a->lc);
+	/* a new terminal session: what an earlier one left unfetched is dropped (notifications follow again) */
+	c->n_proactive = 0;
 	/* after an attach the pending notifications go out (and again at every attach until confirmed) */
 	c->notify_after_attach = false;
 	cat_send_pending_notifications(c);

@@ -118,6 +118,7 @@ typedef enum {
 	EU_TECHNICAL,           /* 6F00 */
 	EU_NOT_ENOUGH_MEMORY_SEC, /* 6A84 as well, kept separate for traces */
 	EU_VERIFICATION_FAILED, /* 6300 */
+	EU_TOOLKIT_BUSY,        /* 9300: proactive commands pending, try the envelope again later */
 } eu_status;
 
 uint16_t euicc_sw_of(eu_status s);

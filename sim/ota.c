@@ -133,7 +133,8 @@ static void make_por(euicc_card *c, const scp80_keyset *ks, uint16_t spi, const 
 }
 
 /* One complete command packet: returns the PoR (with its UDH) in `por`, empty when none is due. */
-static void process_packet(euicc_card *c, const uint8_t *pkt, size_t len, abuf *por, uint16_t *spi_out)
+static void process_packet(euicc_card *c, const uint8_t *pkt, size_t len, const sms_addr *from, abuf *por,
+			   uint16_t *spi_out)
 {
 	scp80_cmd_hdr h;
 	*spi_out = 0;
@@ -187,6 +188,9 @@ static void process_packet(euicc_card *c, const uint8_t *pkt, size_t len, abuf *
 	}
 	if (status == SCP80_POR_OK) {
 		memcpy(k->counter, h.cntr, 5); /* replay protection: saved with the command's effects */
+		/* MO messages go back to whoever sent a verified packet */
+		if (strcmp(c->nvm.smsr.digits, from->digits) || c->nvm.smsr.toa != from->toa)
+			c->nvm.smsr = *from;
 		euicc_trace_hex(c, "  script", script.p, script.len);
 		run_script(c, target, script.p, script.len, &resp);
 	}
@@ -202,6 +206,9 @@ eu_status ota_envelope_sms_pp(euicc_card *c, const uint8_t *data, size_t len, ab
 	sms_pp_envelope env;
 	sms_deliver d;
 	sms_udh u;
+	/* TS 102 221 10.2.1.1: while the terminal has not fetched what is pending, no room for a PoR */
+	if (c->n_proactive + 2 > EUICC_MAX_PROACTIVE)
+		return EU_TOOLKIT_BUSY;
 	if (sms_pp_envelope_parse(data, len, &env) || env.src != 0x83 || env.dst != 0x81)
 		return EU_WRONG_DATA;
 	if (sms_deliver_parse(env.tpdu, env.tpdu_len, &d))
@@ -211,9 +218,6 @@ eu_status ota_envelope_sms_pp(euicc_card *c, const uint8_t *data, size_t len, ab
 	if (sms_udh_parse(d.ud, d.ud_len, &u))
 		return EU_WRONG_DATA;
 	euicc_tracef(c, "ENVELOPE SMS-PP from %s (%zu octets of user data)", d.oa.digits, d.ud_len);
-	/* MO messages go back to whoever talks to us */
-	if (strcmp(c->nvm.smsr.digits, d.oa.digits) || c->nvm.smsr.toa != d.oa.toa)
-		c->nvm.smsr = d.oa;
 	bool complete = false;
 	abuf pkt = ABUF_INIT, por = ABUF_INIT;
 	bool cpi = sms_udh_find(&u, SMS_IEI_CMD_PACKET) != NULL;
@@ -233,7 +237,7 @@ eu_status ota_envelope_sms_pp(euicc_card *c, const uint8_t *data, size_t len, ab
 		return EU_WRONG_DATA;
 	}
 	uint16_t spi;
-	process_packet(c, pkt.p, pkt.len, &por, &spi);
+	process_packet(c, pkt.p, pkt.len, &d.oa, &por, &spi);
 	eu_status st = EU_OK;
 	if (por.len) {
 		if (spi & SCP80_SPI2_POR_SUBMIT) {

@@ -237,6 +237,12 @@ int th_send_packet(th_host *h, const uint8_t *pkt, size_t len)
 		sms_deliver_build(&d, &tpdu);
 		sms_pp_envelope_build(NULL, 0, tpdu.p, tpdu.len, &env);
 		uint16_t sw = th_apdu_bin(h, env.p, env.len, &resp);
+		for (int retry = 0; sw == 0x9300 && retry < 3; retry++) {
+			/* toolkit busy: fetch what the card has pending, then try again */
+			th_proactive_loop(h, 0x9100);
+			abuf_reset(&resp);
+			sw = th_apdu_bin(h, env.p, env.len, &resp);
+		}
 		if (resp.len)
 			take_mo_ud(h, resp.p, resp.len);
 		abuf_free(&tpdu);
