@@ -398,6 +398,12 @@ euicc_card *euicc_load(const char *path, char *why, size_t why_len)
 	return c;
 }
 
+void euicc_forget_state_file(euicc_card *c)
+{
+	free(c->path);
+	c->path = NULL;
+}
+
 int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len)
 {
 	if (nvm_write_file(&c->nvm, path, why, why_len))

@@ -34,6 +34,8 @@ euicc_card *euicc_load(const char *path, char *why, size_t why_len);
 /* Saves atomically (new file, fsync, rename; 0600) and makes `path` the card's state file. */
 int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len);
 void euicc_free(euicc_card *c);
+/* Stops saving to the state file: the card lives in memory only (tests, fuzzing). */
+void euicc_forget_state_file(euicc_card *c);
 
 /* Power and reset: the ATR is written to atr (at most EUICC_ATR_MAX bytes); returns its length.
  * A reset keeps the NVM and drops channels, sessions and pending responses. */
