@@ -54,6 +54,10 @@ static int read_full(int fd, uint8_t *p, size_t n)
 		if (r <= 0)
 			return r == 0 && got == 0 ? 0 : -1;
 		got += (size_t)r;
+		/* ACK at once after every read: the reader writes the length and the APDU separately with
+		 * Nagle on, so a delayed ACK of the first part holds the second back for 40 ms (§9) */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 	}
 	return 1;
 }
@@ -69,8 +73,6 @@ long vpcd_read_frame(int fd, uint8_t *buf, size_t cap)
 		return -1;
 	if (len && read_full(fd, buf, len) <= 0)
 		return -1;
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one)); /* after every read (§9) */
 	return (long)len;
 }
 
