@@ -475,6 +475,12 @@ int th_download(th_host *h, const bench_pki *pki, json_t *eis, const uint8_t aid
 		goto out;
 	}
 	abuf_free(&open);
+	if (pkg_len == 0) {
+		/* key establishment and an opened session only: the ISD-P stays PERSONALIZED */
+		abuf_free(&auth);
+		rc = 0;
+		goto out;
+	}
 	/* 85 travels with the first 86 */
 	size_t off = 0;
 	bool first = true;
