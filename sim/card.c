@@ -126,6 +126,7 @@ euicc_card *euicc_create_empty(void)
 	}
 	c->perso_target = -1;
 	c->dl_target = -1;
+	c->switch_from = c->switch_to = -1;
 	sms_reassembly_init(&c->sms);
 	abuf_init(&c->dl_buf);
 	return c;

@@ -200,8 +200,28 @@ eu_status cat_terminal_response(euicc_card *c, const capdu *a)
 	euicc_tracef(c, "TERMINAL RESPONSE for %02x: result %02x", type, result.value[0]);
 	memmove(&c->proactive[0], &c->proactive[1], (c->n_proactive - 1) * sizeof(c->proactive[0]));
 	c->n_proactive--;
-	if (type == CAT_REFRESH && qual == REFRESH_UICC_RESET && result.value[0] < 0x10)
-		c->refresh_pending = true; /* the terminal resets the card next */
+	if (type == CAT_REFRESH && qual == REFRESH_UICC_RESET) {
+		if (result.value[0] < 0x10) {
+			c->refresh_pending = true; /* the terminal resets the card next */
+		} else if (c->switch_to >= 0 && c->switch_from >= 0 &&
+			   c->nvm.profiles[c->switch_to].state == PS_ENABLED &&
+			   c->nvm.profiles[c->switch_from].state == PS_DISABLED) {
+			/* the terminal could not refresh: the switch is rolled back and reported (type 03) */
+			c->nvm.profiles[c->switch_to].state = PS_DISABLED;
+			c->nvm.profiles[c->switch_from].state = PS_ENABLED;
+			euicc_tracef(c, "REFRESH failed (result %02x): profile switch rolled back", result.value[0]);
+			/* the success notification of the switch never happened */
+			for (int i = 0; i < EUICC_MAX_NOTIFS; i++) {
+				nvm_notif *n = &c->nvm.notifs[i];
+				if (n->used && n->type == NOTIF_CHANGE_OK &&
+				    !memcmp(n->aid, c->nvm.profiles[c->switch_to].aid, 16) && n->seq == c->nvm.next_seq - 1)
+					memset(n, 0, sizeof(*n));
+			}
+			isdr_queue_notification(c, NOTIF_CHANGE_FAILED, c->nvm.profiles[c->switch_to].aid);
+			cat_send_pending_notifications(c);
+		}
+		c->switch_from = c->switch_to = -1;
+	}
 	return EU_OK;
 }
 

@@ -149,6 +149,7 @@ struct euicc_card {
 	bool refresh_wanted;         /* a profile switch asks for REFRESH once the command is answered */
 	bool refresh_pending;        /* REFRESH issued; notifications wait for the re-attach */
 	uint8_t proactive_number;
+	int switch_from, switch_to;      /* the last profile switch, until its REFRESH is answered */
 	bool notify_after_attach;
 	unsigned noservice_count;
 	/* OTA */

@@ -53,6 +53,8 @@ static void switch_profile(euicc_card *c, int from, int to, uint8_t notif_type)
 	}
 	if (to >= 0)
 		p[to].state = PS_ENABLED;
+	c->switch_from = from;
+	c->switch_to = to;
 	c->noservice_count = 0;
 	isdr_queue_notification(c, notif_type, to >= 0 ? p[to].aid : p[from].aid);
 	cat_queue_refresh(c);

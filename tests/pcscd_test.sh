@@ -6,6 +6,7 @@
 set -u
 SIM=${1:?euicc-sim}
 PROBE=${2:?pcsc_probe}
+OTA=${3:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/scripts/pcscd.sh"
 
@@ -48,6 +49,18 @@ check "management on the contact interface refused (6982)" "$PROBE" "$R1" \
 if command -v pcsc_scan >/dev/null; then
 	timeout 5 pcsc_scan -r >"$work/scan" 2>&1
 	if grep -q "$R1" "$work/scan"; then ok "pcsc_scan lists the reader"; else not_ok "pcsc_scan" "$(head -c 300 "$work/scan")"; fi
+fi
+
+# the SM-SR's path through pcscd: key establishment, SCP03t download of two profiles, enables with REFRESH
+if [ -n "$OTA" ]; then
+	check "OTA through pcscd: create, download two profiles, enables alternating (50)" "$OTA" "$R2" "$R1" "$work/eis1.json" \
+		"$XDG_DATA_HOME/euicc-bench/pki" 200
+fi
+
+if command -v opensc-tool >/dev/null; then
+	opensc-tool --reader 0 --send-apdu 00A4040010A0000005591010FFFFFFFF8900000100 >"$work/osc" 2>&1
+	if grep -qi "SW1=0x90, SW2=0x00\|90 00" "$work/osc"; then ok "opensc-tool --reader 0 SELECT ISD-R: 9000"; else
+		not_ok "opensc-tool" "$(tr '\n' ' ' <"$work/osc" | head -c 300)"; fi
 fi
 
 # pcscd restarts: the card reconnects with back-off (only when we own pcscd)

@@ -220,11 +220,39 @@ START_TEST(ota_por_statuses)
 	ck_assert_uint_eq(r.count, 1);
 	ck_assert_uint_eq(r.last_sw, 0x9000);
 	ck_assert_uint_eq(r.len, 18);
+	/* unknown keyset (key version 5): 06, unsecured */
+	uint8_t kic = F.host.ks.kic, kid = F.host.ks.kid;
+	F.host.spi = 0x1639;
+	F.host.ks.kic = 0x52;
+	F.host.ks.kid = 0x52;
+	ck_assert_int_eq(th_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
+	ck_assert_uint_eq(F.host.por.status, 0x06);
+	F.host.ks.kic = kic;
+	F.host.ks.kid = kid;
+	/* ciphering error: a ciphered body that is not whole blocks */
+	{
+		abuf pkt = ABUF_INIT;
+		uint8_t cn[5] = { 0, 0, 0, 0x10, 0 };
+		scp80_wrap_command(&F.host.ks, 0x1639, tar_isdr, cn, get_eid, sizeof(get_eid), &pkt);
+		pkt.len -= 3;
+		pkt.p[0] = (uint8_t)((pkt.len - 2) >> 8);
+		pkt.p[1] = (uint8_t)(pkt.len - 2);
+		ck_assert_int_eq(th_send_packet(&F.host, pkt.p, pkt.len), 0);
+		ck_assert_uint_eq(F.host.por.status, 0x05);
+		abuf_free(&pkt);
+	}
 	/* counter exactly one higher mode */
 	F.host.spi = 0x1E39;
 	F.host.cntr += 5;
 	ck_assert_int_eq(th_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
 	ck_assert_uint_eq(F.host.por.status, 0x03);
+	/* the highest counter is accepted once; after it the keyset is blocked */
+	F.host.spi = 0x1639;
+	F.host.cntr = 0xFFFFFFFFFFull;
+	ck_assert_int_eq(th_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
+	ck_assert_uint_eq(F.host.por.status, 0x00);
+	ck_assert_int_eq(th_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
+	ck_assert_uint_eq(F.host.por.status, 0x04);
 }
 END_TEST
 
@@ -265,6 +293,17 @@ START_TEST(download_enable_refresh_notify)
 	euicc_reset(F.card, atr);
 	ck_assert_int_eq(th_attach(&F.host), 0);
 	ck_assert_uint_eq(F.host.n_notifs, 0);
+	/* the terminal cannot refresh: the switch is rolled back, notification type 03 */
+	F.host.fail_refresh = true;
+	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
+	F.host.fail_refresh = false;
+	ck_assert_uint_eq(F.host.n_notifs, 1);
+	ck_assert_uint_eq(F.host.notifs[0].type, 0x03);
+	s = euicc_show(F.card, false);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(s, "profiles"), 1), "state")),
+			 "enabled");
+	json_decref(s);
+	ck_assert_int_eq(th_confirm_notifications(&F.host), 0);
 	/* delete: not the enabled one */
 	ck_assert_uint_eq(cu_delete(&F, 1), 0x6985);
 	ck_assert_uint_eq(cu_delete(&F, 0), 0x9000);

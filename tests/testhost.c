@@ -184,7 +184,7 @@ int th_proactive_loop(th_host *h, uint16_t sw)
 		}
 		/* TERMINAL RESPONSE: details, device identities terminal -> UICC, result OK */
 		abuf tr = ABUF_INIT, body = ABUF_INIT;
-		uint8_t ids[2] = { 0x82, 0x81 }, res = 0x00;
+		uint8_t ids[2] = { 0x82, 0x81 }, res = (type == 0x01 && h->fail_refresh) ? 0x30 : 0x00;
 		ctlv_put(&body, 0x01, true, details.value, 3);
 		ctlv_put(&body, 0x02, true, ids, 2);
 		ctlv_put(&body, 0x03, true, &res, 1);
@@ -195,7 +195,7 @@ int th_proactive_loop(th_host *h, uint16_t sw)
 		abuf_free(&tr);
 		abuf_free(&body);
 		abuf_free(&cmd);
-		if (type == 0x01) {
+		if (type == 0x01 && !h->fail_refresh) {
 			/* REFRESH (UICC reset): the modem resets the card and attaches again */
 			h->refreshes++;
 			h->t.reset(h->t.ctx);

@@ -40,6 +40,7 @@ typedef struct {
 	th_notif notifs[16];
 	size_t n_notifs;
 	unsigned refreshes;
+	bool fail_refresh;          /* answer REFRESH with 'command beyond terminal's capabilities' */
 	abuf log;                   /* last error text */
 } th_host;
 
