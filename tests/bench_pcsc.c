@@ -10,7 +10,7 @@
 #include <PCSC/winscard.h>
 
 #include "apdu/hex.h"
-#include "testhost.h"
+#include "smsr/adapter.h"
 
 typedef struct {
 	SCARDCONTEXT ctx;
@@ -102,11 +102,11 @@ int main(int argc, char **argv)
 	char why[512];
 	if (!eis || pki_load_or_create(argv[4], &pki, why, sizeof(why)))
 		return 1;
-	th_transport t = { pc_transmit, pc_reset, &card };
-	th_host h;
-	th_init(&h, &t, eis);
+	dev_transport t = { pc_transmit, pc_reset, &card };
+	dev_host h;
+	dev_init(&h, &t, eis);
 	fprintf(stderr, "bench: setting up two profiles over the air...\n");
-	th_attach(&h);
+	dev_attach(&h);
 	static const uint8_t base[16] = { 0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10, 0xFF,
 					  0xFF, 0xFF, 0xFF, 0x89, 0x00, 0x00, 0x10, 0x00 };
 	static const char *const iccid[2] = { "8949449999999990015", "8988211000000467285" };
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 		hex_encode(aid, 16, ah);
 		snprintf(hex, sizeof(hex),
 			 "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010%s0380C00006C9048102037000", ah);
-		th_isdr(&h, hex, NULL);
+		dev_isdr(&h, hex, NULL);
 		abuf pkg = ABUF_INIT;
 		uint8_t bcd[10];
 		for (int i = 0; i < 10; i++) {
@@ -129,13 +129,13 @@ int main(int argc, char **argv)
 		abuf_put(&pkg, "\xA0\x12\x80\x01\x02\x81\x01\x03\x83\x0A", 10);
 		abuf_put(&pkg, bcd, 10);
 		abuf_put(&pkg, "\xAA\x04\xA0\x02\x80\x00", 6);
-		if (th_download(&h, &pki, eis, aid, pkg.p, pkg.len, 512)) {
+		if (dev_download(&h, &pki, eis, aid, pkg.p, pkg.len, 512)) {
 			fprintf(stderr, "bench: download failed: %s\n", (char *)h.log.p);
 			return 1;
 		}
 		abuf_free(&pkg);
 	}
-	th_confirm_notifications(&h);
+	dev_confirm_notifications(&h);
 
 	double floor_us = median_apdu(&echo, "00A4040010A0000005591010FFFFFFFF8900000100", n);
 	double sel = median_apdu(&card, "00A4040C10A0000005591010FFFFFFFF8900000100", n);
@@ -148,11 +148,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < m; i++) {
 		char hex[120];
 		snprintf(hex, sizeof(hex), "80E28800153A03124F10A0000005591010FFFFFFFF890000%s00", i % 2 ? "11" : "10");
-		if (th_isdr(&h, hex, NULL) != 0x9000) {
+		if (dev_isdr(&h, hex, NULL) != 0x9000) {
 			fprintf(stderr, "bench: enable failed at %d\n", i);
 			return 1;
 		}
-		th_confirm_notifications(&h);
+		dev_confirm_notifications(&h);
 	}
 	double op_ms = (now_us() - t0) / m / 1000.0;
 	qsort(card.env_us, card.n_env, sizeof(double), cmpd);
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 	printf("%-44s %10.1f %8.2f\n", "eUICC: OTA ENVELOPE (enable, alternating)", env, env / floor_us);
 	printf("%-44s %10.2f ms\n", "whole OTA enable incl. PoR, REFRESH, notif.", op_ms);
 	printf("samples: %d plain APDUs each, %zu envelopes\n", n, card.n_env);
-	th_free(&h);
+	dev_free(&h);
 	pki_free(&pki);
 	json_decref(eis);
 	return 0;

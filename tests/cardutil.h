@@ -12,14 +12,14 @@
 #include "apdu/gpcert.h"
 #include "apdu/tlv.h"
 #include "euicc/euicc.h"
-#include "testhost.h"
+#include "smsr/adapter.h"
 
 typedef struct {
 	char dir[256];
 	bench_pki pki;
 	euicc_card *card;
 	json_t *eis;
-	th_host host;
+	dev_host host;
 } cu_fixture;
 
 static size_t cu_transmit(void *ctx, const uint8_t *capdu, size_t len, uint8_t *r, size_t cap)
@@ -66,8 +66,8 @@ static inline int cu_setup(cu_fixture *f, uint64_t seed)
 	f->eis = euicc_eis(f->card);
 	if (getenv("EUICC_TRACE"))
 		euicc_set_trace(f->card, cu_trace, NULL);
-	th_transport t = { cu_transmit, cu_reset, f };
-	if (th_init(&f->host, &t, f->eis))
+	dev_transport t = { cu_transmit, cu_reset, f };
+	if (dev_init(&f->host, &t, f->eis))
 		return -1;
 	uint8_t atr[EUICC_ATR_MAX];
 	euicc_power_on(f->card, atr);
@@ -76,7 +76,7 @@ static inline int cu_setup(cu_fixture *f, uint64_t seed)
 
 static inline void cu_teardown(cu_fixture *f)
 {
-	th_free(&f->host);
+	dev_free(&f->host);
 	json_decref(f->eis);
 	euicc_free(f->card);
 	pki_free(&f->pki);
@@ -105,7 +105,7 @@ static inline uint16_t cu_create(cu_fixture *f, int n)
 	snprintf(hex, sizeof(hex),
 		 "80E60C00 3F 10a0000005591010ffffffff8900000d00 10a0000005591010ffffffff8900000e00 10%s 0380C000 06C90481020370 00",
 		 ah);
-	return th_isdr(&f->host, hex, NULL);
+	return dev_isdr(&f->host, hex, NULL);
 }
 
 static inline uint16_t cu_store(cu_fixture *f, uint16_t tag, int n)
@@ -115,7 +115,7 @@ static inline uint16_t cu_store(cu_fixture *f, uint16_t tag, int n)
 	cu_isdp_aid(aid, n);
 	hex_encode(aid, 16, ah);
 	snprintf(hex, sizeof(hex), "80E28800 15 %04x 12 4F10%s", tag, ah);
-	return th_isdr(&f->host, hex, NULL);
+	return dev_isdr(&f->host, hex, NULL);
 }
 
 static inline uint16_t cu_delete(cu_fixture *f, int n)
@@ -125,7 +125,7 @@ static inline uint16_t cu_delete(cu_fixture *f, int n)
 	cu_isdp_aid(aid, n);
 	hex_encode(aid, 16, ah);
 	snprintf(hex, sizeof(hex), "80E40000 12 4F10%s", ah);
-	return th_isdr(&f->host, hex, NULL);
+	return dev_isdr(&f->host, hex, NULL);
 }
 
 /* a minimal SAIP package: header (version 2.3, ICCID) and end */
@@ -158,7 +158,7 @@ static inline int cu_install(cu_fixture *f, int n, const char *iccid)
 	cu_isdp_aid(aid, n);
 	abuf pkg = ABUF_INIT;
 	cu_package(&pkg, iccid);
-	int rc = th_download(&f->host, &f->pki, f->eis, aid, pkg.p, pkg.len, 512);
+	int rc = dev_download(&f->host, &f->pki, f->eis, aid, pkg.p, pkg.len, 512);
 	abuf_free(&pkg);
 	return rc;
 }

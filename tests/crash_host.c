@@ -15,7 +15,7 @@
 
 #include "apdu/hex.h"
 #include "apdu/tlv.h"
-#include "testhost.h"
+#include "smsr/adapter.h"
 
 typedef struct {
 	int fd;
@@ -93,12 +93,12 @@ static void aid_of(uint8_t aid[16], int n)
 }
 
 /* prefix ‖ AID as one C-APDU */
-static uint16_t by_aid(th_host *h, const char *prefix, const uint8_t aid[16])
+static uint16_t by_aid(dev_host *h, const char *prefix, const uint8_t aid[16])
 {
 	char ah[33], hex[200];
 	hex_encode(aid, 16, ah);
 	snprintf(hex, sizeof(hex), "%s%s", prefix, ah);
-	return th_isdr(h, hex, NULL);
+	return dev_isdr(h, hex, NULL);
 }
 
 int main(int argc, char **argv)
@@ -128,9 +128,9 @@ int main(int argc, char **argv)
 	printf("listening\n");
 	fflush(stdout);
 	vconn v = { -1, true };
-	th_transport t = { vtransmit, vreset, &v };
-	th_host h;
-	if (th_init(&h, &t, eis))
+	dev_transport t = { vtransmit, vreset, &v };
+	dev_host h;
+	if (dev_init(&h, &t, eis))
 		return 1;
 	unsigned ops = 0, conns = 0, seed = 12345;
 	abuf pkg = ABUF_INIT;
@@ -147,13 +147,13 @@ int main(int argc, char **argv)
 		uint8_t on = 0x01;
 		send_frame(v.fd, &on, 1);
 		vreset(&v);
-		th_attach(&h);
-		th_confirm_notifications(&h);
+		dev_attach(&h);
+		dev_confirm_notifications(&h);
 		while (!v.dead && (double)time(NULL) < end) {
 			/* audit: which ISD-Ps exist, in which state */
 			abuf st = ABUF_INIT;
 			int state[4] = { 0, 0, 0, 0 };
-			uint16_t sw = th_isdr(&h, "80F24002024F0000", &st);
+			uint16_t sw = dev_isdr(&h, "80F24002024F0000", &st);
 			if (sw != 0x9000 && sw != 0x6A88) {
 				abuf_free(&st);
 				break;
@@ -177,7 +177,7 @@ int main(int argc, char **argv)
 				snprintf(hex, sizeof(hex),
 					 "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010%s0380C00006C9048102037000",
 					 ah);
-				if (th_isdr(&h, hex, NULL) != 0x9000)
+				if (dev_isdr(&h, hex, NULL) != 0x9000)
 					continue;
 				abuf_reset(&pkg);
 				size_t m;
@@ -198,7 +198,7 @@ int main(int argc, char **argv)
 				abuf_fill(&pkg, 0x5A, 900); /* a body worth a few segments */
 				tlv_end(&pkg, m);
 				tlv_put(&pkg, 0xAA, "\xA0\x02\x80\x00", 4);
-				th_download(&h, &pki, eis, aid, pkg.p, pkg.len, 300);
+				dev_download(&h, &pki, eis, aid, pkg.p, pkg.len, 300);
 			} else if (state[k] == 0x1F && (seed & 0x100)) {
 				by_aid(&h, "80E28800153A03124F10", aid); /* enable */
 			} else if (state[k] != 0x3F) {
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 			} else {
 				by_aid(&h, "80E28800153A05124F10", aid); /* fall-back on the enabled one */
 			}
-			th_confirm_notifications(&h);
+			dev_confirm_notifications(&h);
 			ops++;
 		}
 		close(v.fd);
@@ -214,7 +214,7 @@ int main(int argc, char **argv)
 	}
 	printf("ops=%u connections=%u\n", ops, conns);
 	abuf_free(&pkg);
-	th_free(&h);
+	dev_free(&h);
 	pki_free(&pki);
 	json_decref(eis);
 	return 0;

@@ -17,7 +17,7 @@ static void teardown(void)
 
 static uint16_t apdu(const char *hex, abuf *out)
 {
-	return th_apdu(&F.host, hex, out);
+	return dev_apdu(&F.host, hex, out);
 }
 
 START_TEST(atr_and_select)
@@ -145,11 +145,11 @@ END_TEST
 
 START_TEST(ota_create_and_audit)
 {
-	ck_assert_int_eq(th_attach(&F.host), 0);
+	ck_assert_int_eq(dev_attach(&F.host), 0);
 	/* the declaration notification arrives at the first attach */
 	ck_assert_uint_eq(F.host.n_notifs, 1);
 	ck_assert_uint_eq(F.host.notifs[0].type, 0x01);
-	ck_assert_int_eq(th_confirm_notifications(&F.host), 0);
+	ck_assert_int_eq(dev_confirm_notifications(&F.host), 0);
 	for (int i = 0; i < 4; i++)
 		ck_assert_uint_eq(cu_create(&F, i), 0x9000);
 	/* a fifth: not enough memory */
@@ -158,7 +158,7 @@ START_TEST(ota_create_and_audit)
 	ck_assert_uint_eq(cu_delete(&F, 3), 0x9000);
 	ck_assert_uint_eq(cu_create(&F, 2), 0x6985);
 	abuf r = ABUF_INIT;
-	ck_assert_uint_eq(th_isdr(&F.host, "80F24002024F0000", &r), 0x9000);
+	ck_assert_uint_eq(dev_isdr(&F.host, "80F24002024F0000", &r), 0x9000);
 	/* three E3 entries, all SELECTABLE */
 	acur c = acur_make(r.p, r.len);
 	int n = 0;
@@ -173,10 +173,10 @@ START_TEST(ota_create_and_audit)
 	ck_assert_int_eq(n, 3);
 	/* audit data */
 	abuf_reset(&r);
-	ck_assert_uint_eq(th_isdr(&F.host, "80CAFF2100", &r), 0x9000);
+	ck_assert_uint_eq(dev_isdr(&F.host, "80CAFF2100", &r), 0x9000);
 	ck_assert_uint_eq(r.p[0], 0xFF);
 	abuf_reset(&r);
-	ck_assert_uint_eq(th_isdr(&F.host, "80CA005A00", &r), 0x9000);
+	ck_assert_uint_eq(dev_isdr(&F.host, "80CA005A00", &r), 0x9000);
 	ck_assert_uint_eq(r.p[1], 0x10);
 	/* the counter went up with every packet and is in NVM */
 	json_t *s = euicc_show(F.card, false);
@@ -193,27 +193,27 @@ START_TEST(ota_por_statuses)
 	const uint8_t get_eid[] = { 0x80, 0xCA, 0x00, 0x5A, 0x00 };
 	const uint8_t *items[1] = { get_eid };
 	size_t lens[1] = { sizeof(get_eid) };
-	ck_assert_int_eq(th_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
+	ck_assert_int_eq(dev_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
 	ck_assert_uint_eq(F.host.por.status, 0x00);
 	/* replay: the same counter again */
 	F.host.cntr--;
-	ck_assert_int_eq(th_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
+	ck_assert_int_eq(dev_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
 	ck_assert_uint_eq(F.host.por.status, 0x02);
 	/* unknown TAR */
-	ck_assert_int_eq(th_send(&F.host, tar_bad, true, items, lens, 1, false), 0);
+	ck_assert_int_eq(dev_send(&F.host, tar_bad, true, items, lens, 1, false), 0);
 	ck_assert_uint_eq(F.host.por.status, 0x09);
 	/* wrong CC key */
 	F.host.ks.kid_key[0] ^= 1;
-	ck_assert_int_eq(th_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
+	ck_assert_int_eq(dev_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
 	ck_assert_uint_eq(F.host.por.status, 0x01);
 	F.host.ks.kid_key[0] ^= 1;
 	/* below the minimum security level: no ciphering */
 	F.host.spi = 0x1239;
-	ck_assert_int_eq(th_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
+	ck_assert_int_eq(dev_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
 	ck_assert_uint_eq(F.host.por.status, 0x0A);
 	/* PoR in the ENVELOPE response instead of SMS-SUBMIT, compact format */
 	F.host.spi = 0x1619;
-	ck_assert_int_eq(th_send(&F.host, tar_isdr, false, items, lens, 1, false), 0);
+	ck_assert_int_eq(dev_send(&F.host, tar_isdr, false, items, lens, 1, false), 0);
 	ck_assert_uint_eq(F.host.por.status, 0x00);
 	scp80_response r;
 	ck_assert_int_eq(scp80_response_parse(SCP80_FORMAT_COMPACT, F.host.por_data.p, F.host.por_data.len, &r), APDU_OK);
@@ -225,7 +225,7 @@ START_TEST(ota_por_statuses)
 	F.host.spi = 0x1639;
 	F.host.ks.kic = 0x52;
 	F.host.ks.kid = 0x52;
-	ck_assert_int_eq(th_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
+	ck_assert_int_eq(dev_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
 	ck_assert_uint_eq(F.host.por.status, 0x06);
 	F.host.ks.kic = kic;
 	F.host.ks.kid = kid;
@@ -237,29 +237,29 @@ START_TEST(ota_por_statuses)
 		pkt.len -= 3;
 		pkt.p[0] = (uint8_t)((pkt.len - 2) >> 8);
 		pkt.p[1] = (uint8_t)(pkt.len - 2);
-		ck_assert_int_eq(th_send_packet(&F.host, pkt.p, pkt.len), 0);
+		ck_assert_int_eq(dev_send_packet(&F.host, pkt.p, pkt.len), 0);
 		ck_assert_uint_eq(F.host.por.status, 0x05);
 		abuf_free(&pkt);
 	}
 	/* counter exactly one higher mode */
 	F.host.spi = 0x1E39;
 	F.host.cntr += 5;
-	ck_assert_int_eq(th_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
+	ck_assert_int_eq(dev_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
 	ck_assert_uint_eq(F.host.por.status, 0x03);
 	/* the highest counter is accepted once; after it the keyset is blocked */
 	F.host.spi = 0x1639;
 	F.host.cntr = 0xFFFFFFFFFFull;
-	ck_assert_int_eq(th_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
+	ck_assert_int_eq(dev_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
 	ck_assert_uint_eq(F.host.por.status, 0x00);
-	ck_assert_int_eq(th_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
+	ck_assert_int_eq(dev_send(&F.host, tar_isdr, true, items, lens, 1, false), 0);
 	ck_assert_uint_eq(F.host.por.status, 0x04);
 }
 END_TEST
 
 START_TEST(download_enable_refresh_notify)
 {
-	ck_assert_int_eq(th_attach(&F.host), 0);
-	ck_assert_int_eq(th_confirm_notifications(&F.host), 0);
+	ck_assert_int_eq(dev_attach(&F.host), 0);
+	ck_assert_int_eq(dev_confirm_notifications(&F.host), 0);
 	ck_assert_msg(cu_install(&F, 0, "8949449999999990015") == 0, "%s", (char *)F.host.log.p);
 	ck_assert_msg(cu_install(&F, 1, "8988211000000467285") == 0, "%s", (char *)F.host.log.p);
 	json_t *s = euicc_show(F.card, false);
@@ -273,7 +273,7 @@ START_TEST(download_enable_refresh_notify)
 	ck_assert_uint_eq(F.host.refreshes, refreshes + 1);
 	ck_assert_uint_eq(F.host.n_notifs, 1);
 	ck_assert_uint_eq(F.host.notifs[0].type, 0x02);
-	ck_assert_int_eq(th_confirm_notifications(&F.host), 0);
+	ck_assert_int_eq(dev_confirm_notifications(&F.host), 0);
 	/* enabling the enabled one: 6985; enable 1 switches atomically */
 	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x6985);
 	ck_assert_uint_eq(cu_store(&F, 0x3A03, 1), 0x9000);
@@ -288,10 +288,10 @@ START_TEST(download_enable_refresh_notify)
 			 "enabled");
 	json_decref(s);
 	/* a confirmed notification is not sent again at the next attach */
-	ck_assert_int_eq(th_confirm_notifications(&F.host), 0);
+	ck_assert_int_eq(dev_confirm_notifications(&F.host), 0);
 	uint8_t atr[EUICC_ATR_MAX];
 	euicc_reset(F.card, atr);
-	ck_assert_int_eq(th_attach(&F.host), 0);
+	ck_assert_int_eq(dev_attach(&F.host), 0);
 	ck_assert_uint_eq(F.host.n_notifs, 0);
 	/* the terminal cannot refresh: the switch is rolled back, notification type 03 */
 	F.host.fail_refresh = true;
@@ -303,7 +303,7 @@ START_TEST(download_enable_refresh_notify)
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(s, "profiles"), 1), "state")),
 			 "enabled");
 	json_decref(s);
-	ck_assert_int_eq(th_confirm_notifications(&F.host), 0);
+	ck_assert_int_eq(dev_confirm_notifications(&F.host), 0);
 	/* delete: not the enabled one */
 	ck_assert_uint_eq(cu_delete(&F, 1), 0x6985);
 	ck_assert_uint_eq(cu_delete(&F, 0), 0x9000);
@@ -313,7 +313,7 @@ END_TEST
 
 START_TEST(fallback_and_pol1)
 {
-	ck_assert_int_eq(th_attach(&F.host), 0);
+	ck_assert_int_eq(dev_attach(&F.host), 0);
 	ck_assert_int_eq(cu_install(&F, 0, "8949449999999990015"), 0);
 	ck_assert_int_eq(cu_install(&F, 1, "8988211000000467285"), 0);
 	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
@@ -322,19 +322,19 @@ START_TEST(fallback_and_pol1)
 	ck_assert_uint_eq(cu_store(&F, 0x3A06, 1), 0x9000);
 	ck_assert_uint_eq(cu_store(&F, 0x3A04, 0), 0x6985); /* the fall-back profile cannot be disabled */
 	ck_assert_uint_eq(cu_store(&F, 0x3A03, 1), 0x9000);
-	ck_assert_int_eq(th_confirm_notifications(&F.host), 0);
+	ck_assert_int_eq(dev_confirm_notifications(&F.host), 0);
 	/* POL1 'disable not allowed' on profile 1: enabling 0 is refused with 69E1 */
 	char hex[200];
 	snprintf(hex, sizeof(hex), "80E28800 18 3A09 15 4F10A0000005591010FFFFFFFF8900001100 800101");
-	ck_assert_uint_eq(th_isdr(&F.host, hex, NULL), 0x9000);
+	ck_assert_uint_eq(dev_isdr(&F.host, hex, NULL), 0x9000);
 	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x69E1);
 	ck_assert_uint_eq(cu_store(&F, 0x3A04, 1), 0x69E1);
 	/* connectivity loss: N-1 'no service' events change nothing, the N-th switches (POL1 ignored) */
 	unsigned refreshes = F.host.refreshes;
-	ck_assert_uint_eq(th_location(&F.host, 0x02), 0x9000);
-	ck_assert_uint_eq(th_location(&F.host, 0x02), 0x9000);
+	ck_assert_uint_eq(dev_location(&F.host, 0x02), 0x9000);
+	ck_assert_uint_eq(dev_location(&F.host, 0x02), 0x9000);
 	ck_assert_uint_eq(F.host.refreshes, refreshes);
-	th_location(&F.host, 0x02);
+	dev_location(&F.host, 0x02);
 	ck_assert_uint_eq(F.host.refreshes, refreshes + 1);
 	ck_assert_uint_ge(F.host.n_notifs, 1);
 	ck_assert_uint_eq(F.host.notifs[F.host.n_notifs - 1].type, 0x05);
@@ -344,10 +344,10 @@ START_TEST(fallback_and_pol1)
 	json_decref(s);
 	/* normal service resets the count */
 	ck_assert_uint_eq(cu_store(&F, 0x3A03, 1), 0x9000);
-	th_location(&F.host, 0x02);
-	th_location(&F.host, 0x00);
-	th_location(&F.host, 0x02);
-	th_location(&F.host, 0x02);
+	dev_location(&F.host, 0x02);
+	dev_location(&F.host, 0x00);
+	dev_location(&F.host, 0x02);
+	dev_location(&F.host, 0x02);
 	s = euicc_show(F.card, false);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(s, "profiles"), 1), "state")),
 			 "enabled");
@@ -357,7 +357,7 @@ END_TEST
 
 START_TEST(nvm_reload_and_corruption)
 {
-	ck_assert_int_eq(th_attach(&F.host), 0);
+	ck_assert_int_eq(dev_attach(&F.host), 0);
 	ck_assert_int_eq(cu_install(&F, 0, "8949449999999990015"), 0);
 	char path[300], why[512];
 	snprintf(path, sizeof(path), "%s/card.json", F.dir);

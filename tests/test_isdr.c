@@ -79,7 +79,7 @@ START_TEST(state_table)
 	size_t row = (size_t)_i;
 	cu_fixture f;
 	ck_assert_int_eq(cu_setup(&f, 3), 0);
-	ck_assert_int_eq(th_attach(&f.host), 0);
+	ck_assert_int_eq(dev_attach(&f.host), 0);
 	/* profile 0: installed, enabled, fall-back */
 	ck_assert_int_eq(cu_install(&f, 0, "8949449999999990015"), 0);
 	ck_assert_uint_eq(cu_store(&f, 0x3A03, 0), 0x9000);
@@ -91,11 +91,11 @@ START_TEST(state_table)
 	if (want >= ST_SELECTABLE)
 		ck_assert_uint_eq(cu_create(&f, 1), 0x9000);
 	if (want == ST_PERSONALIZED)
-		ck_assert_int_eq(th_download(&f.host, &f.pki, f.eis, aid, NULL, 0, 512), 0);
+		ck_assert_int_eq(dev_download(&f.host, &f.pki, f.eis, aid, NULL, 0, 512), 0);
 	if (want >= ST_DISABLED) {
 		abuf pkg = ABUF_INIT;
 		cu_package(&pkg, "8988211000000467285");
-		ck_assert_int_eq(th_download(&f.host, &f.pki, f.eis, aid, pkg.p, pkg.len, 512), 0);
+		ck_assert_int_eq(dev_download(&f.host, &f.pki, f.eis, aid, pkg.p, pkg.len, 512), 0);
 		abuf_free(&pkg);
 	}
 	if (want == ST_ENABLED)

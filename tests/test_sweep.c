@@ -46,11 +46,11 @@ START_TEST(random_apdus)
 {
 	cu_fixture f;
 	ck_assert_int_eq(cu_setup(&f, 7), 0);
-	ck_assert_int_eq(th_attach(&f.host), 0);
+	ck_assert_int_eq(dev_attach(&f.host), 0);
 	ck_assert_int_eq(cu_install(&f, 0, "8949449999999990015"), 0);
 	ck_assert_int_eq(cu_install(&f, 1, "8988211000000467285"), 0);
 	ck_assert_uint_eq(cu_store(&f, 0x3A03, 0), 0x9000);
-	ck_assert_int_eq(th_confirm_notifications(&f.host), 0);
+	ck_assert_int_eq(dev_confirm_notifications(&f.host), 0);
 	char path[300];
 	snprintf(path, sizeof(path), "%s/card.json", f.dir);
 	char *before = file_text(path);

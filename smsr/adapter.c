@@ -1,3 +1,4 @@
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,15 +7,15 @@
 #include "apdu/hex.h"
 #include "apdu/sms.h"
 #include "apdu/tlv.h"
-#include "testhost.h"
+#include "smsr/adapter.h"
 
-static void logf_(th_host *h, const char *msg)
+static void logf_(dev_host *h, const char *msg)
 {
 	abuf_reset(&h->log);
 	abuf_put(&h->log, msg, strlen(msg) + 1);
 }
 
-int th_init(th_host *h, const th_transport *t, json_t *eis)
+int dev_init(dev_host *h, const dev_transport *t, json_t *eis)
 {
 	memset(h, 0, sizeof(*h));
 	h->t = *t;
@@ -41,16 +42,49 @@ int th_init(th_host *h, const th_transport *t, json_t *eis)
 	return 0;
 }
 
-void th_free(th_host *h)
+void dev_free(dev_host *h)
 {
 	abuf_free(&h->por_data);
 	abuf_free(&h->log);
 	scp80_keyset_clear(&h->ks);
 }
 
-uint16_t th_apdu_bin(th_host *h, const uint8_t *a, size_t len, abuf *out)
+void dev_init_keys(dev_host *h, const dev_transport *t, const scp80_keyset *ks)
+{
+	memset(h, 0, sizeof(*h));
+	h->t = *t;
+	h->spi = 0x1639;
+	h->cntr = 1;
+	h->ks = *ks;
+}
+
+static void tracef(dev_host *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tracef(dev_host *h, const char *fmt, ...)
+{
+	if (!h->trace)
+		return;
+	char line[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	h->trace(h->trace_ctx, line);
+}
+
+static void trace_hex(dev_host *h, const char *label, const uint8_t *p, size_t len)
+{
+	if (!h->trace)
+		return;
+	size_t show = len > 120 ? 120 : len;
+	char *x = hex_encode_alloc(p, show);
+	tracef(h, "%s %s%s", label, x ? x : "", len > show ? "…" : "");
+	free(x);
+}
+
+uint16_t dev_apdu_bin(dev_host *h, const uint8_t *a, size_t len, abuf *out)
 {
 	static uint8_t r[65538 + 16];
+	h->apdus++;
 	size_t n = h->t.transmit(h->t.ctx, a, len, r, sizeof(r));
 	if (n < 2)
 		return 0;
@@ -59,6 +93,7 @@ uint16_t th_apdu_bin(th_host *h, const uint8_t *a, size_t len, abuf *out)
 		abuf_put(out, r, n - 2);
 	while ((sw >> 8) == 0x61) {
 		uint8_t gr[5] = { 0x00, 0xC0, 0x00, 0x00, (uint8_t)sw };
+		h->apdus++;
 		n = h->t.transmit(h->t.ctx, gr, 5, r, sizeof(r));
 		if (n < 2)
 			return 0;
@@ -69,19 +104,19 @@ uint16_t th_apdu_bin(th_host *h, const uint8_t *a, size_t len, abuf *out)
 	return sw;
 }
 
-uint16_t th_apdu(th_host *h, const char *hex, abuf *out)
+uint16_t dev_apdu(dev_host *h, const char *hex, abuf *out)
 {
 	abuf a = ABUF_INIT;
 	if (hex_decode(hex, &a, NULL)) {
 		abuf_free(&a);
 		return 0;
 	}
-	uint16_t sw = th_apdu_bin(h, a.p, a.len, out);
+	uint16_t sw = dev_apdu_bin(h, a.p, a.len, out);
 	abuf_free(&a);
 	return sw;
 }
 
-static void take_notification(th_host *h, const uint8_t *pkt, size_t len)
+static void take_notification(dev_host *h, const uint8_t *pkt, size_t len)
 {
 	scp80_cmd_hdr hd;
 	abuf body = ABUF_INIT;
@@ -91,8 +126,9 @@ static void take_notification(th_host *h, const uint8_t *pkt, size_t len)
 		return;
 	}
 	tlv e1, t;
+	trace_hex(h, "    notification (MO SMS, SCP80 verified):", body.p, body.len);
 	if (!tlv_parse_one(body.p, body.len, &e1) && e1.tag == 0xE1 && h->n_notifs < 16) {
-		th_notif *n = &h->notifs[h->n_notifs];
+		dev_notif *n = &h->notifs[h->n_notifs];
 		memset(n, 0, sizeof(*n));
 		if (!tlv_find(e1.value, e1.len, 0x4E, &t) && t.len == 2)
 			n->seq = (uint16_t)((t.value[0] << 8) | t.value[1]);
@@ -105,12 +141,14 @@ static void take_notification(th_host *h, const uint8_t *pkt, size_t len)
 	abuf_free(&body);
 }
 
-static int take_por(th_host *h, const uint8_t *ud, size_t len)
+static int take_por(dev_host *h, const uint8_t *ud, size_t len)
 {
 	abuf_reset(&h->por_data);
 	/* an error PoR may come unsecured: try the SPI first, then without security */
 	if (scp80_unwrap_por(&h->ks, h->spi, ud, len, &h->por, &h->por_data) == APDU_OK) {
 		h->have_por = true;
+		tracef(h, "    PoR: status %02x (%s)", h->por.status, scp80_por_status_name(h->por.status));
+		trace_hex(h, "    PoR response data:", h->por_data.p, h->por_data.len);
 		return 0;
 	}
 	abuf_reset(&h->por_data);
@@ -126,7 +164,7 @@ static int take_por(th_host *h, const uint8_t *ud, size_t len)
 /* UD of an MO SMS: a PoR (71) or a command packet from the card (70: notifications) */
 static sms_reassembly mo_reasm;
 
-static void take_mo_ud(th_host *h, const uint8_t *ud, size_t len)
+static void take_mo_ud(dev_host *h, const uint8_t *ud, size_t len)
 {
 	sms_udh u;
 	if (sms_udh_parse(ud, len, &u))
@@ -158,13 +196,13 @@ static void take_mo_ud(th_host *h, const uint8_t *ud, size_t len)
 	abuf_free(&whole);
 }
 
-int th_proactive_loop(th_host *h, uint16_t sw)
+int dev_proactive_loop(dev_host *h, uint16_t sw)
 {
 	int guard = 0;
 	while ((sw >> 8) == 0x91 && guard++ < 64) {
 		uint8_t fetch[5] = { 0x80, 0x12, 0x00, 0x00, (uint8_t)sw };
 		abuf cmd = ABUF_INIT;
-		uint16_t fsw = th_apdu_bin(h, fetch, 5, &cmd);
+		uint16_t fsw = dev_apdu_bin(h, fetch, 5, &cmd);
 		if (fsw != 0x9000) {
 			abuf_free(&cmd);
 			return -1;
@@ -177,6 +215,7 @@ int th_proactive_loop(th_host *h, uint16_t sw)
 			return -1;
 		}
 		uint8_t type = details.value[1];
+		tracef(h, "  proactive command %02x (%s)", type, type == 0x13 ? "SEND SHORT MESSAGE" : type == 0x01 ? "REFRESH" : "other");
 		if (type == 0x13 && !ctlv_find(d0.value, d0.len, 0x0B, &tpdu)) {
 			sms_submit s;
 			if (!sms_submit_parse(tpdu.value, tpdu.len, &s))
@@ -191,7 +230,7 @@ int th_proactive_loop(th_host *h, uint16_t sw)
 		uint8_t hdr[5] = { 0x80, 0x14, 0x00, 0x00, (uint8_t)body.len };
 		abuf_put(&tr, hdr, 5);
 		abuf_put(&tr, body.p, body.len);
-		sw = th_apdu_bin(h, tr.p, tr.len, NULL);
+		sw = dev_apdu_bin(h, tr.p, tr.len, NULL);
 		abuf_free(&tr);
 		abuf_free(&body);
 		abuf_free(&cmd);
@@ -199,21 +238,21 @@ int th_proactive_loop(th_host *h, uint16_t sw)
 			/* REFRESH (UICC reset): the modem resets the card and attaches again */
 			h->refreshes++;
 			h->t.reset(h->t.ctx);
-			sw = th_apdu(h, "801000000aff9fffff7f0000000000", NULL);
+			sw = dev_apdu(h, "801000000aff9fffff7f0000000000", NULL);
 		}
 	}
 	return 0;
 }
 
-int th_attach(th_host *h)
+int dev_attach(dev_host *h)
 {
-	uint16_t sw = th_apdu(h, "801000000aff9fffff7f0000000000", NULL);
+	uint16_t sw = dev_apdu(h, "801000000aff9fffff7f0000000000", NULL);
 	if (sw != 0x9000 && (sw >> 8) != 0x91)
 		return -1;
-	return th_proactive_loop(h, sw);
+	return dev_proactive_loop(h, sw);
 }
 
-int th_send_packet(th_host *h, const uint8_t *pkt, size_t len)
+int dev_send_packet(dev_host *h, const uint8_t *pkt, size_t len)
 {
 	abuf parts[SMS_MAX_PARTS];
 	size_t n = 0;
@@ -236,12 +275,13 @@ int th_send_packet(th_host *h, const uint8_t *pkt, size_t len)
 		abuf tpdu = ABUF_INIT, env = ABUF_INIT, resp = ABUF_INIT;
 		sms_deliver_build(&d, &tpdu);
 		sms_pp_envelope_build(NULL, 0, tpdu.p, tpdu.len, &env);
-		uint16_t sw = th_apdu_bin(h, env.p, env.len, &resp);
+		tracef(h, "  ENVELOPE SMS-PP %zu/%zu (%zu bytes)", i + 1, n, env.len);
+		uint16_t sw = dev_apdu_bin(h, env.p, env.len, &resp);
 		for (int retry = 0; sw == 0x9300 && retry < 3; retry++) {
 			/* toolkit busy: fetch what the card has pending, then try again */
-			th_proactive_loop(h, 0x9100);
+			dev_proactive_loop(h, 0x9100);
 			abuf_reset(&resp);
-			sw = th_apdu_bin(h, env.p, env.len, &resp);
+			sw = dev_apdu_bin(h, env.p, env.len, &resp);
 		}
 		if (resp.len)
 			take_mo_ud(h, resp.p, resp.len);
@@ -252,7 +292,7 @@ int th_send_packet(th_host *h, const uint8_t *pkt, size_t len)
 			logf_(h, "ENVELOPE refused");
 			goto out;
 		}
-		th_proactive_loop(h, sw);
+		dev_proactive_loop(h, sw);
 	}
 	rc = h->have_por ? 0 : -1;
 out:
@@ -261,7 +301,7 @@ out:
 	return rc;
 }
 
-int th_send(th_host *h, const uint8_t tar[3], bool expanded, const uint8_t *const *items, const size_t *lens,
+int dev_send(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *const *items, const size_t *lens,
 	    size_t n, bool raw_tlv)
 {
 	abuf script = ABUF_INIT, pkt = ABUF_INIT;
@@ -278,18 +318,21 @@ int th_send(th_host *h, const uint8_t tar[3], bool expanded, const uint8_t *cons
 			abuf_put(&script, items[i], lens[i]);
 	}
 	uint8_t cntr[5];
+	uint64_t cv = h->next_counter ? h->next_counter(h->counter_ctx) : h->cntr++;
 	for (int i = 0; i < 5; i++)
-		cntr[i] = (uint8_t)(h->cntr >> (8 * (4 - i)));
-	h->cntr++;
+		cntr[i] = (uint8_t)(cv >> (8 * (4 - i)));
+	tracef(h, "SCP80 packet: SPI %04x KIc %02x KID %02x TAR %02x%02x%02x CNTR %010llx", h->spi, h->ks.kic, h->ks.kid,
+	       tar[0], tar[1], tar[2], (unsigned long long)cv);
+	trace_hex(h, "  script:", script.p, script.len);
 	int rc = -1;
 	if (!scp80_wrap_command(&h->ks, h->spi, tar, cntr, script.p, script.len, &pkt))
-		rc = th_send_packet(h, pkt.p, pkt.len);
+		rc = dev_send_packet(h, pkt.p, pkt.len);
 	abuf_free(&script);
 	abuf_free(&pkt);
 	return rc;
 }
 
-uint16_t th_isdr(th_host *h, const char *apdu_hex, abuf *out)
+uint16_t dev_isdr(dev_host *h, const char *apdu_hex, abuf *out)
 {
 	static const uint8_t tar[3] = { 0, 0, 1 };
 	abuf a = ABUF_INIT;
@@ -299,7 +342,7 @@ uint16_t th_isdr(th_host *h, const char *apdu_hex, abuf *out)
 	}
 	const uint8_t *items[1] = { a.p };
 	size_t lens[1] = { a.len };
-	int rc = th_send(h, tar, true, items, lens, 1, false);
+	int rc = dev_send(h, tar, true, items, lens, 1, false);
 	abuf_free(&a);
 	if (rc || h->por.status != 0)
 		return 0;
@@ -311,23 +354,23 @@ uint16_t th_isdr(th_host *h, const char *apdu_hex, abuf *out)
 	return r.last_sw;
 }
 
-int th_confirm_notifications(th_host *h)
+int dev_confirm_notifications(dev_host *h)
 {
 	for (size_t i = 0; i < h->n_notifs; i++) {
 		char hex[64];
 		snprintf(hex, sizeof(hex), "80E2890007 3A08 04 4E02%04x", h->notifs[i].seq);
-		if (th_isdr(h, hex, NULL) != 0x9000)
+		if (dev_isdr(h, hex, NULL) != 0x9000)
 			return -1;
 	}
 	h->n_notifs = 0;
 	return 0;
 }
 
-uint16_t th_location(th_host *h, uint8_t status)
+uint16_t dev_location(dev_host *h, uint8_t status)
 {
 	uint8_t a[] = { 0x80, 0xC2, 0x00, 0x00, 0x0C, 0xD6, 0x0A, 0x99, 0x01, 0x03, 0x82, 0x02, 0x82, 0x81, 0x9B, 0x01, status };
-	uint16_t sw = th_apdu_bin(h, a, sizeof(a), NULL);
-	th_proactive_loop(h, sw);
+	uint16_t sw = dev_apdu_bin(h, a, sizeof(a), NULL);
+	dev_proactive_loop(h, sw);
 	return sw;
 }
 
@@ -335,13 +378,13 @@ uint16_t th_location(th_host *h, uint8_t status)
 #include "apdu/gpcert.h"
 #include "apdu/scp03.h"
 
-static int fail_log(th_host *h, const char *m)
+static int fail_log(dev_host *h, const char *m)
 {
 	logf_(h, m);
 	return -1;
 }
 
-int th_download(th_host *h, const bench_pki *pki, json_t *eis, const uint8_t aid[16], const uint8_t *pkg,
+int dev_download(dev_host *h, const bench_pki *pki, json_t *eis, const uint8_t aid[16], const uint8_t *pkg,
 		size_t pkg_len, size_t segment)
 {
 	static const uint8_t isdr_tar[3] = { 0, 0, 1 };
@@ -370,7 +413,7 @@ int th_download(th_host *h, const bench_pki *pki, json_t *eis, const uint8_t aid
 	abuf_put(&sd1, tmp.p, tmp.len);
 	const uint8_t *items1[2] = { inst, sd1.p };
 	size_t lens1[2] = { sizeof(inst), sd1.len };
-	int r1 = th_send(h, isdr_tar, true, items1, lens1, 2, false);
+	int r1 = dev_send(h, isdr_tar, true, items1, lens1, 2, false);
 	abuf_free(&sd1);
 	scp80_response r;
 	tlv t;
@@ -425,7 +468,7 @@ int th_download(th_host *h, const bench_pki *pki, json_t *eis, const uint8_t aid
 	const uint8_t *items2[1] = { sd2.p };
 	size_t lens2[1] = { sd2.len };
 	tlv tdr, trc;
-	if (th_send(h, isdr_tar, true, items2, lens2, 1, false) || h->por.status ||
+	if (dev_send(h, isdr_tar, true, items2, lens2, 1, false) || h->por.status ||
 	    scp80_response_parse(SCP80_FORMAT_EXPANDED, h->por_data.p, h->por_data.len, &r) || r.last_sw != 0x9000 ||
 	    tlv_find(r.data, r.len, 0x85, &tdr) || tlv_find(r.data, r.len, 0x86, &trc) || tdr.len != 16 || trc.len != 16) {
 		abuf_free(&crt);
@@ -451,6 +494,10 @@ int th_download(th_host *h, const bench_pki *pki, json_t *eis, const uint8_t aid
 		rc = fail_log(h, "receipt does not verify");
 		goto out;
 	}
+	memcpy(h->scp03_key, kd + 16, 16);
+	h->scp03_kvn = 0x30;
+	h->have_scp03_key = true;
+	tracef(h, "key establishment: receipt verified, SCP03 keyset 30 agreed with the ISD-P");
 	/* SCP03t with the new key, to the ISD-P's TAR */
 	scp03_keys k;
 	memset(&k, 0, sizeof(k));
@@ -466,7 +513,7 @@ int th_download(th_host *h, const bench_pki *pki, json_t *eis, const uint8_t aid
 	const uint8_t *it1[1] = { open.p };
 	size_t l1[1] = { open.len };
 	const uint8_t *tar = aid + 12;
-	if (th_send(h, tar, true, it1, l1, 1, true) || h->por.status ||
+	if (dev_send(h, tar, true, it1, l1, 1, true) || h->por.status ||
 	    scp80_response_parse(SCP80_FORMAT_EXPANDED, h->por_data.p, h->por_data.len, &r) || r.last_sw != 0x9000 ||
 	    scp03t_host_open_response(&s, &k, hc, r.data, r.len) || scp03t_host_authenticate(&s, &auth)) {
 		abuf_free(&open);
@@ -496,7 +543,7 @@ int th_download(th_host *h, const bench_pki *pki, json_t *eis, const uint8_t aid
 		}
 		its[ni] = seg.p;
 		ls[ni++] = seg.len;
-		int sr = th_send(h, tar, true, its, ls, ni, true);
+		int sr = dev_send(h, tar, true, its, ls, ni, true);
 		abuf_free(&seg);
 		abuf ans = ABUF_INIT;
 		if (sr || h->por.status || scp80_response_parse(SCP80_FORMAT_EXPANDED, h->por_data.p, h->por_data.len, &r) ||
@@ -509,6 +556,8 @@ int th_download(th_host *h, const bench_pki *pki, json_t *eis, const uint8_t aid
 		abuf_free(&ans);
 		first = false;
 		off += take;
+		if (h->progress)
+			h->progress(h->progress_ctx, off, pkg_len);
 	}
 	abuf_free(&auth);
 	rc = 0;

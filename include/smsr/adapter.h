@@ -1,0 +1,95 @@
+/* The SM-SR's device adapter, built from apdu/ only: it plays the modem (TERMINAL PROFILE, SMS-PP
+ * ENVELOPEs, FETCH / TERMINAL RESPONSE, REFRESH handled by a reset, MO SMS delivered) and the SM-SR's
+ * SCP80 end (packets with the eUICC's keys, PoRs and notifications unwrapped), plus the SM-DP role
+ * (key establishment scenario #3, SCP03t download). The transport is a function table (PC/SC, in-process).
+ * The card tests use it as their test host. */
+#ifndef SMSR_ADAPTER_H
+#define SMSR_ADAPTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "apdu/buf.h"
+#include "apdu/scp80.h"
+
+typedef struct {
+	/* one exchange: fills rapdu (data ‖ SW), returns its length or 0 on transport failure */
+	size_t (*transmit)(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rapdu, size_t cap);
+	/* power cycle / reset (after REFRESH) */
+	void (*reset)(void *ctx);
+	void *ctx;
+} dev_transport;
+
+typedef struct {
+	uint16_t seq;
+	uint8_t type;
+	uint8_t aid[16];
+} dev_notif;
+
+typedef void (*dev_trace_fn)(void *ctx, const char *line);
+
+typedef struct {
+	dev_transport t;
+	scp80_keyset ks;            /* ISD-R keyset 1 from the EIS */
+	uint64_t cntr;              /* next counter to send */
+	uint16_t spi;               /* default 0x1639 (SGP.02) */
+	uint8_t smsc_ref;
+	/* results of the last exchange */
+	bool have_por;
+	scp80_por_hdr por;
+	abuf por_data;              /* response data of the PoR */
+	dev_notif notifs[16];
+	size_t n_notifs;
+	unsigned refreshes;
+	bool fail_refresh;          /* answer REFRESH with 'command beyond terminal's capabilities' */
+	abuf log;                   /* last error text */
+	/* optional hooks */
+	uint64_t (*next_counter)(void *ctx); /* the SCP80 counter to use (the store commits it first) */
+	void *counter_ctx;
+	dev_trace_fn trace;                  /* each step decoded, for the shell's `trace on` */
+	void *trace_ctx;
+	void (*progress)(void *ctx, size_t done, size_t total); /* download progress */
+	void *progress_ctx;
+	/* results of the last key establishment */
+	uint8_t scp03_key[16];
+	uint8_t scp03_kvn;
+	bool have_scp03_key;
+	unsigned apdus;                      /* APDUs exchanged so far */
+} dev_host;
+
+/* With keys given directly (the SM-SR's store) instead of an EIS. */
+void dev_init_keys(dev_host *h, const dev_transport *t, const scp80_keyset *ks);
+
+int dev_init(dev_host *h, const dev_transport *t, json_t *eis);
+void dev_free(dev_host *h);
+/* TERMINAL PROFILE, then the proactive loop */
+int dev_attach(dev_host *h);
+/* Sends one script (C-APDUs, or raw TLVs when raw is set) to `tar`; runs the proactive loop; the PoR ends
+ * up in h->por / h->por_data. Returns 0 when a PoR came back. */
+int dev_send(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *const *items, const size_t *lens,
+	    size_t n, bool raw_tlv);
+/* Convenience: one C-APDU (hex) to the ISD-R, expanded format; returns the SW of the command (0 on failure)
+ * and its response data in out (may be NULL). */
+uint16_t dev_isdr(dev_host *h, const char *apdu_hex, abuf *out);
+/* Sends a raw envelope (already built packet) and runs the proactive loop. */
+int dev_send_packet(dev_host *h, const uint8_t *pkt, size_t len);
+/* Exchanges one plain APDU (hex); returns SW, data appended to out when given (GET RESPONSE handled). */
+uint16_t dev_apdu(dev_host *h, const char *hex, abuf *out);
+uint16_t dev_apdu_bin(dev_host *h, const uint8_t *a, size_t len, abuf *out);
+/* Runs FETCH/TERMINAL RESPONSE while the card has proactive commands. */
+int dev_proactive_loop(dev_host *h, uint16_t sw);
+/* Confirms every received notification with STORE DATA 3A08. */
+int dev_confirm_notifications(dev_host *h);
+/* EVENT DOWNLOAD location status */
+uint16_t dev_location(dev_host *h, uint8_t status);
+
+
+/* SM-DP role for tests: key establishment scenario #3 with ISD-P `aid` and SCP03t download of `pkg`.
+ * Returns 0 on success; on failure a message in h->log. */
+#include "apdu/pki.h"
+int dev_download(dev_host *h, const bench_pki *pki, json_t *eis, const uint8_t aid[16], const uint8_t *pkg,
+		size_t pkg_len, size_t segment);
+#endif
