@@ -1,0 +1,142 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <PCSC/winscard.h>
+
+#include "euicc/euicc.h"
+#include "link.h"
+
+struct smsr_link {
+	bool inproc;
+	euicc_card *card;
+	SCARDCONTEXT ctx;
+	SCARDHANDLE h;
+	DWORD proto;
+	char name[256];
+};
+
+static size_t pcsc_transmit(void *ctx, const uint8_t *a, size_t len, uint8_t *r, size_t cap)
+{
+	smsr_link *l = ctx;
+	DWORD rl = (DWORD)cap;
+	LONG rv = SCardTransmit(l->h, l->proto == SCARD_PROTOCOL_T1 ? SCARD_PCI_T1 : SCARD_PCI_T0, a, (DWORD)len, NULL, r, &rl);
+	return rv == SCARD_S_SUCCESS ? rl : 0;
+}
+
+static void pcsc_reset(void *ctx)
+{
+	smsr_link *l = ctx;
+	SCardReconnect(l->h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, SCARD_RESET_CARD, &l->proto);
+}
+
+static size_t inproc_transmit(void *ctx, const uint8_t *a, size_t len, uint8_t *r, size_t cap)
+{
+	smsr_link *l = ctx;
+	(void)cap;
+	return euicc_transmit(l->card, a, len, r);
+}
+
+static void inproc_reset(void *ctx)
+{
+	smsr_link *l = ctx;
+	uint8_t atr[EUICC_ATR_MAX];
+	euicc_reset(l->card, atr);
+}
+
+int link_open_pcsc(const char *reader, smsr_link **out, char *why, size_t why_len)
+{
+	smsr_link *l = calloc(1, sizeof(*l));
+	char readers[16384], *found = NULL;
+	DWORD len = sizeof(readers);
+	LONG rv;
+	if (!l)
+		return -1;
+	rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &l->ctx);
+	if (rv != SCARD_S_SUCCESS) {
+		snprintf(why, why_len, "no PC/SC service (is pcscd running?): %s", pcsc_stringify_error(rv));
+		free(l);
+		return -1;
+	}
+	rv = SCardListReaders(l->ctx, NULL, readers, &len);
+	if (rv != SCARD_S_SUCCESS) {
+		snprintf(why, why_len, "no reader: %s", pcsc_stringify_error(rv));
+		goto fail;
+	}
+	char *end;
+	long idx = strtol(reader, &end, 10);
+	bool by_index = *reader && !*end;
+	long i = 0;
+	for (char *r = readers; *r; r += strlen(r) + 1, i++)
+		if (by_index ? i == idx : strstr(r, reader) != NULL) {
+			found = r;
+			break;
+		}
+	if (!found) {
+		snprintf(why, why_len, "--reader %s: no such reader (readers: ", reader);
+		for (char *r = readers; *r; r += strlen(r) + 1) {
+			size_t n = strlen(why);
+			snprintf(why + n, why_len - n, "%s\"%s\"", r == readers ? "" : ", ", r);
+		}
+		size_t n = strlen(why);
+		snprintf(why + n, why_len - n, ")");
+		goto fail;
+	}
+	rv = SCardConnect(l->ctx, found, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &l->h, &l->proto);
+	if (rv != SCARD_S_SUCCESS) {
+		snprintf(why, why_len, "reader \"%s\": %s", found, pcsc_stringify_error(rv));
+		goto fail;
+	}
+	snprintf(l->name, sizeof(l->name), "PC/SC \"%s\"", found);
+	*out = l;
+	return 0;
+fail:
+	SCardReleaseContext(l->ctx);
+	free(l);
+	return -1;
+}
+
+int link_open_inproc(const char *state, smsr_link **out, char *why, size_t why_len)
+{
+	smsr_link *l = calloc(1, sizeof(*l));
+	if (!l)
+		return -1;
+	l->inproc = true;
+	l->card = euicc_load(state, why, why_len);
+	if (!l->card) {
+		free(l);
+		return -1;
+	}
+	uint8_t atr[EUICC_ATR_MAX];
+	euicc_power_on(l->card, atr);
+	snprintf(l->name, sizeof(l->name), "in-process card %s", state);
+	*out = l;
+	return 0;
+}
+
+dev_transport link_transport(smsr_link *l)
+{
+	dev_transport t;
+	t.ctx = l;
+	t.transmit = l->inproc ? inproc_transmit : pcsc_transmit;
+	t.reset = l->inproc ? inproc_reset : pcsc_reset;
+	return t;
+}
+
+const char *link_name(const smsr_link *l)
+{
+	return l->name;
+}
+
+void link_close(smsr_link *l)
+{
+	if (!l)
+		return;
+	if (l->inproc) {
+		euicc_free(l->card);
+	} else {
+		SCardDisconnect(l->h, SCARD_LEAVE_CARD);
+		SCardReleaseContext(l->ctx);
+	}
+	free(l);
+}

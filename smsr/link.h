@@ -1,0 +1,16 @@
+/* Transports to a card: PC/SC (any reader, vpcd or USB) and in-process (links libeuicc). */
+#ifndef SMSR_LINK_H
+#define SMSR_LINK_H
+
+#include "smsr/adapter.h"
+
+typedef struct smsr_link smsr_link;
+
+/* reader: a name substring or an index ("0", "1", ...) */
+int link_open_pcsc(const char *reader, smsr_link **out, char *why, size_t why_len);
+int link_open_inproc(const char *state_file, smsr_link **out, char *why, size_t why_len);
+dev_transport link_transport(smsr_link *l);
+const char *link_name(const smsr_link *l);
+void link_close(smsr_link *l);
+
+#endif

@@ -1,0 +1,301 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "apdu/hex.h"
+#include "apdu/ids.h"
+#include "apdu/tlv.h"
+#include "profile.h"
+
+const char *profile_element_name(uint32_t tag)
+{
+	switch (tag) {
+	case 0xA0: return "header";
+	case 0xA1: return "genericFileManagement";
+	case 0xA2: return "pinCodes";
+	case 0xA3: return "pukCodes";
+	case 0xA4: return "akaParameter";
+	case 0xA5: return "cdmaParameter";
+	case 0xA6: return "securityDomain";
+	case 0xA7: return "rfm";
+	case 0xA8: return "application";
+	case 0xA9: return "nonStandard";
+	case 0xAA: return "end";
+	case 0xB0: return "mf";
+	case 0xB1: return "cd";
+	case 0xB2: return "telecom";
+	case 0xB3: return "usim";
+	case 0xB4: return "opt-usim";
+	case 0xB5: return "isim";
+	case 0xB6: return "opt-isim";
+	case 0xB7: return "phonebook";
+	case 0xB8: return "gsm-access";
+	case 0xB9: return "csim";
+	case 0xBA: return "opt-csim";
+	case 0xBB: return "eap";
+	case 0xBC: return "df-5gs";
+	case 0xBD: return "df-saip";
+	}
+	return "unknown";
+}
+
+static const uint8_t oid_mf[6] = { 0x67, 0x81, 0x0f, 0x01, 0x02, 0x01 };   /* TCA template MF */
+static const uint8_t oid_usim[6] = { 0x67, 0x81, 0x0f, 0x01, 0x02, 0x04 }; /* TCA template ADF.USIM */
+static const uint8_t usim_aid[12] = { 0xa0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02, 0xff, 0x49, 0xff, 0x05, 0x89 };
+
+/* PE header: A0 { 80 00 (mandated), 81 01 <identification> } */
+static void pe_header(abuf *b, uint8_t id)
+{
+	size_t m;
+	tlv_begin(b, 0xA0, &m);
+	tlv_put(b, 0x80, NULL, 0);
+	tlv_put_u8(b, 0x81, id);
+	tlv_end(b, m);
+}
+
+/* a file: [tag] { A1 { fileDescriptor fields } [83 contents] } */
+static void file(abuf *b, uint32_t tag, const uint8_t *fdesc, size_t flen, const uint8_t *content, size_t clen)
+{
+	size_t m, m2;
+	tlv_begin(b, tag, &m);
+	tlv_begin(b, 0xA1, &m2);
+	abuf_put(b, fdesc, flen);
+	tlv_end(b, m2);
+	if (content)
+		tlv_put(b, 0x83, content, clen);
+	tlv_end(b, m);
+}
+
+static int digits(const char *s, size_t lo, size_t hi)
+{
+	size_t n = strlen(s);
+	if (n < lo || n > hi)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+	return 0;
+}
+
+int profile_build(const profile_params *p, abuf *out, char *why, size_t why_len)
+{
+	if (!p->iccid || iccid_check(p->iccid)) {
+		snprintf(why, why_len, "--iccid %s: not 19-20 digits with a valid Luhn check digit", p->iccid ? p->iccid : "");
+		return -1;
+	}
+	if (!p->imsi || digits(p->imsi, 6, 15)) {
+		snprintf(why, why_len, "--imsi %s: expected 6 to 15 digits", p->imsi ? p->imsi : "");
+		return -1;
+	}
+	abuf b = ABUF_INIT;
+	size_t m, m2;
+	uint8_t id = 1;
+	/* header: plain BCD ICCID, 'F' padded (as the TS.48 packages carry it) */
+	uint8_t iccid_plain[10], iccid_swapped[10];
+	size_t n = strlen(p->iccid);
+	for (size_t i = 0; i < 10; i++) {
+		uint8_t hi = 2 * i < n ? (uint8_t)(p->iccid[2 * i] - '0') : 0x0f;
+		uint8_t lo = 2 * i + 1 < n ? (uint8_t)(p->iccid[2 * i + 1] - '0') : 0x0f;
+		iccid_plain[i] = (uint8_t)((hi << 4) | lo);
+	}
+	iccid_to_bcd(p->iccid, iccid_swapped);
+	const char *name = p->name ? p->name : "euicc-bench test profile";
+	tlv_begin(&b, 0xA0, &m);
+	tlv_put_u8(&b, 0x80, 2);
+	tlv_put_u8(&b, 0x81, 3);
+	tlv_put(&b, 0x82, name, strlen(name));
+	tlv_put(&b, 0x83, iccid_plain, 10);
+	tlv_begin(&b, 0xA5, &m2); /* eUICC-Mandatory-services: usim, milenage */
+	tlv_put(&b, 0x81, NULL, 0);
+	tlv_put(&b, 0x91, NULL, 0);
+	tlv_end(&b, m2);
+	tlv_begin(&b, 0xA6, &m2); /* eUICC-Mandatory-GFSTEList */
+	tlv_put(&b, 0x06, oid_mf, 6);
+	tlv_put(&b, 0x06, oid_usim, 6);
+	tlv_end(&b, m2);
+	tlv_end(&b, m);
+	/* mf: MF, EF.PL, EF.ICCID, EF.DIR (one USIM record), EF.ARR */
+	tlv_begin(&b, 0xB0, &m);
+	pe_header(&b, id++);
+	tlv_put(&b, 0x81, oid_mf, 6);
+	static const uint8_t fd_mf[] = { 0x8B, 0x03, 0x2F, 0x06, 0x01, 0xC6, 0x02, 0x01, 0x0A };
+	file(&b, 0xA2, fd_mf, sizeof(fd_mf), NULL, 0);
+	static const uint8_t fd_pl[] = { 0x82, 0x02, 0x41, 0x21, 0x83, 0x02, 0x2F, 0x05, 0x8B, 0x03, 0x2F, 0x06, 0x04, 0x80, 0x01, 0x06 };
+	const uint8_t pl[6] = { 'e', 'n', 0xff, 0xff, 0xff, 0xff };
+	file(&b, 0xA3, fd_pl, sizeof(fd_pl), pl, 6);
+	static const uint8_t fd_iccid[] = { 0x82, 0x02, 0x41, 0x21, 0x83, 0x02, 0x2F, 0xE2, 0x8B, 0x03, 0x2F, 0x06, 0x03 };
+	file(&b, 0xA4, fd_iccid, sizeof(fd_iccid), iccid_swapped, 10);
+	static const uint8_t fd_dir[] = { 0x82, 0x04, 0x42, 0x21, 0x00, 0x20, 0x83, 0x02, 0x2F, 0x00, 0x8B, 0x03, 0x2F, 0x06, 0x02, 0x80, 0x01, 0x20 };
+	uint8_t dir[32];
+	memset(dir, 0xff, sizeof(dir));
+	dir[0] = 0x61;
+	dir[1] = 0x14;
+	dir[2] = 0x4F;
+	dir[3] = 0x0C;
+	memcpy(dir + 4, usim_aid, 12);
+	dir[16] = 0x50;
+	dir[17] = 0x04;
+	memcpy(dir + 18, "USIM", 4);
+	file(&b, 0xA5, fd_dir, sizeof(fd_dir), dir, 32);
+	static const uint8_t fd_arr[] = { 0x82, 0x04, 0x42, 0x21, 0x00, 0x0A, 0x83, 0x02, 0x2F, 0x06, 0x80, 0x01, 0x0A };
+	const uint8_t arr[10] = { 0x80, 0x01, 0x01, 0x90, 0x00, 0x80, 0x01, 0x02, 0x90, 0x00 };
+	file(&b, 0xA6, fd_arr, sizeof(fd_arr), arr, 10);
+	tlv_end(&b, m);
+	/* pinCodes: PIN1 0000 (disabled), ADM1 */
+	tlv_begin(&b, 0xA2, &m);
+	pe_header(&b, id++);
+	tlv_begin(&b, 0xA1, &m2);
+	size_t m3, m4;
+	tlv_begin(&b, 0xA0, &m3);
+	tlv_begin(&b, 0x30, &m4);
+	tlv_put_u8(&b, 0x80, 0x01);
+	tlv_put(&b, 0x81, "0000\xff\xff\xff\xff", 8);
+	tlv_put_u8(&b, 0x82, 0x01);
+	tlv_put_u8(&b, 0x83, 0x06);
+	tlv_end(&b, m4);
+	tlv_begin(&b, 0x30, &m4);
+	tlv_put_u8(&b, 0x80, 0x0A);
+	tlv_put(&b, 0x81, "55555555", 8);
+	tlv_put_u8(&b, 0x83, 0x03);
+	tlv_end(&b, m4);
+	tlv_end(&b, m3);
+	tlv_end(&b, m2);
+	tlv_end(&b, m);
+	/* usim: ADF.USIM, EF.IMSI */
+	uint8_t imsi[9];
+	size_t in = strlen(p->imsi);
+	memset(imsi, 0xff, sizeof(imsi));
+	imsi[0] = (uint8_t)((in + 2) / 2); /* TS 31.102 4.2.2: length, then parity nibble and digits */
+	for (size_t i = 0; i <= in; i++) {
+		uint8_t d = i == 0 ? (uint8_t)((in % 2) ? 0x9 : 0x1) : (uint8_t)(p->imsi[i - 1] - '0');
+		size_t byte = 1 + i / 2;
+		if (i % 2 == 0)
+			imsi[byte] = (uint8_t)((imsi[byte] & 0xF0) | d);
+		else
+			imsi[byte] = (uint8_t)((imsi[byte] & 0x0F) | (d << 4));
+	}
+	tlv_begin(&b, 0xB3, &m);
+	pe_header(&b, id++);
+	tlv_put(&b, 0x81, oid_usim, 6);
+	uint8_t fd_adf[3 + 2 + 2 + 12 + 5 + 5];
+	size_t k = 0;
+	fd_adf[k++] = 0x83; fd_adf[k++] = 0x02; fd_adf[k++] = 0x7F; fd_adf[k++] = 0xD0;
+	fd_adf[k++] = 0x84; fd_adf[k++] = 0x0C;
+	memcpy(fd_adf + k, usim_aid, 12);
+	k += 12;
+	static const uint8_t rest[] = { 0x8B, 0x03, 0x2F, 0x06, 0x01, 0xC6, 0x03, 0x81, 0x01, 0x0A };
+	memcpy(fd_adf + k, rest, sizeof(rest));
+	k += sizeof(rest);
+	file(&b, 0xA2, fd_adf, k, NULL, 0);
+	static const uint8_t fd_imsi[] = { 0x82, 0x02, 0x41, 0x21, 0x83, 0x02, 0x6F, 0x07, 0x8B, 0x03, 0x6F, 0x06, 0x0A };
+	file(&b, 0xA3, fd_imsi, sizeof(fd_imsi), imsi, 9);
+	tlv_end(&b, m);
+	/* akaParameter: MILENAGE (algorithmID 1), K, OPc */
+	tlv_begin(&b, 0xA4, &m);
+	pe_header(&b, id++);
+	tlv_begin(&b, 0xA1, &m2);
+	tlv_begin(&b, 0xA1, &m3);
+	tlv_put_u8(&b, 0x80, 0x01);
+	tlv_put_u8(&b, 0x81, 0x02);
+	tlv_put(&b, 0x82, p->k, 16);
+	tlv_put(&b, 0x83, p->opc, 16);
+	tlv_end(&b, m3);
+	tlv_end(&b, m2);
+	tlv_end(&b, m);
+	/* end */
+	tlv_begin(&b, 0xAA, &m);
+	pe_header(&b, id++);
+	tlv_end(&b, m);
+	int rc = b.err ? -1 : (abuf_put(out, b.p, b.len) ? -1 : 0);
+	if (rc)
+		snprintf(why, why_len, "cannot encode the package: %s", apdu_strerror(b.err));
+	abuf_free(&b);
+	return rc;
+}
+
+static void bcd_digits(const uint8_t *v, size_t len, bool swapped, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < 2 * len && n + 1 < cap; i++) {
+		uint8_t nib = swapped ? ((i % 2 == 0) ? (v[i / 2] & 0x0f) : (v[i / 2] >> 4))
+				      : ((i % 2 == 0) ? (v[i / 2] >> 4) : (v[i / 2] & 0x0f));
+		if (nib > 9)
+			break;
+		out[n++] = (char)('0' + nib);
+	}
+	out[n] = '\0';
+}
+
+json_t *profile_describe(const uint8_t *pkg, size_t len, bool secrets, char *why, size_t why_len)
+{
+	acur c = acur_make(pkg, len);
+	json_t *els = json_array(), *o = json_object();
+	char iccid[24] = "", imsi[20] = "";
+	bool end = false;
+	size_t idx = 0;
+	while (c.len) {
+		tlv pe;
+		apdu_err e = tlv_next(&c, &pe);
+		if (e) {
+			snprintf(why, why_len, "element %zu at offset %zu: %s", idx, (size_t)(c.p - pkg), apdu_strerror(e));
+			goto bad;
+		}
+		if (idx == 0 && pe.tag != 0xA0) {
+			snprintf(why, why_len, "the first element is %s, not the header", profile_element_name(pe.tag));
+			goto bad;
+		}
+		if (end) {
+			snprintf(why, why_len, "element %zu follows the end element", idx);
+			goto bad;
+		}
+		char tag[8];
+		snprintf(tag, sizeof(tag), "%02x", (unsigned)pe.tag);
+		json_array_append_new(els, json_pack("{s:s,s:s,s:I}", "tag", tag, "name", profile_element_name(pe.tag), "bytes",
+						     (json_int_t)pe.raw_len));
+		tlv t, f, v;
+		if (pe.tag == 0xA0 && !tlv_find(pe.value, pe.len, 0x83, &t) && t.len == 10)
+			bcd_digits(t.value, 10, false, iccid, sizeof(iccid));
+		if (pe.tag == 0xB3) {
+			/* EF.IMSI: the file whose descriptor names FID 6F07, its 83 content */
+			acur u = acur_make(pe.value, pe.len);
+			while (u.len && !tlv_next(&u, &f)) {
+				tlv fd, fid;
+				if (!tlv_find(f.value, f.len, 0xA1, &fd) && !tlv_find(fd.value, fd.len, 0x83, &fid) && fid.len == 2 &&
+				    fid.value[0] == 0x6F && fid.value[1] == 0x07 && !tlv_find(f.value, f.len, 0x83, &v) && v.len == 9) {
+					bcd_digits(v.value + 1, 8, true, imsi, sizeof(imsi));
+					memmove(imsi, imsi + 1, strlen(imsi)); /* drop the parity nibble */
+				}
+			}
+		}
+		if (pe.tag == 0xA4 && secrets) {
+			tlv a1, a2, kk, op;
+			if (!tlv_find(pe.value, pe.len, 0xA1, &a1) && !tlv_find(a1.value, a1.len, 0xA1, &a2)) {
+				if (!tlv_find(a2.value, a2.len, 0x82, &kk)) {
+					char *h = hex_encode_alloc(kk.value, kk.len);
+					json_object_set_new(o, "k", json_string(h ? h : ""));
+					free(h);
+				}
+				if (!tlv_find(a2.value, a2.len, 0x83, &op)) {
+					char *h = hex_encode_alloc(op.value, op.len);
+					json_object_set_new(o, "opc", json_string(h ? h : ""));
+					free(h);
+				}
+			}
+		}
+		if (pe.tag == 0xAA)
+			end = true;
+		idx++;
+	}
+	if (!end) {
+		snprintf(why, why_len, "no end element: the package is truncated");
+		goto bad;
+	}
+	json_object_set_new(o, "iccid", json_string(iccid));
+	json_object_set_new(o, "imsi", imsi[0] ? json_string(imsi) : json_null());
+	json_object_set_new(o, "elements", els);
+	json_object_set_new(o, "bytes", json_integer((json_int_t)len));
+	return o;
+bad:
+	json_decref(els);
+	json_decref(o);
+	return NULL;
+}

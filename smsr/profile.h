@@ -1,0 +1,24 @@
+/* SAIP profile packages (TCA eUICC Profile Package, DER): a generator for test profiles and a reader. */
+#ifndef SMSR_PROFILE_H
+#define SMSR_PROFILE_H
+
+#include <jansson.h>
+
+#include "apdu/buf.h"
+
+typedef struct {
+	const char *iccid;   /* 19-20 digits, Luhn-valid */
+	const char *imsi;    /* 6-15 digits */
+	uint8_t k[16];
+	uint8_t opc[16];
+	const char *name;    /* profile type text, optional */
+} profile_params;
+
+/* header, mf (EF.PL, EF.ICCID, EF.DIR, EF.ARR), pinCodes, usim (ADF.USIM, EF.IMSI), akaParameter
+ * (MILENAGE K/OPc), end. Fails with a message naming the bad parameter. */
+int profile_build(const profile_params *p, abuf *out, char *why, size_t why_len);
+/* Elements, ICCID, IMSI of a package; keys only with secrets. NULL with why on a malformed package. */
+json_t *profile_describe(const uint8_t *pkg, size_t len, bool secrets, char *why, size_t why_len);
+const char *profile_element_name(uint32_t tag);
+
+#endif

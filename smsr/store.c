@@ -1,0 +1,573 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "apdu/crypto.h"
+#include "apdu/hex.h"
+#include "apdu/ids.h"
+#include "store.h"
+
+struct smsr_store {
+	sqlite3 *db;
+};
+
+/* Schema migrations: entry i takes the database from version i to i+1. */
+static const char *const migrations[] = {
+	"CREATE TABLE euicc (eid TEXT PRIMARY KEY, eis TEXT NOT NULL, registered TEXT NOT NULL);"
+	"CREATE TABLE keyset (eid TEXT NOT NULL REFERENCES euicc(eid) ON DELETE CASCADE, kvn INTEGER NOT NULL,"
+	"  kic_alg INTEGER NOT NULL, kid_alg INTEGER NOT NULL, kic BLOB NOT NULL, kid BLOB NOT NULL,"
+	"  counter INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (eid, kvn));"
+	"CREATE TABLE isdp (eid TEXT NOT NULL REFERENCES euicc(eid) ON DELETE CASCADE, aid TEXT NOT NULL,"
+	"  iccid TEXT, state TEXT NOT NULL, fallback INTEGER NOT NULL DEFAULT 0, emergency INTEGER NOT NULL DEFAULT 0,"
+	"  scp03_key BLOB, scp03_kvn INTEGER, PRIMARY KEY (eid, aid));"
+	"CREATE TABLE notification (eid TEXT NOT NULL REFERENCES euicc(eid) ON DELETE CASCADE, seq INTEGER NOT NULL,"
+	"  type INTEGER NOT NULL, aid TEXT, received TEXT NOT NULL, confirmed TEXT, PRIMARY KEY (eid, seq));"
+	"CREATE TABLE oplog (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, who TEXT NOT NULL, what TEXT NOT NULL,"
+	"  eid TEXT, result TEXT NOT NULL);",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+const char *store_default_path(char *buf, size_t len)
+{
+	const char *x = getenv("XDG_DATA_HOME");
+	if (x && *x)
+		snprintf(buf, len, "%s/euicc-bench/smsr.db", x);
+	else
+		snprintf(buf, len, "%s/.local/share/euicc-bench/smsr.db", getenv("HOME") ? getenv("HOME") : ".");
+	return buf;
+}
+
+static void now_iso(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int exec(smsr_store *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+int store_begin(smsr_store *s)
+{
+	return exec(s, "BEGIN IMMEDIATE");
+}
+
+int store_commit(smsr_store *s)
+{
+	return exec(s, "COMMIT");
+}
+
+int store_schema_version(smsr_store *s)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int mkdirs_for(const char *file)
+{
+	char d[1024];
+	snprintf(d, sizeof(d), "%s", file);
+	char *slash = strrchr(d, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	for (char *p = d + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(d, 0700) && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(d, 0700) && errno != EEXIST ? -1 : 0;
+}
+
+int store_open(const char *path, smsr_store **out, char *why, size_t why_len)
+{
+	if (mkdirs_for(path)) {
+		snprintf(why, why_len, "cannot create the directory of %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* keys live here: the file is the user's alone */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(why, why_len, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	smsr_store *s = calloc(1, sizeof(*s));
+	if (!s || sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		snprintf(why, why_len, "%s: %s", path, s && s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		store_close(s);
+		return -1;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL")) {
+		snprintf(why, why_len, "%s is not an SM-SR store: %s", path, sqlite3_errmsg(s->db));
+		store_close(s);
+		return -1;
+	}
+	int v = store_schema_version(s);
+	if (v < 0 || v > SCHEMA_VERSION) {
+		snprintf(why, why_len, "%s has schema version %d; this smsr knows up to %d", path, v, SCHEMA_VERSION);
+		store_close(s);
+		return -1;
+	}
+	for (; v < SCHEMA_VERSION; v++) {
+		char pragma[64];
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", v + 1);
+		if (store_begin(s) || exec(s, migrations[v]) || exec(s, pragma) || store_commit(s)) {
+			snprintf(why, why_len, "%s: migration to schema %d failed: %s", path, v + 1, sqlite3_errmsg(s->db));
+			exec(s, "ROLLBACK");
+			store_close(s);
+			return -1;
+		}
+	}
+	*out = s;
+	return 0;
+}
+
+void store_close(smsr_store *s)
+{
+	if (!s)
+		return;
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static int hexfield(json_t *o, const char *key, uint8_t *out, size_t cap, size_t *len)
+{
+	const char *h = json_string_value(json_object_get(o, key));
+	abuf b = ABUF_INIT;
+	if (!h || hex_decode(h, &b, NULL) || b.len > cap || b.len == 0) {
+		abuf_free(&b);
+		return -1;
+	}
+	memcpy(out, b.p, b.len);
+	*len = b.len;
+	abuf_free(&b);
+	return 0;
+}
+
+int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size_t why_len)
+{
+	const char *fmt = json_string_value(json_object_get(eis, "format"));
+	const char *eid = json_string_value(json_object_get(eis, "eid"));
+	json_t *ks = json_object_get(eis, "ota_keysets");
+	if (!fmt || strcmp(fmt, "euicc-bench-eis")) {
+		snprintf(why, why_len, "not an EIS file (field 'format' is not \"euicc-bench-eis\")");
+		return -1;
+	}
+	if (!eid || eid_check(eid)) {
+		snprintf(why, why_len, "field 'eid' is missing or its check digits are wrong");
+		return -1;
+	}
+	if (!json_is_array(ks) || !json_array_size(ks)) {
+		snprintf(why, why_len, "field 'ota_keysets' is missing or empty");
+		return -1;
+	}
+	if (!json_is_string(json_object_get(json_object_get(eis, "ecasd"), "certificate"))) {
+		snprintf(why, why_len, "field 'ecasd.certificate' is missing");
+		return -1;
+	}
+	char *text = json_dumps(eis, JSON_COMPACT | JSON_SORT_KEYS);
+	char ts[32];
+	now_iso(ts);
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	if (store_begin(s))
+		goto out;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO euicc (eid, eis, registered) VALUES (?,?,?)", -1, &st, NULL))
+		goto fail;
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		snprintf(why, why_len, "eUICC %s is already registered", eid);
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	size_t i;
+	json_t *k;
+	json_array_foreach(ks, i, k) {
+		uint8_t kic[32], kid[32];
+		size_t lc = 0, ld = 0;
+		json_t *jc = json_object_get(k, "kic"), *jd = json_object_get(k, "kid");
+		int kvn = (int)json_integer_value(json_object_get(k, "kvn"));
+		if (kvn < 1 || kvn > 15 || hexfield(jc, "key", kic, 32, &lc) || hexfield(jd, "key", kid, 32, &ld)) {
+			snprintf(why, why_len, "field 'ota_keysets[%zu]' is incomplete (kvn, kic.key, kid.key)", i);
+			goto fail;
+		}
+		const char *cn = json_string_value(json_object_get(k, "counter"));
+		uint64_t counter = cn ? strtoull(cn, NULL, 16) : 0;
+		if (sqlite3_prepare_v2(s->db, "INSERT INTO keyset (eid,kvn,kic_alg,kid_alg,kic,kid,counter) VALUES (?,?,?,?,?,?,?)",
+				       -1, &st, NULL))
+			goto fail;
+		sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, kvn);
+		sqlite3_bind_int(st, 3, (int)json_integer_value(json_object_get(jc, "algorithm")));
+		sqlite3_bind_int(st, 4, (int)json_integer_value(json_object_get(jd, "algorithm")));
+		sqlite3_bind_blob(st, 5, kic, (int)lc, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 6, kid, (int)ld, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)counter);
+		crypto_wipe(kic, sizeof(kic));
+		crypto_wipe(kid, sizeof(kid));
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			snprintf(why, why_len, "keyset %d: %s", kvn, sqlite3_errmsg(s->db));
+			goto fail;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (store_commit(s))
+		goto fail;
+	snprintf(out_eid, 33, "%s", eid);
+	rc = 0;
+	goto out;
+fail:
+	sqlite3_finalize(st);
+	st = NULL;
+	exec(s, "ROLLBACK");
+out:
+	if (rc && !why[0])
+		snprintf(why, why_len, "%s", sqlite3_errmsg(s->db));
+	free(text);
+	return rc;
+}
+
+int store_resolve_eid(smsr_store *s, const char *eid, char out[33], char *why, size_t why_len)
+{
+	sqlite3_stmt *st;
+	int n = 0;
+	if (eid) {
+		sqlite3_prepare_v2(s->db, "SELECT eid FROM euicc WHERE eid = ?", -1, &st, NULL);
+		sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_prepare_v2(s->db, "SELECT eid FROM euicc LIMIT 2", -1, &st, NULL);
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(out, 33, "%s", (const char *)sqlite3_column_text(st, 0));
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (eid && n == 0) {
+		snprintf(why, why_len, "eUICC %s is not registered (see `smsr list`)", eid);
+		return -1;
+	}
+	if (!eid && n != 1) {
+		snprintf(why, why_len, n ? "more than one eUICC is registered: name the EID" :
+					   "no eUICC is registered: `smsr register EIS.json` first");
+		return -1;
+	}
+	return 0;
+}
+
+json_t *store_eis(smsr_store *s, const char *eid)
+{
+	sqlite3_stmt *st;
+	json_t *j = NULL;
+	sqlite3_prepare_v2(s->db, "SELECT eis FROM euicc WHERE eid = ?", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		j = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+	sqlite3_finalize(st);
+	return j;
+}
+
+int store_keyset(smsr_store *s, const char *eid, int kvn, scp80_keyset *ks, uint64_t *counter)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+	sqlite3_prepare_v2(s->db, "SELECT kic_alg, kid_alg, kic, kid, counter FROM keyset WHERE eid = ? AND kvn = ?", -1, &st,
+			   NULL);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, kvn);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		memset(ks, 0, sizeof(*ks));
+		ks->kic = (uint8_t)((kvn << 4) | sqlite3_column_int(st, 0));
+		ks->kid = (uint8_t)((kvn << 4) | sqlite3_column_int(st, 1));
+		int lc = sqlite3_column_bytes(st, 2), ld = sqlite3_column_bytes(st, 3);
+		if (lc > 0 && lc <= 32 && ld > 0 && ld <= 32) {
+			memcpy(ks->kic_key, sqlite3_column_blob(st, 2), (size_t)lc);
+			memcpy(ks->kid_key, sqlite3_column_blob(st, 3), (size_t)ld);
+			ks->kic_key_len = (size_t)lc;
+			ks->kid_key_len = (size_t)ld;
+			if (counter)
+				*counter = (uint64_t)sqlite3_column_int64(st, 4);
+			rc = 0;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_next_counter(smsr_store *s, const char *eid, int kvn, uint64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+	if (store_begin(s))
+		return -1;
+	sqlite3_prepare_v2(s->db, "UPDATE keyset SET counter = counter + 1 WHERE eid = ? AND kvn = ? RETURNING counter", -1,
+			   &st, NULL);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, kvn);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	/* committed (synchronous=FULL) before the packet leaves: a crash never reuses a counter */
+	if (rc || store_commit(s)) {
+		exec(s, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
+
+int store_set_counter(smsr_store *s, const char *eid, int kvn, uint64_t value)
+{
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(s->db, "UPDATE keyset SET counter = ? WHERE eid = ? AND kvn = ?", -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)value);
+	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, kvn);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_isdp_put(smsr_store *s, const char *eid, const char *aid, const char *iccid, const char *state,
+		   int fallback, int emergency)
+{
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(s->db,
+			   "INSERT INTO isdp (eid, aid, iccid, state, fallback, emergency) VALUES (?,?,?,?,?,?) "
+			   "ON CONFLICT (eid, aid) DO UPDATE SET iccid = coalesce(excluded.iccid, iccid), state = excluded.state, "
+			   "fallback = excluded.fallback, emergency = excluded.emergency",
+			   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, aid, -1, SQLITE_STATIC);
+	if (iccid && *iccid)
+		sqlite3_bind_text(st, 3, iccid, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, fallback);
+	sqlite3_bind_int(st, 6, emergency);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_isdp_state(smsr_store *s, const char *eid, const char *aid, const char *state)
+{
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(s->db, "UPDATE isdp SET state = ? WHERE eid = ? AND aid = ?", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, aid, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_isdp_keys(smsr_store *s, const char *eid, const char *aid, const uint8_t key[16], int kvn)
+{
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(s->db, "UPDATE isdp SET scp03_key = ?, scp03_kvn = ? WHERE eid = ? AND aid = ?", -1, &st, NULL);
+	sqlite3_bind_blob(st, 1, key, 16, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, kvn);
+	sqlite3_bind_text(st, 3, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, aid, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_isdp_delete(smsr_store *s, const char *eid, const char *aid)
+{
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(s->db, "DELETE FROM isdp WHERE eid = ? AND aid = ?", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, aid, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_isdp_clear(smsr_store *s, const char *eid)
+{
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(s->db, "DELETE FROM isdp WHERE eid = ?", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_isdp_prune(smsr_store *s, const char *eid, char (*keep)[33], size_t n)
+{
+	json_t *all = store_isdps(s, eid), *p;
+	size_t i;
+	json_array_foreach(all, i, p) {
+		const char *aid = json_string_value(json_object_get(p, "aid"));
+		bool seen = false;
+		for (size_t k = 0; k < n; k++)
+			if (!strcasecmp(keep[k], aid))
+				seen = true;
+		if (!seen)
+			store_isdp_delete(s, eid, aid);
+	}
+	json_decref(all);
+	return 0;
+}
+
+int store_isdp_find(smsr_store *s, const char *eid, const char *key, char aid[33], char iccid[21])
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+	sqlite3_prepare_v2(s->db, "SELECT aid, coalesce(iccid,'') FROM isdp WHERE eid = ? AND (lower(aid) = lower(?) OR iccid = ?)",
+			   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(aid, 33, "%s", (const char *)sqlite3_column_text(st, 0));
+		if (iccid)
+			snprintf(iccid, 21, "%s", (const char *)sqlite3_column_text(st, 1));
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+json_t *store_isdps(smsr_store *s, const char *eid)
+{
+	sqlite3_stmt *st;
+	json_t *a = json_array();
+	sqlite3_prepare_v2(s->db, "SELECT aid, iccid, state, fallback, emergency, scp03_key IS NOT NULL FROM isdp "
+				  "WHERE eid = ? ORDER BY aid", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = json_pack("{s:s,s:s,s:b,s:b,s:b}", "aid", sqlite3_column_text(st, 0), "state",
+				      sqlite3_column_text(st, 2), "fallback", sqlite3_column_int(st, 3), "emergency",
+				      sqlite3_column_int(st, 4), "keys", sqlite3_column_int(st, 5));
+		json_object_set_new(o, "iccid", sqlite3_column_type(st, 1) == SQLITE_NULL ? json_null()
+											: json_string((const char *)sqlite3_column_text(st, 1)));
+		json_array_append_new(a, o);
+	}
+	sqlite3_finalize(st);
+	return a;
+}
+
+int store_next_aid(smsr_store *s, const char *eid, char aid[33])
+{
+	for (unsigned n = 0x10; n < 0x10000; n++) {
+		snprintf(aid, 33, "a0000005591010ffffffff8900%04x00", n);
+		char a2[33];
+		if (store_isdp_find(s, eid, aid, a2, NULL))
+			return 0;
+	}
+	return -1;
+}
+
+int store_notif_received(smsr_store *s, const char *eid, unsigned seq, unsigned type, const char *aid, bool *dup)
+{
+	sqlite3_stmt *st;
+	char ts[32];
+	now_iso(ts);
+	sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO notification (eid, seq, type, aid, received) VALUES (?,?,?,?,?)", -1,
+			   &st, NULL);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)seq);
+	sqlite3_bind_int(st, 3, (int)type);
+	sqlite3_bind_text(st, 4, aid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, ts, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	*dup = sqlite3_changes(s->db) == 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_notif_confirmed(smsr_store *s, const char *eid, unsigned seq)
+{
+	sqlite3_stmt *st;
+	char ts[32];
+	now_iso(ts);
+	sqlite3_prepare_v2(s->db, "UPDATE notification SET confirmed = coalesce(confirmed, ?) WHERE eid = ? AND seq = ?", -1, &st,
+			   NULL);
+	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, (int)seq);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+json_t *store_notifs(smsr_store *s, const char *eid)
+{
+	sqlite3_stmt *st;
+	json_t *a = json_array();
+	sqlite3_prepare_v2(s->db, "SELECT seq, type, aid, received, confirmed FROM notification WHERE eid = ? ORDER BY seq", -1,
+			   &st, NULL);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = json_pack("{s:i,s:i,s:s,s:s}", "seq", sqlite3_column_int(st, 0), "type", sqlite3_column_int(st, 1),
+				      "aid", sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "",
+				      "received", sqlite3_column_text(st, 3));
+		json_object_set_new(o, "confirmed", sqlite3_column_type(st, 4) == SQLITE_NULL
+							    ? json_null()
+							    : json_string((const char *)sqlite3_column_text(st, 4)));
+		json_array_append_new(a, o);
+	}
+	sqlite3_finalize(st);
+	return a;
+}
+
+json_t *store_list(smsr_store *s)
+{
+	sqlite3_stmt *st;
+	json_t *a = json_array();
+	sqlite3_prepare_v2(s->db, "SELECT e.eid, e.registered, k.counter FROM euicc e LEFT JOIN keyset k ON k.eid = e.eid "
+				  "AND k.kvn = 1 ORDER BY e.eid", -1, &st, NULL);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *eid = (const char *)sqlite3_column_text(st, 0);
+		char cn[16];
+		snprintf(cn, sizeof(cn), "%010llx", (unsigned long long)sqlite3_column_int64(st, 2));
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o}", "eid", eid, "registered", sqlite3_column_text(st, 1),
+						   "counter", cn, "isdps", store_isdps(s, eid)));
+	}
+	sqlite3_finalize(st);
+	return a;
+}
+
+void store_log(smsr_store *s, const char *what, const char *eid, const char *result)
+{
+	sqlite3_stmt *st;
+	char ts[32], who[64];
+	now_iso(ts);
+	snprintf(who, sizeof(who), "%s", getenv("USER") ? getenv("USER") : "uid");
+	sqlite3_prepare_v2(s->db, "INSERT INTO oplog (ts, who, what, eid, result) VALUES (?,?,?,?,?)", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, what, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, result, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
