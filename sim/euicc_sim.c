@@ -408,6 +408,12 @@ static int cmd_run(int argc, char **argv)
 					s->backoff = s->backoff * 2 > 5.0 ? 5.0 : s->backoff * 2;
 				} else {
 					fprintf(stderr, "euicc-sim: card %d connected to vpcd %s:%d\n", i, s->host, s->port);
+					/* a vpcd card is inserted and powered when it connects: the reader may not send
+					 * power-on again after the card process restarted */
+					if (s->card) {
+						uint8_t atr[EUICC_ATR_MAX];
+						euicc_power_on(s->card, atr);
+					}
 					s->backoff = 0.1;
 					s->was_connected = true;
 				}

@@ -22,7 +22,7 @@
 #define EXIT_USAGE 2
 
 const char *const smsr_commands[] = { "register", "list", "audit", "download", "enable", "disable", "delete",
-				      "set-fallback", "set-emergency", "connectivity-loss", "notifications", "status",
+				      "set-fallback", "set-emergency", "set-pol1", "connectivity-loss", "notifications", "status",
 				      "pki", "profile", "shell", "help", NULL };
 
 static const char usage[] =
@@ -38,6 +38,7 @@ static const char usage[] =
 	"  download [EID] PACKAGE.der    CreateISDP, key establishment (SM-DP), SCP03t download\n"
 	"  enable|disable|delete [EID] TARGET\n"
 	"  set-fallback|set-emergency [EID] TARGET\n"
+	"  set-pol1 [EID] TARGET BITS    POL1 of a profile (bench extension): 01 no disable, 02 no delete, 04 delete when disabled\n"
 	"  connectivity-loss [EID]       report 'no service' until the card falls back\n"
 	"  notifications [EID]           notifications received and confirmed\n"
 	"  status [EID]                  the card's profile table (audit, printed as a table)\n"
@@ -452,7 +453,7 @@ static int cmd_download(smsr_ctx *x, const char *eid, const char *file)
 }
 
 /* enable / disable / delete / set-fallback / set-emergency */
-static int cmd_target(smsr_ctx *x, const char *what, const char *eid, const char *target)
+static int cmd_target(smsr_ctx *x, const char *what, const char *eid, const char *target, int pol1)
 {
 	int rc = connect_card(x, eid);
 	if (rc)
@@ -465,6 +466,8 @@ static int cmd_target(smsr_ctx *x, const char *what, const char *eid, const char
 	}
 	if (!strcmp(what, "delete"))
 		snprintf(hex, sizeof(hex), "80E40000124F10%s", aid);
+	else if (!strcmp(what, "set-pol1"))
+		snprintf(hex, sizeof(hex), "80E2880018%04x154F10%s8001%02x", BENCH_DGI_SET_POL1, aid, pol1);
 	else {
 		uint16_t tag = !strcmp(what, "enable") ? 0x3A03 : !strcmp(what, "disable") ? 0x3A04
 			       : !strcmp(what, "set-fallback") ? 0x3A05 : BENCH_DGI_SET_EMERGENCY;
@@ -723,7 +726,14 @@ int smsr_run(smsr_ctx *x, int argc, char **argv)
 	    !strcmp(cmd, "set-emergency")) {
 		if (argc != a + 1)
 			return failx(x, EXIT_USAGE, "usage: smsr %s [EID] AID|ICCID", cmd);
-		return cmd_target(x, cmd, eid, argv[a]);
+		return cmd_target(x, cmd, eid, argv[a], 0);
+	}
+	if (!strcmp(cmd, "set-pol1")) {
+		char *end;
+		long bits = argc == a + 2 ? strtol(argv[a + 1], &end, 16) : -1;
+		if (argc != a + 2 || *end || bits < 0 || bits > 7)
+			return failx(x, EXIT_USAGE, "usage: smsr set-pol1 [EID] AID|ICCID BITS (hex 00..07)");
+		return cmd_target(x, cmd, eid, argv[a], (int)bits);
 	}
 	if (!strcmp(cmd, "connectivity-loss")) {
 		if (argc > a)
