@@ -222,6 +222,7 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 	n->smsr.toa = 0x91;
 	snprintf(n->smsr.digits, sizeof(n->smsr.digits), "%s", o->smsr_msisdn ? o->smsr_msisdn : "882350000000");
 	n->next_seq = 1;
+	euicc_counters_from_nvm(c);
 	/* the eUICC declares itself at its first attach */
 	isdr_queue_notification(c, NOTIF_DECLARATION, aid_isdr);
 	crypto_ec_free(k);
@@ -230,6 +231,13 @@ fail:
 	crypto_ec_free(k);
 	euicc_free(c);
 	return NULL;
+}
+
+void euicc_counters_from_nvm(euicc_card *c)
+{
+	/* after a load every counter up to the high-water mark counts as used */
+	for (int i = 0; i < EUICC_MAX_KEYSETS; i++)
+		memcpy(c->accepted[i], c->nvm.keysets[i].counter, 5);
 }
 
 void euicc_free(euicc_card *c)

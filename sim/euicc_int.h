@@ -43,7 +43,7 @@ typedef struct {
 	uint8_t kic_alg, kid_alg;     /* algorithm nibbles */
 	uint8_t kic[32], kid[32];
 	uint8_t key_len;
-	uint8_t counter[5];           /* last accepted counter of incoming packets */
+	uint8_t counter[5];           /* high-water mark: above every counter accepted (see ota.c) */
 } nvm_keyset;
 
 typedef struct {
@@ -154,6 +154,7 @@ struct euicc_card {
 	unsigned noservice_count;
 	/* OTA */
 	sms_reassembly sms;
+	uint8_t accepted[EUICC_MAX_KEYSETS][5]; /* last accepted counter per keyset (RAM) */
 	/* ES8 (RAM only) */
 	int perso_target;            /* ISD-P index that STORE DATA goes to after INSTALL [for personalization], -1 */
 	uint8_t ke_challenge[16];
@@ -204,6 +205,7 @@ void es8_reset_session(euicc_card *c);
 
 /* card.c: a card with zeroed NVM, for the loader */
 euicc_card *euicc_create_empty(void);
+void euicc_counters_from_nvm(euicc_card *c);
 
 /* nvm.c */
 json_t *nvm_to_json(const euicc_nvm *n, bool secrets);

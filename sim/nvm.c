@@ -331,7 +331,8 @@ int nvm_write_file(const euicc_nvm *n, const char *path, char *why, size_t why_l
 		}
 		off += (size_t)w;
 	}
-	if (fsync(fd) != 0) {
+	/* the data must be on disk before the rename makes it the NVM (a crash leaves old or new) */
+	if (fdatasync(fd) != 0) {
 		snprintf(why, why_len, "cannot sync %s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -341,19 +342,8 @@ int nvm_write_file(const euicc_nvm *n, const char *path, char *why, size_t why_l
 		snprintf(why, why_len, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
 		goto out;
 	}
-	/* the rename itself must survive a crash: sync the directory */
-	char *dir = strdup(path);
-	if (dir) {
-		char *slash = strrchr(dir, '/');
-		if (slash)
-			*slash = '\0';
-		int dfd = open(slash ? (*dir ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-		free(dir);
-	}
+	/* No fsync of the directory: after a power loss the rename may be lost, which leaves the previous
+	 * complete NVM (never a mix); after a process crash the rename is already there. */
 	rc = 0;
 out:
 	if (fd >= 0)
@@ -394,6 +384,7 @@ euicc_card *euicc_load(const char *path, char *why, size_t why_len)
 		return NULL;
 	}
 	json_decref(root);
+	euicc_counters_from_nvm(c);
 	c->path = strdup(path);
 	return c;
 }

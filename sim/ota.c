@@ -7,14 +7,36 @@
 
 #define TAR_ISDR ((uint8_t[3]){ (BENCH_TAR_ISDR >> 16) & 0xff, (BENCH_TAR_ISDR >> 8) & 0xff, BENCH_TAR_ISDR & 0xff })
 
-static const nvm_keyset *find_keyset(const euicc_card *c, uint8_t kic, uint8_t kid)
+static int find_keyset(const euicc_card *c, uint8_t kic, uint8_t kid)
 {
 	for (int i = 0; i < EUICC_MAX_KEYSETS; i++) {
 		const nvm_keyset *k = &c->nvm.keysets[i];
 		if (k->used && k->kvn == (kic >> 4) && k->kvn == (kid >> 4))
-			return k;
+			return i;
 	}
-	return NULL;
+	return -1;
+}
+
+/* Replay protection without a disk write per packet: the NVM holds a high-water mark above every
+ * accepted counter; it moves up by OTA_COUNTER_RESERVE (and is saved) only when a counter reaches it.
+ * After a restart every counter up to the mark counts as used, so a replay stays refused; the SM-SR
+ * resynchronises past it (PoR 'counter low'). */
+#define OTA_COUNTER_RESERVE 256
+
+static void counter_accept(euicc_card *c, int idx, const uint8_t cntr[5])
+{
+	nvm_keyset *k = &c->nvm.keysets[idx];
+	memcpy(c->accepted[idx], cntr, 5);
+	if (memcmp(cntr, k->counter, 5) < 0)
+		return;
+	uint64_t v = 0;
+	for (int i = 0; i < 5; i++)
+		v = (v << 8) | cntr[i];
+	v = v + OTA_COUNTER_RESERVE > 0xFFFFFFFFFFull ? 0xFFFFFFFFFFull : v + OTA_COUNTER_RESERVE;
+	for (int i = 4; i >= 0; i--) {
+		k->counter[i] = (uint8_t)v;
+		v >>= 8;
+	}
 }
 
 static void keyset_for(const nvm_keyset *k, scp80_keyset *ks)
@@ -162,7 +184,8 @@ static void process_packet(euicc_card *c, const uint8_t *pkt, size_t len, const 
 			make_por(c, NULL, h.spi, h.tar, cntr, SCP80_POR_TAR_UNKNOWN, NULL, 0, por);
 		return;
 	}
-	nvm_keyset *k = (nvm_keyset *)find_keyset(c, h.kic, h.kid);
+	int kidx = find_keyset(c, h.kic, h.kid);
+	nvm_keyset *k = kidx >= 0 ? &c->nvm.keysets[kidx] : NULL;
 	if (!k || (h.kic & 0x0f) != k->kic_alg || (h.kid & 0x0f) != k->kid_alg) {
 		if (por_mode != SCP80_POR_NONE)
 			make_por(c, NULL, h.spi, h.tar, cntr, SCP80_POR_UNDEFINED_SECURITY_ERROR, NULL, 0, por);
@@ -184,10 +207,10 @@ static void process_packet(euicc_card *c, const uint8_t *pkt, size_t len, const 
 		    (s1 & SCP80_SPI1_CNTR_MASK) < SCP80_CNTR_HIGHER)
 			status = SCP80_POR_INSUFFICIENT_SECURITY;
 		else
-			status = scp80_counter_check(h.spi, k->counter, h.cntr);
+			status = scp80_counter_check(h.spi, c->accepted[kidx], h.cntr);
 	}
 	if (status == SCP80_POR_OK) {
-		memcpy(k->counter, h.cntr, 5); /* replay protection: saved with the command's effects */
+		counter_accept(c, kidx, h.cntr); /* replay protection */
 		/* MO messages go back to whoever sent a verified packet */
 		if (strcmp(c->nvm.smsr.digits, from->digits) || c->nvm.smsr.toa != from->toa)
 			c->nvm.smsr = *from;

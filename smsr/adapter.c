@@ -327,6 +327,16 @@ int dev_send(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *co
 	int rc = -1;
 	if (!scp80_wrap_command(&h->ks, h->spi, tar, cntr, script.p, script.len, &pkt))
 		rc = dev_send_packet(h, pkt.p, pkt.len);
+	if (!rc && h->auto_resync && !h->next_counter && h->por.status == SCP80_POR_CNTR_LOW) {
+		/* the card's high-water mark is at most 256 above what it accepted (sim/ota.c) */
+		h->cntr += 256;
+		for (int i = 0; i < 5; i++)
+			cntr[i] = (uint8_t)(h->cntr >> (8 * (4 - i)));
+		h->cntr++;
+		abuf_reset(&pkt);
+		if (!scp80_wrap_command(&h->ks, h->spi, tar, cntr, script.p, script.len, &pkt))
+			rc = dev_send_packet(h, pkt.p, pkt.len);
+	}
 	abuf_free(&script);
 	abuf_free(&pkt);
 	return rc;

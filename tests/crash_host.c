@@ -132,6 +132,7 @@ int main(int argc, char **argv)
 	dev_host h;
 	if (dev_init(&h, &t, eis))
 		return 1;
+	h.auto_resync = true;
 	unsigned ops = 0, conns = 0, seed = 12345;
 	abuf pkg = ABUF_INIT;
 	while ((double)time(NULL) < end) {

@@ -58,6 +58,7 @@ typedef struct {
 	uint8_t scp03_kvn;
 	bool have_scp03_key;
 	unsigned apdus;                      /* APDUs exchanged so far */
+	bool auto_resync;                    /* on PoR 'counter low' without a store: jump 256 ahead, resend once */
 } dev_host;
 
 /* With keys given directly (the SM-SR's store) instead of an EIS. */
