@@ -84,10 +84,14 @@ apdu_err euicc_random(euicc_card *c, void *out, size_t len)
 	/* the generator state lives in NVM so a seeded card stays reproducible across runs */
 	drbg d;
 	memcpy(d.seed, c->nvm.rng_seed, 32);
-	d.counter = c->nvm.rng_counter;
+	d.counter = c->rng_pos;
 	apdu_err e = drbg_bytes(&d, out, len);
-	c->nvm.rng_counter = d.counter;
+	c->rng_pos = d.counter;
 	drbg_clear(&d);
+	/* the NVM keeps a mark ahead of the position, moved (and saved) 1024 blocks at a time: after a
+	 * restart the generator resumes past every block it may have used, without a write per draw */
+	if (c->rng_pos > c->nvm.rng_counter)
+		c->nvm.rng_counter = c->rng_pos + 1024;
 	return e;
 }
 
@@ -150,6 +154,7 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 	}
 	memcpy(n->rng_seed, d.seed, 32);
 	n->rng_counter = 0;
+	c->rng_pos = 0;
 
 	char eid[33];
 	if (o->eid) {
@@ -175,9 +180,11 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 	n->curve = CRYPTO_CURVE_P256;
 	drbg kd;
 	memcpy(kd.seed, n->rng_seed, 32);
-	kd.counter = n->rng_counter;
+	kd.counter = c->rng_pos;
 	apdu_err e = drbg_ec_key(&kd, n->curve, &k);
-	n->rng_counter = kd.counter;
+	c->rng_pos = kd.counter;
+	if (c->rng_pos > n->rng_counter)
+		n->rng_counter = c->rng_pos + 1024;
 	drbg_clear(&kd);
 	if (e || crypto_ec_private(k, n->ecasd_sk) || crypto_ec_public(k, n->ecasd_pk)) {
 		snprintf(why, why_len, "cannot create the ECASD key pair");
@@ -222,7 +229,8 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 	n->smsr.toa = 0x91;
 	snprintf(n->smsr.digits, sizeof(n->smsr.digits), "%s", o->smsr_msisdn ? o->smsr_msisdn : "882350000000");
 	n->next_seq = 1;
-	euicc_counters_from_nvm(c);
+	for (int i = 0; i < EUICC_MAX_KEYSETS; i++)
+		memcpy(c->accepted[i], n->keysets[i].counter, 5);
 	/* the eUICC declares itself at its first attach */
 	isdr_queue_notification(c, NOTIF_DECLARATION, aid_isdr);
 	crypto_ec_free(k);
@@ -238,6 +246,10 @@ void euicc_counters_from_nvm(euicc_card *c)
 	/* after a load every counter up to the high-water mark counts as used */
 	for (int i = 0; i < EUICC_MAX_KEYSETS; i++)
 		memcpy(c->accepted[i], c->nvm.keysets[i].counter, 5);
+	c->rng_pos = c->nvm.rng_counter;
+	c->mo_pos = 0;
+	for (int i = 0; i < 5; i++)
+		c->mo_pos = (c->mo_pos << 8) | c->nvm.mo_counter[i];
 }
 
 void euicc_free(euicc_card *c)

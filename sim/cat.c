@@ -117,12 +117,20 @@ static void send_notification(euicc_card *c, const nvm_notif *n)
 	memcpy(ks.kic_key, k->kic, k->key_len);
 	memcpy(ks.kid_key, k->kid, k->key_len);
 	ks.kic_key_len = ks.kid_key_len = k->key_len;
-	/* the card's own counter, one up per MO packet */
-	for (int i = 4; i >= 0; i--)
-		if (++c->nvm.mo_counter[i])
-			break;
+	/* the card's own counter, one up per MO packet; the NVM holds a mark 256 ahead, moved only when
+	 * reached, so a restart never reuses a value and a send does not cost a write */
+	c->mo_pos++;
+	uint8_t mo[5];
+	for (int i = 4, v = 0; i >= 0; i--, v += 8)
+		mo[i] = (uint8_t)(c->mo_pos >> v);
+	uint64_t mark = 0;
+	for (int i = 0; i < 5; i++)
+		mark = (mark << 8) | c->nvm.mo_counter[i];
+	if (c->mo_pos > mark)
+		for (int i = 4, v = 0; i >= 0; i--, v += 8)
+			c->nvm.mo_counter[i] = (uint8_t)((c->mo_pos + 256) >> v);
 	const uint8_t tar[3] = { (BENCH_TAR_ISDR >> 16) & 0xff, (BENCH_TAR_ISDR >> 8) & 0xff, BENCH_TAR_ISDR & 0xff };
-	apdu_err e = scp80_wrap_command(&ks, BENCH_MO_SPI, tar, c->nvm.mo_counter, body.p, body.len, &pkt);
+	apdu_err e = scp80_wrap_command(&ks, BENCH_MO_SPI, tar, mo, body.p, body.len, &pkt);
 	scp80_keyset_clear(&ks);
 	if (e)
 		goto out;

@@ -155,6 +155,8 @@ struct euicc_card {
 	/* OTA */
 	sms_reassembly sms;
 	uint8_t accepted[EUICC_MAX_KEYSETS][5]; /* last accepted counter per keyset (RAM) */
+	uint64_t rng_pos;            /* generator position; the NVM holds a reserved mark above it */
+	uint64_t mo_pos;             /* last MO counter used; the NVM holds a reserved mark above it */
 	/* ES8 (RAM only) */
 	int perso_target;            /* ISD-P index that STORE DATA goes to after INSTALL [for personalization], -1 */
 	uint8_t ke_challenge[16];

@@ -302,7 +302,7 @@ out:
 int nvm_write_file(const euicc_nvm *n, const char *path, char *why, size_t why_len)
 {
 	json_t *o = nvm_to_json(n, true);
-	char *text = o ? json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	if (!text) {
 		snprintf(why, why_len, "out of memory serialising the NVM");
