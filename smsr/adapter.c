@@ -545,6 +545,8 @@ int dev_download(dev_host *h, const bench_pki *pki, json_t *eis, const uint8_t a
 		size_t take = pkg_len - off < segment ? pkg_len - off : segment;
 		abuf seg = ABUF_INIT;
 		scp03t_host_wrap(&s, pkg + off, take, &seg);
+		if (h->corrupt_segment && off / segment + 1 == (size_t)h->corrupt_segment)
+			seg.p[seg.len - 1] ^= 0x01;
 		const uint8_t *its[2];
 		size_t ls[2], ni = 0;
 		if (first) {

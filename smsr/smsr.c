@@ -22,7 +22,7 @@
 #define EXIT_USAGE 2
 
 const char *const smsr_commands[] = { "register", "list", "audit", "download", "enable", "disable", "delete",
-				      "set-fallback", "set-emergency", "set-pol1", "connectivity-loss", "notifications", "status",
+				      "set-fallback", "set-emergency", "set-pol1", "update-connectivity", "connectivity-loss", "notifications", "status",
 				      "pki", "profile", "shell", "help", NULL };
 
 static const char usage[] =
@@ -39,6 +39,7 @@ static const char usage[] =
 	"  enable|disable|delete [EID] TARGET\n"
 	"  set-fallback|set-emergency [EID] TARGET\n"
 	"  set-pol1 [EID] TARGET BITS    POL1 of a profile (bench extension): 01 no disable, 02 no delete, 04 delete when disabled\n"
+	"  update-connectivity [EID] SMSC  UpdateConnectivityParameters: the SMS centre of the enabled profile\n"
 	"  connectivity-loss [EID]       report 'no service' until the card falls back\n"
 	"  notifications [EID]           notifications received and confirmed\n"
 	"  status [EID]                  the card's profile table (audit, printed as a table)\n"
@@ -734,6 +735,32 @@ int smsr_run(smsr_ctx *x, int argc, char **argv)
 		if (argc != a + 2 || *end || bits < 0 || bits > 7)
 			return failx(x, EXIT_USAGE, "usage: smsr set-pol1 [EID] AID|ICCID BITS (hex 00..07)");
 		return cmd_target(x, cmd, eid, argv[a], (int)bits);
+	}
+	if (!strcmp(cmd, "update-connectivity")) {
+		if (argc != a + 1)
+			return failx(x, EXIT_USAGE, "usage: smsr update-connectivity [EID] SMSC_DIGITS");
+		const char *d = argv[a];
+		size_t nd = strlen(d);
+		if (!nd || nd > 20 || strspn(d, "0123456789") != nd)
+			return failx(x, EXIT_USAGE, "update-connectivity: SMSC '%s' is not 1 to 20 digits", d);
+		int rc = connect_card(x, eid);
+		if (rc)
+			return rc;
+		/* STORE DATA 3A07 { A0 { 06 L <TON/NPI 91> <BCD digits> } } */
+		char bcd[24] = "", hex[160];
+		for (size_t i = 0; i < nd; i += 2)
+			snprintf(bcd + strlen(bcd), sizeof(bcd) - strlen(bcd), "%c%c", i + 1 < nd ? d[i + 1] : 'f', d[i]);
+		size_t l6 = 1 + (nd + 1) / 2;
+		snprintf(hex, sizeof(hex), "80E28800%02zx3A07%02zxA0%02zx06%02zx91%s", l6 + 7, l6 + 4, l6 + 2, l6, bcd);
+		uint16_t sw = es5(x, hex, NULL);
+		store_log(x->st, "update-connectivity", x->eid, sw == 0x9000 ? "ok" : "refused");
+		if (sw != 0x9000)
+			return failx(x, 1, "update-connectivity: %s", sw ? "the card refused it (is a profile enabled?)" : x->msg);
+		if (x->json)
+			emit(x, json_pack("{s:s,s:s}", "eid", x->eid, "smsc", d));
+		else
+			printf("connectivity parameters updated: SMSC %s\n", d);
+		return 0;
 	}
 	if (!strcmp(cmd, "connectivity-loss")) {
 		if (argc > a)

@@ -100,6 +100,7 @@ expect "connectivity loss: fall-back to A" 0 "switched to its fall-back profile"
 expect "POL1 on A: disable not allowed" 0 "done" "${S[@]}" set-pol1 8988211000000467285 01
 expect "enable B refused by POL1 (69E1)" 1 "POL1 forbids it" "${S[@]}" enable 8949449999999990015
 expect "delete the enabled profile refused" 1 "6985" "${S[@]}" delete 8988211000000467285
+expect "update connectivity parameters" 0 "SMSC 447700900123" "${S[@]}" update-connectivity 447700900123
 expect "unknown target named" 1 "no ISD-P with AID or ICCID 1234" "${S[@]}" enable 1234
 
 # a stale counter in the store: the SM-SR resynchronises

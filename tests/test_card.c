@@ -355,6 +355,51 @@ START_TEST(fallback_and_pol1)
 }
 END_TEST
 
+/* The SM-DP's side going wrong: a signature by the wrong key, a corrupted segment. The card refuses,
+ * keeps no profile, and the ISD-P stays without one. */
+START_TEST(es8_refusals)
+{
+	ck_assert_int_eq(dev_attach(&F.host), 0);
+	uint8_t aid[16];
+	cu_isdp_aid(aid, 0);
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	abuf pkg = ABUF_INIT;
+	cu_package(&pkg, "8949449999999990015");
+	/* a 3A02 signed with another key than the one CERT.DP.ECDSA certifies */
+	bench_pki wrong = F.pki;
+	wrong.smdp = F.pki.smsr;
+	ck_assert_int_ne(dev_download(&F.host, &wrong, F.eis, aid, pkg.p, pkg.len, 512), 0);
+	ck_assert_str_eq((char *)F.host.log.p, "3A02 refused");
+	/* a segment whose MAC was corrupted in transit */
+	abuf big = ABUF_INIT;
+	size_t m;
+	tlv_begin(&big, 0xB0, &m);
+	abuf_fill(&big, 0x11, 1500);
+	tlv_end(&big, m);
+	abuf full = ABUF_INIT;
+	cu_package(&full, "8949449999999990015");
+	abuf_insert(&full, full.len - 6, big.p, big.len); /* a large element before the 6-byte end element */
+	F.host.corrupt_segment = 2;
+	ck_assert_int_ne(dev_download(&F.host, &F.pki, F.eis, aid, full.p, full.len, 512), 0);
+	ck_assert_str_eq((char *)F.host.log.p, "segment refused");
+	F.host.corrupt_segment = 0;
+	json_t *s = euicc_show(F.card, false);
+	json_t *p = json_array_get(json_object_get(s, "profiles"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "personalized");
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "package_bytes")), 0);
+	json_decref(s);
+	/* and the same download, uncorrupted, installs */
+	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, full.p, full.len, 512), 0);
+	s = euicc_show(F.card, false);
+	p = json_array_get(json_object_get(s, "profiles"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "disabled");
+	json_decref(s);
+	abuf_free(&pkg);
+	abuf_free(&big);
+	abuf_free(&full);
+}
+END_TEST
+
 START_TEST(nvm_reload_and_corruption)
 {
 	ck_assert_int_eq(dev_attach(&F.host), 0);
@@ -427,6 +472,7 @@ int main(void)
 	tcase_add_test(tc, ota_por_statuses);
 	tcase_add_test(tc, download_enable_refresh_notify);
 	tcase_add_test(tc, fallback_and_pol1);
+	tcase_add_test(tc, es8_refusals);
 	tcase_add_test(tc, nvm_reload_and_corruption);
 	tcase_add_test(tc, seed_reproducible);
 	suite_add_tcase(s, tc);

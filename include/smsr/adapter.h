@@ -58,6 +58,7 @@ typedef struct {
 	uint8_t scp03_kvn;
 	bool have_scp03_key;
 	unsigned apdus;                      /* APDUs exchanged so far */
+	int corrupt_segment;                 /* tests: flip a MAC bit in this 1-based segment (0: none) */
 	bool auto_resync;                    /* on PoR 'counter low' without a store: jump 256 ahead, resend once */
 } dev_host;
 
