@@ -87,7 +87,7 @@ int link_open_pcsc(const char *reader, smsr_link **out, char *why, size_t why_le
 		snprintf(why, why_len, "reader \"%s\": %s", found, pcsc_stringify_error(rv));
 		goto fail;
 	}
-	snprintf(l->name, sizeof(l->name), "PC/SC \"%s\"", found);
+	snprintf(l->name, sizeof(l->name), "PC/SC \"%.240s\"", found);
 	*out = l;
 	return 0;
 fail:
@@ -109,7 +109,7 @@ int link_open_inproc(const char *state, smsr_link **out, char *why, size_t why_l
 	}
 	uint8_t atr[EUICC_ATR_MAX];
 	euicc_power_on(l->card, atr);
-	snprintf(l->name, sizeof(l->name), "in-process card %s", state);
+	snprintf(l->name, sizeof(l->name), "in-process card %.230s", state);
 	*out = l;
 	return 0;
 }
