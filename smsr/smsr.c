@@ -331,6 +331,13 @@ static void print_table(smsr_ctx *x, json_t *isdps)
 		printf("  (no ISD-P)\n");
 }
 
+static void print_isdps(smsr_ctx *x)
+{
+	json_t *l = isdps_json(x);
+	print_table(x, l);
+	json_decref(l);
+}
+
 static int read_file(const char *path, abuf *out, char *why, size_t why_len)
 {
 	FILE *f = fopen(path, "rb");
@@ -495,7 +502,7 @@ static int cmd_target(smsr_ctx *x, const char *what, const char *eid, const char
 				  "isdps", isdps_json(x), "notifications", (int)(x->notes - notes)));
 	else {
 		printf("%s %s: done\n", what, iccid[0] ? iccid : aid);
-		print_table(x, isdps_json(x));
+		print_isdps(x);
 	}
 	return 0;
 }
@@ -520,7 +527,7 @@ static int cmd_connectivity_loss(smsr_ctx *x, const char *eid)
 		emit(x, json_pack("{s:s,s:i,s:b,s:o}", "eid", x->eid, "events", events, "fallback", 1, "isdps", isdps_json(x)));
 	else {
 		printf("%d 'no service' events: the card switched to its fall-back profile\n", events);
-		print_table(x, isdps_json(x));
+		print_isdps(x);
 	}
 	return 0;
 }
@@ -715,7 +722,7 @@ int smsr_run(smsr_ctx *x, int argc, char **argv)
 		if (x->json)
 			emit(x, json_pack("{s:s,s:o}", "eid", x->eid, "isdps", isdps_json(x)));
 		else
-			print_table(x, isdps_json(x));
+			print_isdps(x);
 		return 0;
 	}
 	if (!strcmp(cmd, "download")) {
