@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "apdu/apdu.h"
+#include "apdu/cli.h"
 #include "apdu/crypto.h"
 #include "apdu/hex.h"
 #include "apdu/ids.h"
@@ -999,16 +1000,7 @@ static const char main_help[] =
 int main(int argc, char **argv)
 {
 	/* --json is accepted anywhere: take it out before the subcommand parses its options */
-	int n = 0;
-	for (int i = 0; i < argc; i++) {
-		if (i > 0 && !strcmp(argv[i], "--json")) {
-			g_json = true;
-			continue;
-		}
-		argv[n++] = argv[i];
-	}
-	argc = n;
-	argv[argc] = NULL;
+	g_json = cli_take_flag(&argc, argv, "--json");
 	if (argc < 2) {
 		fputs(main_help, stderr);
 		return EXIT_USAGE;

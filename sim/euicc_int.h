@@ -209,6 +209,10 @@ void es8_reset_session(euicc_card *c);
 euicc_card *euicc_create_empty(void);
 void euicc_counters_from_nvm(euicc_card *c);
 
+/* show.c: shared by nvm.c */
+json_t *euicc_hexj(const uint8_t *p, size_t len);
+const char *euicc_state_name(uint8_t state);
+
 /* nvm.c */
 json_t *nvm_to_json(const euicc_nvm *n, bool secrets);
 int nvm_from_json(json_t *root, euicc_nvm *n, char *why, size_t why_len);

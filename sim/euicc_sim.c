@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apdu/cli.h"
 #include "apdu/hex.h"
 #include "apdu/pki.h"
 #include "euicc/euicc.h"
@@ -469,16 +470,7 @@ out:
 
 int main(int argc, char **argv)
 {
-	int k = 0;
-	for (int i = 0; i < argc; i++) {
-		if (i > 0 && !strcmp(argv[i], "--json")) {
-			g_json = true;
-			continue;
-		}
-		argv[k++] = argv[i];
-	}
-	argc = k;
-	argv[argc] = NULL;
+	g_json = cli_take_flag(&argc, argv, "--json");
 	if (argc < 2) {
 		fputs(main_help, stderr);
 		return EXIT_USAGE;

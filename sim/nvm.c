@@ -14,77 +14,54 @@
 
 #define NVM_FORMAT "euicc-bench-nvm"
 
-static json_t *hexj(const uint8_t *p, size_t len)
-{
-	char *s = hex_encode_alloc(p, len);
-	json_t *j = json_string(s ? s : "");
-	if (s) {
-		crypto_wipe(s, strlen(s));
-		free(s);
-	}
-	return j;
-}
-
-static const char *state_name(uint8_t s)
-{
-	switch (s) {
-	case PS_INSTALLED: return "installed";
-	case PS_SELECTABLE: return "selectable";
-	case PS_PERSONALIZED: return "personalized";
-	case PS_DISABLED: return "disabled";
-	case PS_ENABLED: return "enabled";
-	}
-	return "?";
-}
-
 json_t *nvm_to_json(const euicc_nvm *n, bool secrets)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "format", json_string(NVM_FORMAT));
 	json_object_set_new(o, "version", json_integer(EUICC_NVM_VERSION));
-	json_object_set_new(o, "eid", hexj(n->eid, 16));
+	json_object_set_new(o, "eid", euicc_hexj(n->eid, 16));
 	json_object_set_new(o, "curve", json_integer(n->curve));
 	if (secrets)
-		json_object_set_new(o, "ecasd_sk", hexj(n->ecasd_sk, 32));
-	json_object_set_new(o, "ecasd_pk", hexj(n->ecasd_pk, 65));
-	json_object_set_new(o, "ecasd_cert", hexj(n->ecasd_cert, n->ecasd_cert_len));
-	json_object_set_new(o, "eum_cert", hexj(n->eum_cert, n->eum_cert_len));
-	json_object_set_new(o, "ci_pk", hexj(n->ci_pk, 65));
+		json_object_set_new(o, "ecasd_sk", euicc_hexj(n->ecasd_sk, 32));
+	json_object_set_new(o, "ecasd_pk", euicc_hexj(n->ecasd_pk, 65));
+	json_object_set_new(o, "ecasd_cert", euicc_hexj(n->ecasd_cert, n->ecasd_cert_len));
+	json_object_set_new(o, "eum_cert", euicc_hexj(n->eum_cert, n->eum_cert_len));
+	json_object_set_new(o, "ci_pk", euicc_hexj(n->ci_pk, 65));
 	json_t *ks = json_array();
 	for (int i = 0; i < EUICC_MAX_KEYSETS; i++) {
 		const nvm_keyset *k = &n->keysets[i];
 		if (!k->used)
 			continue;
 		json_t *j = json_pack("{s:i,s:i,s:i,s:o}", "kvn", k->kvn, "kic_alg", k->kic_alg, "kid_alg", k->kid_alg,
-				      "counter", hexj(k->counter, 5));
+				      "counter", euicc_hexj(k->counter, 5));
 		if (secrets) {
-			json_object_set_new(j, "kic", hexj(k->kic, k->key_len));
-			json_object_set_new(j, "kid", hexj(k->kid, k->key_len));
+			json_object_set_new(j, "kic", euicc_hexj(k->kic, k->key_len));
+			json_object_set_new(j, "kid", euicc_hexj(k->kid, k->key_len));
 		}
 		json_array_append_new(ks, j);
 	}
 	json_object_set_new(o, "keysets", ks);
-	json_object_set_new(o, "mo_counter", hexj(n->mo_counter, 5));
+	json_object_set_new(o, "mo_counter", euicc_hexj(n->mo_counter, 5));
 	json_t *ps = json_array();
 	for (int i = 0; i < EUICC_MAX_PROFILES; i++) {
 		const nvm_profile *p = &n->profiles[i];
 		if (!p->used)
 			continue;
-		json_t *j = json_pack("{s:i,s:o,s:s,s:i,s:b,s:b,s:i,s:i}", "slot", i, "aid", hexj(p->aid, 16), "state",
-				      state_name(p->state), "state_byte", p->state, "fallback", p->fallback,
+		json_t *j = json_pack("{s:i,s:o,s:s,s:i,s:b,s:b,s:i,s:i}", "slot", i, "aid", euicc_hexj(p->aid, 16), "state",
+				      euicc_state_name(p->state), "state_byte", p->state, "fallback", p->fallback,
 				      "emergency", p->emergency, "pol1", p->pol1, "nvm_granted", p->nvm_granted);
-		json_object_set_new(j, "iccid", p->has_iccid ? hexj(p->iccid, 10) : json_null());
-		json_object_set_new(j, "smsc", hexj(p->smsc, p->smsc_len));
+		json_object_set_new(j, "iccid", p->has_iccid ? euicc_hexj(p->iccid, 10) : json_null());
+		json_object_set_new(j, "smsc", euicc_hexj(p->smsc, p->smsc_len));
 		if (p->has_keys) {
 			json_t *k = json_pack("{s:i,s:i}", "kvn", p->scp03_kvn, "kid", p->scp03_kid);
 			if (secrets)
-				json_object_set_new(k, "key", hexj(p->scp03_key, 16));
+				json_object_set_new(k, "key", euicc_hexj(p->scp03_key, 16));
 			json_object_set_new(j, "scp03", k);
 		} else {
 			json_object_set_new(j, "scp03", json_null());
 		}
 		if (secrets)
-			json_object_set_new(j, "package", hexj(p->package, p->package_len));
+			json_object_set_new(j, "package", euicc_hexj(p->package, p->package_len));
 		else
 			json_object_set_new(j, "package_len", json_integer(p->package_len));
 		json_array_append_new(ps, j);
@@ -95,14 +72,14 @@ json_t *nvm_to_json(const euicc_nvm *n, bool secrets)
 		const nvm_notif *t = &n->notifs[i];
 		if (t->used)
 			json_array_append_new(ns, json_pack("{s:i,s:i,s:o}", "seq", t->seq, "type", t->type, "aid",
-							    hexj(t->aid, 16)));
+							    euicc_hexj(t->aid, 16)));
 	}
 	json_object_set_new(o, "notifications", ns);
 	json_object_set_new(o, "next_seq", json_integer(n->next_seq));
 	json_object_set_new(o, "fallback_threshold", json_integer(n->fallback_threshold));
 	json_object_set_new(o, "smsr", json_pack("{s:i,s:s}", "toa", n->smsr.toa, "digits", n->smsr.digits));
 	if (secrets) {
-		json_object_set_new(o, "rng_seed", hexj(n->rng_seed, 32));
+		json_object_set_new(o, "rng_seed", euicc_hexj(n->rng_seed, 32));
 		json_object_set_new(o, "rng_counter", json_integer((json_int_t)n->rng_counter));
 	}
 	return o;

@@ -5,15 +5,19 @@
 #include "apdu/hex.h"
 #include "euicc_int.h"
 
-static json_t *hexj(const uint8_t *p, size_t len)
+/* hex as a JSON string; the text is wiped (it may hold keys) */
+json_t *euicc_hexj(const uint8_t *p, size_t len)
 {
 	char *s = hex_encode_alloc(p, len);
 	json_t *j = json_string(s ? s : "");
-	free(s);
+	if (s) {
+		crypto_wipe(s, strlen(s));
+		free(s);
+	}
 	return j;
 }
 
-static const char *state_name(uint8_t s)
+const char *euicc_state_name(uint8_t s)
 {
 	switch (s) {
 	case PS_INSTALLED: return "installed";
@@ -51,10 +55,10 @@ static json_t *keysets_json(const euicc_nvm *n, bool secrets)
 			continue;
 		json_t *j = json_pack("{s:i,s:o,s:o,s:o}", "kvn", k->kvn,
 				      "kic", json_pack("{s:i}", "algorithm", k->kic_alg),
-				      "kid", json_pack("{s:i}", "algorithm", k->kid_alg), "counter", hexj(k->counter, 5));
+				      "kid", json_pack("{s:i}", "algorithm", k->kid_alg), "counter", euicc_hexj(k->counter, 5));
 		if (secrets) {
-			json_object_set_new(json_object_get(j, "kic"), "key", hexj(k->kic, k->key_len));
-			json_object_set_new(json_object_get(j, "kid"), "key", hexj(k->kid, k->key_len));
+			json_object_set_new(json_object_get(j, "kic"), "key", euicc_hexj(k->kic, k->key_len));
+			json_object_set_new(json_object_get(j, "kid"), "key", euicc_hexj(k->kid, k->key_len));
 		}
 		json_array_append_new(a, j);
 	}
@@ -69,13 +73,13 @@ json_t *euicc_eis(const euicc_card *c)
 	snprintf(tar, sizeof(tar), "%06x", BENCH_TAR_ISDR);
 	json_object_set_new(o, "format", json_string("euicc-bench-eis"));
 	json_object_set_new(o, "version", json_integer(1));
-	json_object_set_new(o, "eid", hexj(n->eid, 16));
+	json_object_set_new(o, "eid", euicc_hexj(n->eid, 16));
 	json_object_set_new(o, "isd_r", json_pack("{s:s,s:s}", "aid", "a0000005591010ffffffff8900000100", "tar", tar));
 	json_object_set_new(o, "ecasd", json_pack("{s:s,s:o,s:o,s:i}", "aid", "a0000005591010ffffffff8900000200",
-						  "certificate", hexj(n->ecasd_cert, n->ecasd_cert_len), "eum_certificate",
-						  hexj(n->eum_cert, n->eum_cert_len), "curve", n->curve));
+						  "certificate", euicc_hexj(n->ecasd_cert, n->ecasd_cert_len), "eum_certificate",
+						  euicc_hexj(n->eum_cert, n->eum_cert_len), "curve", n->curve));
 	json_object_set_new(o, "ota_keysets", keysets_json(n, true));
-	json_object_set_new(o, "mo_counter", hexj(n->mo_counter, 5));
+	json_object_set_new(o, "mo_counter", euicc_hexj(n->mo_counter, 5));
 	json_object_set_new(o, "smsr_msisdn", json_string(n->smsr.digits));
 	json_object_set_new(o, "max_profiles", json_integer(EUICC_MAX_PROFILES));
 	return o;
@@ -85,7 +89,7 @@ json_t *euicc_show(const euicc_card *c, bool secrets)
 {
 	const euicc_nvm *n = &c->nvm;
 	json_t *o = json_object();
-	json_object_set_new(o, "eid", hexj(n->eid, 16));
+	json_object_set_new(o, "eid", euicc_hexj(n->eid, 16));
 	json_t *ps = json_array();
 	int used = 0;
 	for (int i = 0; i < EUICC_MAX_PROFILES; i++) {
@@ -93,12 +97,12 @@ json_t *euicc_show(const euicc_card *c, bool secrets)
 		if (!p->used)
 			continue;
 		used++;
-		json_t *j = json_pack("{s:o,s:o,s:s,s:b,s:b,s:i,s:i}", "aid", hexj(p->aid, 16), "iccid", iccid_json(p),
-				      "state", state_name(p->state), "fallback", p->fallback, "emergency", p->emergency,
+		json_t *j = json_pack("{s:o,s:o,s:s,s:b,s:b,s:i,s:i}", "aid", euicc_hexj(p->aid, 16), "iccid", iccid_json(p),
+				      "state", euicc_state_name(p->state), "fallback", p->fallback, "emergency", p->emergency,
 				      "pol1", p->pol1, "package_bytes", (int)p->package_len);
 		json_object_set_new(j, "keys", json_boolean(p->has_keys));
 		if (secrets && p->has_keys)
-			json_object_set_new(j, "scp03_key", hexj(p->scp03_key, 16));
+			json_object_set_new(j, "scp03_key", euicc_hexj(p->scp03_key, 16));
 		json_array_append_new(ps, j);
 	}
 	json_object_set_new(o, "profiles", ps);
@@ -108,14 +112,14 @@ json_t *euicc_show(const euicc_card *c, bool secrets)
 		const nvm_notif *t = &n->notifs[i];
 		if (t->used)
 			json_array_append_new(ns, json_pack("{s:i,s:i,s:o}", "seq", t->seq, "type", t->type, "aid",
-							    hexj(t->aid, 16)));
+							    euicc_hexj(t->aid, 16)));
 	}
 	json_object_set_new(o, "notifications", ns);
 	json_object_set_new(o, "keysets", keysets_json(n, secrets));
-	json_object_set_new(o, "mo_counter", hexj(n->mo_counter, 5));
+	json_object_set_new(o, "mo_counter", euicc_hexj(n->mo_counter, 5));
 	json_object_set_new(o, "smsr_msisdn", json_string(n->smsr.digits));
 	json_object_set_new(o, "fallback_threshold", json_integer(n->fallback_threshold));
 	if (secrets)
-		json_object_set_new(o, "ecasd_sk", hexj(n->ecasd_sk, 32));
+		json_object_set_new(o, "ecasd_sk", euicc_hexj(n->ecasd_sk, 32));
 	return o;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apdu/cli.h"
 #include "apdu/crypto.h"
 #include "apdu/hex.h"
 #include "apdu/ids.h"
@@ -783,16 +784,7 @@ int main(int argc, char **argv)
 {
 	smsr_ctx x;
 	memset(&x, 0, sizeof(x));
-	int k = 0;
-	for (int i = 0; i < argc; i++) {
-		if (i > 0 && !strcmp(argv[i], "--json")) {
-			x.json = true;
-			continue;
-		}
-		argv[k++] = argv[i];
-	}
-	argc = k;
-	argv[argc] = NULL;
+	x.json = cli_take_flag(&argc, argv, "--json");
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *o = argv[i];

@@ -16,44 +16,22 @@
 #include "apdu/hex.h"
 #include "apdu/tlv.h"
 #include "smsr/adapter.h"
+#include "vpcd.h"
 
 typedef struct {
 	int fd;
 	bool dead;
 } vconn;
 
-static int read_full(int fd, uint8_t *p, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, p + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
 static int send_frame(int fd, const uint8_t *p, size_t n)
 {
-	uint8_t f[2 + 65600];
-	f[0] = (uint8_t)(n >> 8);
-	f[1] = (uint8_t)n;
-	memcpy(f + 2, p, n);
-	return write(fd, f, n + 2) == (ssize_t)(n + 2) ? 0 : -1;
+	return vpcd_write_frame(fd, p, n);
 }
 
 static long recv_frame(int fd, uint8_t *p, size_t cap)
 {
-	uint8_t h[2];
-	if (read_full(fd, h, 2))
-		return -1;
-	size_t n = ((size_t)h[0] << 8) | h[1];
-	if (n > cap || read_full(fd, p, n))
-		return -1;
-	return (long)n;
+	long n = vpcd_read_frame(fd, p, cap);
+	return n <= 0 ? -1 : n;
 }
 
 static size_t vtransmit(void *ctx, const uint8_t *a, size_t len, uint8_t *r, size_t cap)
