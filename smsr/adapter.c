@@ -81,6 +81,53 @@ static void trace_hex(dev_host *h, const char *label, const uint8_t *p, size_t l
 	free(x);
 }
 
+/* what a command of the script is, for the trace */
+static const char *command_name(const uint8_t *a, size_t len)
+{
+	if (len < 4)
+		return "?";
+	switch (a[1]) {
+	case 0xE6: return a[2] == 0x20 ? "INSTALL [for personalization]" : "INSTALL [for install] (CreateISDP)";
+	case 0xE4: return "DELETE (DeleteProfile)";
+	case 0xF2: return "GET STATUS (audit)";
+	case 0xCA: return "GET DATA";
+	case 0xE2:
+		if (len >= 7) {
+			switch ((a[5] << 8) | a[6]) {
+			case 0x3A01: return "STORE DATA 3A01 (key establishment: SM-DP certificate)";
+			case 0x3A02: return "STORE DATA 3A02 (key establishment: ePK.DP, signature)";
+			case 0x3A03: return "STORE DATA 3A03 (EnableProfile)";
+			case 0x3A04: return "STORE DATA 3A04 (DisableProfile)";
+			case 0x3A05: return "STORE DATA 3A05 (SetFallBackAttribute)";
+			case 0x3A06: return "STORE DATA 3A06 (SetEmergencyProfileAttribute)";
+			case 0x3A07: return "STORE DATA 3A07 (UpdateConnectivityParameters)";
+			case 0x3A08: return "STORE DATA 3A08 (notification confirmation)";
+			case 0x3A09: return "STORE DATA 3A09 (POL1)";
+			}
+		}
+		return "STORE DATA";
+	}
+	return "command";
+}
+
+static void trace_script(dev_host *h, const uint8_t *script, size_t len)
+{
+	scp80_script_iter it;
+	scp80_script_item item;
+	bool done = false;
+	if (!h->trace || scp80_script_begin(&it, SCP80_FORMAT_EXPANDED, script, len))
+		return;
+	while (!scp80_script_next(&it, &item, &done) && !done) {
+		char label[96];
+		if (item.tag == 0x22)
+			snprintf(label, sizeof(label), "    C-APDU %s:", command_name(item.value, item.len));
+		else
+			snprintf(label, sizeof(label), "    SCP03t %s TLV (%zu bytes):", item.tag == 0x84 ? "open" : item.tag == 0x85 ? "authenticate" : "segment",
+				 item.len);
+		trace_hex(h, label, item.value, item.len);
+	}
+}
+
 uint16_t dev_apdu_bin(dev_host *h, const uint8_t *a, size_t len, abuf *out)
 {
 	static uint8_t r[65538 + 16];
@@ -323,7 +370,7 @@ int dev_send(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *co
 		cntr[i] = (uint8_t)(cv >> (8 * (4 - i)));
 	tracef(h, "SCP80 packet: SPI %04x KIc %02x KID %02x TAR %02x%02x%02x CNTR %010llx", h->spi, h->ks.kic, h->ks.kid,
 	       tar[0], tar[1], tar[2], (unsigned long long)cv);
-	trace_hex(h, "  script:", script.p, script.len);
+	trace_script(h, script.p, script.len);
 	int rc = -1;
 	if (!scp80_wrap_command(&h->ks, h->spi, tar, cntr, script.p, script.len, &pkt))
 		rc = dev_send_packet(h, pkt.p, pkt.len);
