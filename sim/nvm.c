@@ -374,6 +374,14 @@ void euicc_forget_state_file(euicc_card *c)
 
 int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len)
 {
+	/* An explicit save happens between commands: the marks can come down to what was really used
+	 * (never below it), so the next start needs no resynchronisation. */
+	for (int i = 0; i < EUICC_MAX_KEYSETS; i++)
+		if (c->nvm.keysets[i].used)
+			memcpy(c->nvm.keysets[i].counter, c->accepted[i], 5);
+	c->nvm.rng_counter = c->rng_pos;
+	for (int i = 4, v = 0; i >= 0; i--, v += 8)
+		c->nvm.mo_counter[i] = (uint8_t)(c->mo_pos >> v);
 	if (nvm_write_file(&c->nvm, path, why, why_len))
 		return -1;
 	if (!c->path || strcmp(c->path, path)) {

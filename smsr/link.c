@@ -14,6 +14,7 @@ struct smsr_link {
 	SCARDHANDLE h;
 	DWORD proto;
 	char name[256];
+	char state[1024];
 };
 
 static size_t pcsc_transmit(void *ctx, const uint8_t *a, size_t len, uint8_t *r, size_t cap)
@@ -109,6 +110,7 @@ int link_open_inproc(const char *state, smsr_link **out, char *why, size_t why_l
 	}
 	uint8_t atr[EUICC_ATR_MAX];
 	euicc_power_on(l->card, atr);
+	snprintf(l->state, sizeof(l->state), "%s", state);
 	snprintf(l->name, sizeof(l->name), "in-process card %.230s", state);
 	*out = l;
 	return 0;
@@ -133,6 +135,9 @@ void link_close(smsr_link *l)
 	if (!l)
 		return;
 	if (l->inproc) {
+		char why[512];
+		if (euicc_save(l->card, l->state, why, sizeof(why)))
+			fprintf(stderr, "smsr: the in-process card could not be saved: %s\n", why);
 		euicc_free(l->card);
 	} else {
 		SCardDisconnect(l->h, SCARD_LEAVE_CARD);

@@ -31,7 +31,8 @@ typedef struct {
 euicc_card *euicc_create(const euicc_new_opts *opts, char *why, size_t why_len);
 /* Loads a card from its NVM file and keeps saving to it. A corrupt or truncated file is refused. */
 euicc_card *euicc_load(const char *path, char *why, size_t why_len);
-/* Saves atomically (new file, fsync, rename; 0600) and makes `path` the card's state file. */
+/* Saves atomically (new file, fsync, rename; 0600) and makes `path` the card's state file. Call it
+ * between commands (e.g. at exit): it also brings the counter marks down to the values really used. */
 int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len);
 void euicc_free(euicc_card *c);
 /* Stops saving to the state file: the card lives in memory only (tests, fuzzing). */
