@@ -42,6 +42,7 @@ uint16_t euicc_sw_of(eu_status s)
 	case EU_TECHNICAL: return 0x6F00;
 	case EU_VERIFICATION_FAILED: return 0x6300;
 	case EU_TOOLKIT_BUSY: return 0x9300;
+	case EU_AUTH_MAC: return 0x9862;
 	}
 	return 0x6F00;
 }
@@ -289,6 +290,11 @@ static void drop_sessions(euicc_card *c)
 	c->noservice_count = 0;
 	sms_reassembly_free(&c->sms);
 	es8_reset_session(c);
+	c->fs_valid = false; /* the enabled profile may have changed */
+	for (int i = 0; i < EUICC_CHANNELS; i++) {
+		c->fs_df[i] = 0;
+		c->fs_ef[i] = -1;
+	}
 }
 
 size_t euicc_power_on(euicc_card *c, uint8_t *atr)
@@ -363,8 +369,13 @@ static void fci(abuf *out, const uint8_t *aid, uint8_t life_cycle)
 
 static eu_status select_aid(euicc_card *c, const capdu *a, int ch, abuf *out)
 {
-	if (a->p1 != 0x04)
-		return a->p1 == 0x00 ? EU_FILE_NOT_FOUND : EU_WRONG_P1P2; /* the file system comes later */
+	if (a->p1 != 0x04) {
+		/* by FID or path: the enabled profile's file system */
+		eu_status st = fs_command(c, ch, a, out);
+		if (st == EU_OK)
+			c->channel_app[ch] = APP_FS;
+		return st;
+	}
 	if ((a->p2 & 0xF3) != 0x00) /* first occurrence; b4..b3 choose FCI, FCP or none */
 		return EU_WRONG_P1P2;
 	if (a->lc < 5 || a->lc > 16)
@@ -391,8 +402,14 @@ static eu_status select_aid(euicc_card *c, const capdu *a, int ch, abuf *out)
 			}
 		}
 	}
-	if (app == APP_NONE)
+	if (app == APP_NONE) {
+		/* an application of the enabled profile (ADF.USIM, also by partial AID) */
+		if (fs_select_aid(c, ch, aid, a->lc, (a->p2 & 0x0C) == 0x04, out)) {
+			c->channel_app[ch] = APP_FS;
+			return EU_OK;
+		}
 		return EU_FILE_NOT_FOUND;
+	}
 	c->channel_app[ch] = (uint8_t)app;
 	if ((a->p2 & 0x0C) != 0x0C)
 		fci(out, full, lc);
@@ -500,6 +517,8 @@ static eu_status dispatch(euicc_card *c, const capdu *a, int ch, abuf *out)
 		}
 		break;
 	}
+	if (app == APP_FS || (app == APP_NONE && !gp && (a->ins == 0xB0 || a->ins == 0xB2 || a->ins == 0x88)))
+		return gp ? EU_CLA : fs_command(c, ch, a, out);
 	if (app == APP_ISDR)
 		return isdr_command(c, a, CTX_CONTACT, out);
 	if (app == APP_ECASD)

@@ -60,6 +60,7 @@ typedef struct {
 	uint8_t iccid[10];            /* swapped BCD as in the SAIP header */
 	uint8_t smsc[12];             /* connectivity parameters: TON/NPI + BCD */
 	uint8_t smsc_len;
+	uint8_t sqn_ms[6];            /* highest SQN accepted by AUTHENTICATE (TS 33.102 C) */
 	uint32_t package_len;
 	uint8_t package[EUICC_MAX_PACKAGE];
 } nvm_profile;
@@ -93,8 +94,31 @@ typedef struct {
 	uint64_t rng_counter;
 } euicc_nvm;
 
+/* The enabled profile's file system (fs.c), built in RAM from the stored package */
+#define FS_MAX_FILES 128
+enum { FS_DF = 1, FS_ADF, FS_EF_TRANSPARENT, FS_EF_LINEAR, FS_EF_CYCLIC };
+typedef struct {
+	uint16_t fid;
+	uint8_t type;
+	uint16_t rec_len;
+	uint32_t size;
+	int parent;
+	uint8_t aid[16];
+	uint8_t aid_len;
+	const uint8_t *content;      /* into the package in NVM */
+	size_t content_len;
+} fs_file;
+typedef struct {
+	fs_file f[FS_MAX_FILES];
+	size_t n;
+	size_t built_len;
+	bool has_aka;
+	uint8_t aka_alg;
+	uint8_t k[16], opc[16];
+} fs_tree;
+
 /* The selectable applications of a channel */
-enum { APP_NONE = 0, APP_ISDR, APP_ECASD, APP_ISDP0 /* + index */ };
+enum { APP_NONE = 0, APP_ISDR, APP_ECASD, APP_FS, APP_ISDP0 /* + index */ };
 
 /* Internal result of a command: the one table that maps it to ISO 7816 status words (sw_of). */
 typedef enum {
@@ -119,6 +143,7 @@ typedef enum {
 	EU_NOT_ENOUGH_MEMORY_SEC, /* 6A84 as well, kept separate for traces */
 	EU_VERIFICATION_FAILED, /* 6300 */
 	EU_TOOLKIT_BUSY,        /* 9300: proactive commands pending, try the envelope again later */
+	EU_AUTH_MAC,            /* 9862: AUTHENTICATE MAC failure */
 } eu_status;
 
 uint16_t euicc_sw_of(eu_status s);
@@ -170,6 +195,11 @@ struct euicc_card {
 	bool dl_failed;
 	euicc_trace_fn trace;
 	void *trace_ctx;
+	/* file system of the enabled profile (RAM) */
+	fs_tree fs;
+	bool fs_valid;
+	int fs_profile;
+	int fs_df[EUICC_CHANNELS], fs_ef[EUICC_CHANNELS];
 };
 
 /* card.c */
@@ -185,6 +215,12 @@ eu_status ecasd_command(euicc_card *c, const capdu *a, eu_context ctx, abuf *out
 /* the fall-back switch (also used by cat.c) */
 eu_status isdr_fallback_switch(euicc_card *c);
 void isdr_queue_notification(euicc_card *c, uint8_t type, const uint8_t aid[16]);
+
+/* fs.c */
+bool fs_select_aid(euicc_card *c, int ch, const uint8_t *aid, size_t len, bool want_fcp, abuf *out);
+eu_status fs_command(euicc_card *c, int ch, const capdu *a, abuf *out);
+eu_status fs_authenticate(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out);
+int fs_build(const uint8_t *pkg, size_t len, fs_tree *t);
 
 /* ota.c */
 eu_status ota_envelope_sms_pp(euicc_card *c, const uint8_t *data, size_t len, abuf *out);

@@ -52,6 +52,7 @@ json_t *nvm_to_json(const euicc_nvm *n, bool secrets)
 				      "emergency", p->emergency, "pol1", p->pol1, "nvm_granted", p->nvm_granted);
 		json_object_set_new(j, "iccid", p->has_iccid ? euicc_hexj(p->iccid, 10) : json_null());
 		json_object_set_new(j, "smsc", euicc_hexj(p->smsc, p->smsc_len));
+		json_object_set_new(j, "sqn_ms", euicc_hexj(p->sqn_ms, 6));
 		if (p->has_keys) {
 			json_t *k = json_pack("{s:i,s:i}", "kvn", p->scp03_kvn, "kid", p->scp03_kid);
 			if (secrets)
@@ -227,6 +228,8 @@ int nvm_from_json(json_t *root, euicc_nvm *out, char *why, size_t why_len)
 			p->has_iccid = true;
 		}
 		p->smsc_len = (uint8_t)get_hex_var(&v, j, "smsc", p->smsc, sizeof(p->smsc));
+		if (json_object_get(j, "sqn_ms")) /* optional: files written before AUTHENTICATE existed */
+			get_hex(&v, j, "sqn_ms", p->sqn_ms, 6);
 		json_t *k = json_object_get(j, "scp03");
 		if (json_is_object(k)) {
 			p->has_keys = true;

@@ -2,6 +2,8 @@
  * air through the test host (real SCP80 keys, SMS-PP ENVELOPEs, FETCH/TERMINAL RESPONSE). */
 #include "testutil.h"
 #include "cardutil.h"
+#include "apdu/milenage.h"
+#include "profile.h"
 
 static cu_fixture F;
 
@@ -400,6 +402,132 @@ START_TEST(es8_refusals)
 }
 END_TEST
 
+/* The enabled profile's files and MILENAGE: a generated profile with the TS 35.208 set 1 keys. */
+START_TEST(files_and_authenticate)
+{
+	ck_assert_int_eq(dev_attach(&F.host), 0);
+	profile_params pp;
+	memset(&pp, 0, sizeof(pp));
+	pp.iccid = "8988211000000467285";
+	pp.imsi = "001010123456063";
+	tu_hexfix(pp.k, 16, "465b5ce8b199b49faa5f0a2ee238a6bc");
+	tu_hexfix(pp.opc, 16, "cd63cb71954a9f4e48a5994e37a02baf");
+	abuf pkg = ABUF_INIT;
+	char why[256];
+	ck_assert_int_eq(profile_build(&pp, &pkg, why, sizeof(why)), 0);
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	uint8_t aid[16];
+	cu_isdp_aid(aid, 0);
+	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
+	/* nothing enabled yet: no files */
+	ck_assert_uint_eq(apdu("00A40004023F00", NULL), 0x6A82);
+	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
+	abuf r = ABUF_INIT;
+	ck_assert_uint_eq(apdu("00A40004023F00", &r), 0x9000);
+	ck_assert_uint_eq(r.p[0], 0x62);
+	ck_assert_uint_eq(apdu("00A4000C022FE2", NULL), 0x9000);
+	abuf_reset(&r);
+	ck_assert_uint_eq(apdu("00B000000A", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "988812010000407682f5", "EF.ICCID");
+	/* ADF.USIM by a partial AID, EF.IMSI */
+	ck_assert_uint_eq(apdu("00A4040C07A0000000871002", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00A4000C026F07", NULL), 0x9000);
+	abuf_reset(&r);
+	ck_assert_uint_eq(apdu("00B0000009", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "080910101032540636", "EF.IMSI");
+	ck_assert_uint_eq(apdu("00B0000A01", NULL), 0x6A86); /* beyond the file */
+	ck_assert_uint_eq(apdu("00A4000C026F99", NULL), 0x6A82);
+	/* by path from the MF */
+	ck_assert_uint_eq(apdu("00A4080C022FE2", NULL), 0x9000);
+	/* AUTHENTICATE: AUTN = SQN xor AK ‖ AMF ‖ MAC-A of set 1 */
+	ck_assert_uint_eq(apdu("00A4040C07A0000000871002", NULL), 0x9000);
+	uint8_t sqn[6], ak[6], autn[16];
+	tu_hexfix(sqn, 6, "ff9bb4d0b607");
+	tu_hexfix(ak, 6, "aa689c648370");
+	for (int i = 0; i < 6; i++)
+		autn[i] = sqn[i] ^ ak[i];
+	tu_hexfix(autn + 6, 2, "b9b9");
+	tu_hexfix(autn + 8, 8, "4a9ffac354dfafb3");
+	char cmd[128], ah[33];
+	hex_encode(autn, 16, ah);
+	snprintf(cmd, sizeof(cmd), "008800812210 23553cbe9637a89d218ae64dae47bf35 10%s 00", ah);
+	abuf_reset(&r);
+	ck_assert_uint_eq(apdu(cmd, &r), 0x9000);
+	tu_assert_hex(r.p, r.len,
+		      "db08 a54211d5e3ba50bf 10 b40ba9a3c58b2a05bbf0d987b21bf8cb 10 f769bcd751044604127672711c6d3441",
+		      "RES, CK, IK of TS 35.208 set 1");
+	/* the same SQN again: synchronisation failure, AUTS = SQNms xor AK* ‖ MAC-S(SQNms, AMF 0000) */
+	abuf_reset(&r);
+	ck_assert_uint_eq(apdu(cmd, &r), 0x9000);
+	ck_assert_uint_eq(r.p[0], 0xDC);
+	ck_assert_uint_eq(r.p[1], 14);
+	uint8_t akstar[6], sqnms[6], k[16], opc[16], rnd[16], mac_a[8], mac_s[8];
+	tu_hexfix(akstar, 6, "451e8beca43b");
+	for (int i = 0; i < 6; i++)
+		sqnms[i] = r.p[2 + i] ^ akstar[i];
+	ck_assert_int_eq(memcmp(sqnms, sqn, 6), 0);
+	tu_hexfix(k, 16, "465b5ce8b199b49faa5f0a2ee238a6bc");
+	tu_hexfix(opc, 16, "cd63cb71954a9f4e48a5994e37a02baf");
+	tu_hexfix(rnd, 16, "23553cbe9637a89d218ae64dae47bf35");
+	milenage_f1(k, opc, rnd, sqnms, (const uint8_t *)"\0\0", mac_a, mac_s);
+	ck_assert_int_eq(memcmp(r.p + 8, mac_s, 8), 0);
+	/* a wrong MAC */
+	autn[15] ^= 1;
+	hex_encode(autn, 16, ah);
+	snprintf(cmd, sizeof(cmd), "008800812210 23553cbe9637a89d218ae64dae47bf35 10%s 00", ah);
+	ck_assert_uint_eq(apdu(cmd, NULL), 0x9862);
+	/* the SQN survives a reload of the NVM */
+	char path[300];
+	snprintf(path, sizeof(path), "%s/card.json", F.dir);
+	euicc_card *again = euicc_load(path, why, sizeof(why));
+	ck_assert_ptr_nonnull(again);
+	json_t *s = euicc_show(again, false);
+	json_decref(s);
+	euicc_free(again);
+	abuf_free(&r);
+	abuf_free(&pkg);
+}
+END_TEST
+
+/* A TS.48 package: after enabling it, EF.IMSI reads 080910101032540636 (when ../shared/profiles exists). */
+START_TEST(ts48_imsi)
+{
+	const char *dir = getenv("PROFILES_DIR");
+	char path[512];
+	snprintf(path, sizeof(path), "%s/TS48V2-SAIP2-3-NOBERTLV-UNIQUE.der", dir ? dir : "../shared/profiles");
+	FILE *fp = fopen(path, "rb");
+	if (!fp) {
+		ck_assert_msg(getenv("CI") == NULL || strcmp(getenv("CI"), "true"), "%s is missing", path);
+		fprintf(stderr, "note: %s is missing, the TS.48 file check did not run\n", path);
+		return;
+	}
+	abuf pkg = ABUF_INIT;
+	uint8_t buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		abuf_put(&pkg, buf, n);
+	fclose(fp);
+	ck_assert_int_eq(dev_attach(&F.host), 0);
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	uint8_t aid[16];
+	cu_isdp_aid(aid, 0);
+	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
+	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
+	abuf r = ABUF_INIT;
+	ck_assert_uint_eq(apdu("00A4040C0CA0000000871002FF49FF0589", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00A4000C026F07", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B0000009", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "080910101032540636", "TS.48 EF.IMSI");
+	ck_assert_uint_eq(apdu("00A4080C022FE2", NULL), 0x9000);
+	abuf_reset(&r);
+	ck_assert_uint_eq(apdu("00B000000A", &r), 0x9000);
+	ck_assert_uint_eq(r.len, 10);
+	ck_assert_uint_eq(r.p[0], 0x98); /* swapped BCD of 89... */
+	abuf_free(&r);
+	abuf_free(&pkg);
+}
+END_TEST
+
 START_TEST(nvm_reload_and_corruption)
 {
 	ck_assert_int_eq(dev_attach(&F.host), 0);
@@ -473,6 +601,8 @@ int main(void)
 	tcase_add_test(tc, download_enable_refresh_notify);
 	tcase_add_test(tc, fallback_and_pol1);
 	tcase_add_test(tc, es8_refusals);
+	tcase_add_test(tc, files_and_authenticate);
+	tcase_add_test(tc, ts48_imsi);
 	tcase_add_test(tc, nvm_reload_and_corruption);
 	tcase_add_test(tc, seed_reproducible);
 	suite_add_tcase(s, tc);
