@@ -126,7 +126,9 @@ expect_fail "unknown command" 2 "unknown command 'frobnicate'" "$APDU" frobnicat
 expect_out "json error object" '"error"' sh -c "'$APDU' --json ota encode --spi 2619 $AES --tar b00011 --cntr 0000000000 00a40004023f00; true"
 
 # --- help texts ---
-for sub in "" "ota" "ota encode" "ota decode" "ota por" "scp03" "milenage" "tlv" "eid check" "iccid check"; do
+expect_fail "send: --reader and --inproc together" 2 "give one of them" "$APDU" send --reader 0 --inproc x.json 00A4040000
+expect_fail "send: a missing in-process card is named" 1 "nope.json" "$APDU" send --inproc /nonexistent/nope.json 00A4040000
+for sub in "" "ota" "ota encode" "ota decode" "ota por" "scp03" "milenage" "tlv" "eid check" "iccid check" "send" "read-ids"; do
 	expect_out "help: apdu $sub --help" "usage: apdu" "$APDU" $sub --help
 done
 

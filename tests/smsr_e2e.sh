@@ -4,7 +4,7 @@
 # and deleted; failure paths (wrong keys in the store, stale counter, foreign SM-DP PKI, POL1, card
 # killed mid-download in pcscd mode). Prints TAP; exits 77 when pcscd mode cannot get a pcscd.
 set -u
-MODE=${1:?inproc|pcscd}; SIM=${2:?euicc-sim}; SMSR=${3:?smsr}; PROBE=${4:?pcsc_probe}
+MODE=${1:?inproc|pcscd}; SIM=${2:?euicc-sim}; SMSR=${3:?smsr}; PROBE=${4:?pcsc_probe}; APDU=${5:?apdu}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/scripts/pcscd.sh"
 PROFILES="$ROOT/../shared/profiles"
@@ -54,6 +54,8 @@ expect "profile show reads it back" 0 "IMSI  001010123456063" "$SMSR" profile sh
 expect "download A (json aid, iccid)" 0 '"iccid": "8988211000000467285"' "${S[@]}" --json download "$work/A.der"
 expect "enable A" 0 "enable 8988211000000467285: done" "${S[@]}" enable 8988211000000467285
 [ "$(state_of 8988211000000467285)" = enabled ] && ok "the card has A enabled" || not_ok "card state of A"
+expect "apdu read-ids: a modem sees A's ICCID" 0 "ICCID  8988211000000467285" "$APDU" read-ids "${CARD[@]}"
+expect "apdu read-ids: and its IMSI" 0 "IMSI   001010123456063" "$APDU" read-ids "${CARD[@]}"
 expect "notifications stored and confirmed" 0 '"confirmed": "' "$SMSR" --db "$work/smsr.db" --json notifications
 
 # all five TS.48 packages: A is already there, so three more fit; the rest are refused cleanly
@@ -74,6 +76,9 @@ for e in json.load(sys.stdin)['euiccs']:
         if p['iccid'] and p['iccid'] != '8988211000000467285': print(p['iccid'])"); do
 		expect "enable $iccid" 0 "done" "${S[@]}" enable "$iccid"
 		[ "$(state_of "$iccid")" = enabled ] && ok "card: $iccid enabled" || not_ok "card: $iccid enabled"
+		out=$("$APDU" --json read-ids "${CARD[@]}" 2>&1)
+		if [[ "$out" == *"\"iccid\": \"$iccid\""* && "$out" == *'"imsi": "001010123456063"'* ]]; then
+			ok "read-ids after enabling $iccid: its ICCID and IMSI 001010123456063"; else not_ok "read-ids $iccid" "$out"; fi
 	done
 	expect "enable A again" 0 "done" "${S[@]}" enable 8988211000000467285
 	for iccid in $("$SMSR" --db "$work/smsr.db" --json list | python3 -c "
