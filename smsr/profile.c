@@ -82,6 +82,10 @@ int profile_build(const profile_params *p, abuf *out, char *why, size_t why_len)
 		snprintf(why, why_len, "--iccid %s: not 19-20 digits with a valid Luhn check digit", p->iccid ? p->iccid : "");
 		return -1;
 	}
+	if (p->spn && (strlen(p->spn) > 16 || strspn(p->spn, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -.") != strlen(p->spn))) {
+		snprintf(why, why_len, "--spn '%s': up to 16 letters, digits, spaces, '-' or '.'", p->spn);
+		return -1;
+	}
 	if (!p->imsi || digits(p->imsi, 6, 15)) {
 		snprintf(why, why_len, "--imsi %s: expected 6 to 15 digits", p->imsi ? p->imsi : "");
 		return -1;
@@ -188,6 +192,19 @@ int profile_build(const profile_params *p, abuf *out, char *why, size_t why_len)
 	file(&b, 0xA2, fd_adf, k, NULL, 0);
 	static const uint8_t fd_imsi[] = { 0x82, 0x02, 0x41, 0x21, 0x83, 0x02, 0x6F, 0x07, 0x8B, 0x03, 0x6F, 0x06, 0x0A };
 	file(&b, 0xA3, fd_imsi, sizeof(fd_imsi), imsi, 9);
+	/* EF.AD: normal operation, MNC of 2 digits (TS 31.102 4.2.18) */
+	static const uint8_t fd_ad[] = { 0x82, 0x02, 0x41, 0x21, 0x83, 0x02, 0x6F, 0xAD, 0x8B, 0x03, 0x6F, 0x06, 0x0A };
+	static const uint8_t ad[4] = { 0x00, 0x00, 0x00, 0x02 };
+	file(&b, 0xA4, fd_ad, sizeof(fd_ad), ad, 4);
+	if (p->spn) {
+		/* EF.SPN: display condition, then the name in the SMS default alphabet (ASCII letters), FF padded */
+		static const uint8_t fd_spn[] = { 0x82, 0x02, 0x41, 0x21, 0x83, 0x02, 0x6F, 0x46, 0x8B, 0x03, 0x6F, 0x06, 0x0A };
+		uint8_t spn[17];
+		memset(spn, 0xFF, sizeof(spn));
+		spn[0] = 0x01;
+		memcpy(spn + 1, p->spn, strlen(p->spn));
+		file(&b, 0xA5, fd_spn, sizeof(fd_spn), spn, 17);
+	}
 	tlv_end(&b, m);
 	/* akaParameter: MILENAGE (algorithmID 1), K, OPc */
 	tlv_begin(&b, 0xA4, &m);
@@ -228,7 +245,7 @@ static void bcd_digits(const uint8_t *v, size_t len, bool swapped, char *out, si
 json_t *profile_describe(const uint8_t *pkg, size_t len, bool secrets, char *why, size_t why_len)
 {
 	acur c = acur_make(pkg, len);
-	json_t *els = json_array(), *o = json_object();
+	json_t *els = json_array(), *o = json_object(), *files = json_array();
 	char iccid[24] = "", imsi[20] = "";
 	bool end = false;
 	size_t idx = 0;
@@ -254,6 +271,24 @@ json_t *profile_describe(const uint8_t *pkg, size_t len, bool secrets, char *why
 		tlv t, f, v;
 		if (pe.tag == 0xA0 && !tlv_find(pe.value, pe.len, 0x83, &t) && t.len == 10)
 			bcd_digits(t.value, 10, false, iccid, sizeof(iccid));
+		if (pe.tag == 0xB0 || pe.tag == 0xB3 || pe.tag == 0xB4) {
+			acur fc = acur_make(pe.value, pe.len);
+			tlv item, fd, fid, content;
+			while (fc.len && !tlv_next(&fc, &item)) {
+				if (!item.constructed || tlv_find(item.value, item.len, 0xA1, &fd) || tlv_find(fd.value, fd.len, 0x83, &fid) ||
+				    fid.len != 2)
+					continue;
+				char fh[5];
+				snprintf(fh, sizeof(fh), "%02x%02x", fid.value[0], fid.value[1]);
+				json_t *fo = json_pack("{s:s,s:s}", "fid", fh, "element", profile_element_name(pe.tag));
+				if (!tlv_find(item.value, item.len, 0x83, &content)) {
+					char *h = hex_encode_alloc(content.value, content.len);
+					json_object_set_new(fo, "content", json_string(h ? h : ""));
+					free(h);
+				}
+				json_array_append_new(files, fo);
+			}
+		}
 		if (pe.tag == 0xB3) {
 			/* EF.IMSI: the file whose descriptor names FID 6F07, its 83 content */
 			acur u = acur_make(pe.value, pe.len);
@@ -292,9 +327,11 @@ json_t *profile_describe(const uint8_t *pkg, size_t len, bool secrets, char *why
 	json_object_set_new(o, "iccid", json_string(iccid));
 	json_object_set_new(o, "imsi", imsi[0] ? json_string(imsi) : json_null());
 	json_object_set_new(o, "elements", els);
+	json_object_set_new(o, "files", files);
 	json_object_set_new(o, "bytes", json_integer((json_int_t)len));
 	return o;
 bad:
+	json_decref(files);
 	json_decref(els);
 	json_decref(o);
 	return NULL;

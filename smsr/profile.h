@@ -12,6 +12,7 @@ typedef struct {
 	uint8_t k[16];
 	uint8_t opc[16];
 	const char *name;    /* profile type text, optional */
+	const char *spn;     /* service provider name (EF.SPN), optional */
 } profile_params;
 
 /* header, mf (EF.PL, EF.ICCID, EF.DIR, EF.ARR), pinCodes, usim (ADF.USIM, EF.IMSI), akaParameter

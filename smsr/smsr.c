@@ -45,7 +45,7 @@ static const char usage[] =
 	"  notifications [EID]           notifications received and confirmed\n"
 	"  status [EID]                  the card's profile table (audit, printed as a table)\n"
 	"  pki init DIR                  create the test PKI (CI, EUM, SM-DP, SM-SR) in DIR\n"
-	"  profile new --iccid ICCID --imsi IMSI --k HEX --opc HEX [--out FILE] [--name TEXT]\n"
+	"  profile new --iccid ICCID --imsi IMSI --k HEX --opc HEX [--out FILE] [--name TEXT] [--spn NAME]\n"
 	"  profile show [--show-secrets] FILE\n"
 	"  shell                         interactive: history, completion, `trace on|off`, `help`\n"
 	"\n"
@@ -570,6 +570,11 @@ static int cmd_profile(smsr_ctx *x, int argc, char **argv)
 			json_array_foreach(json_object_get(d, "elements"), i, e)
 				printf("  %2zu  %s %-22s %5lld bytes\n", i, json_string_value(json_object_get(e, "tag")),
 				       json_string_value(json_object_get(e, "name")), json_integer_value(json_object_get(e, "bytes")));
+			printf("  files with an explicit identifier:\n");
+			json_array_foreach(json_object_get(d, "files"), i, e)
+				printf("    %s (%s) %s\n", json_string_value(json_object_get(e, "fid")),
+				       json_string_value(json_object_get(e, "element")),
+				       json_is_string(json_object_get(e, "content")) ? json_string_value(json_object_get(e, "content")) : "");
 			json_decref(d);
 		}
 		return 0;
@@ -587,6 +592,7 @@ static int cmd_profile(smsr_ctx *x, int argc, char **argv)
 		else if (!strcmp(o, "--opc") && v) opc = v;
 		else if (!strcmp(o, "--out") && v) out = v;
 		else if (!strcmp(o, "--name") && v) p.name = v;
+		else if (!strcmp(o, "--spn") && v) p.spn = v;
 		else
 			return failx(x, EXIT_USAGE, "profile new: unknown or incomplete option '%s'", o);
 		i++;

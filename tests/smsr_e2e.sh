@@ -49,13 +49,15 @@ S=("$SMSR" --db "$work/smsr.db" "${CARD[@]}")
 expect "register" 0 "registered eUICC" "$SMSR" --db "$work/smsr.db" register "$work/eis.json"
 expect "register twice is refused" 1 "already registered" "$SMSR" --db "$work/smsr.db" register "$work/eis.json"
 expect "profile new" 0 "wrote" "$SMSR" profile new --iccid 8988211000000467285 --imsi 001010123456063 \
-	--k 000102030405060708090a0b0c0d0e0f --opc 00112233445566778899aabbccddeeff --out "$work/A.der"
+	--k 000102030405060708090a0b0c0d0e0f --opc 00112233445566778899aabbccddeeff --out "$work/A.der" --spn "Bench Net"
 expect "profile show reads it back" 0 "IMSI  001010123456063" "$SMSR" profile show "$work/A.der"
+expect "profile show lists the files" 0 "6f07 (usim) 080910101032540636" "$SMSR" profile show "$work/A.der"
 expect "download A (json aid, iccid)" 0 '"iccid": "8988211000000467285"' "${S[@]}" --json download "$work/A.der"
 expect "enable A" 0 "enable 8988211000000467285: done" "${S[@]}" enable 8988211000000467285
 [ "$(state_of 8988211000000467285)" = enabled ] && ok "the card has A enabled" || not_ok "card state of A"
 expect "apdu read-ids: a modem sees A's ICCID" 0 "ICCID  8988211000000467285" "$APDU" read-ids "${CARD[@]}"
 expect "apdu read-ids: and its IMSI" 0 "IMSI   001010123456063" "$APDU" read-ids "${CARD[@]}"
+expect "apdu read-ids: and its SPN" 0 "SPN    Bench Net" "$APDU" read-ids "${CARD[@]}"
 expect "notifications stored and confirmed" 0 '"confirmed": "' "$SMSR" --db "$work/smsr.db" --json notifications
 
 # all five TS.48 packages: A is already there, so three more fit; the rest are refused cleanly
@@ -172,6 +174,8 @@ if [ "$MODE" = inproc ]; then
 		--imsi 001010123456063 --k 000102030405060708090a0b0c0d0e0f --opc 00112233445566778899aabbccddeeff
 	expect "profile new: short K" 2 "--k: expected 16 bytes" "$SMSR" profile new --iccid 8988211000000467285 \
 		--imsi 001010123456063 --k 0001 --opc 00112233445566778899aabbccddeeff
+	expect "profile new: bad SPN" 2 "--spn" "$SMSR" profile new --iccid 8988211000000467285 --imsi 001010123456063 \
+		--k 000102030405060708090a0b0c0d0e0f --opc 00112233445566778899aabbccddeeff --spn "way too long a provider name"
 	expect "profile new: bad IMSI" 2 "--imsi 0010x" "$SMSR" profile new --iccid 8988211000000467285 --imsi 0010x \
 		--k 000102030405060708090a0b0c0d0e0f --opc 00112233445566778899aabbccddeeff
 	head -c 100 "$work/A.der" >"$work/cut.der"
