@@ -4,6 +4,7 @@
 #include "testutil.h"
 #include "cardutil.h"
 #include "apdu/sms.h"
+#include "profile.h"
 
 static uint64_t rs = 0x9E3779B97F4A7C15ull;
 static uint32_t rnd(void)
@@ -47,8 +48,24 @@ START_TEST(random_apdus)
 	cu_fixture f;
 	ck_assert_int_eq(cu_setup(&f, 7), 0);
 	ck_assert_int_eq(dev_attach(&f.host), 0);
-	ck_assert_int_eq(cu_install(&f, 0, "8949449999999990015"), 0);
-	ck_assert_int_eq(cu_install(&f, 1, "8988211000000467285"), 0);
+	/* two generated profiles with files, so that the sweep reaches the file system and AUTHENTICATE */
+	for (int k = 0; k < 2; k++) {
+		profile_params pp;
+		memset(&pp, 0, sizeof(pp));
+		pp.iccid = k ? "8988211000000467285" : "8949449999999990015";
+		pp.imsi = "001010123456063";
+		pp.spn = "Sweep";
+		memset(pp.k, 0x11 * (k + 1), 16);
+		memset(pp.opc, 0x22, 16);
+		abuf pkg = ABUF_INIT;
+		char why[200];
+		uint8_t aid[16];
+		ck_assert_int_eq(profile_build(&pp, &pkg, why, sizeof(why)), 0);
+		ck_assert_uint_eq(cu_create(&f, k), 0x9000);
+		cu_isdp_aid(aid, k);
+		ck_assert_int_eq(dev_download(&f.host, &f.pki, f.eis, aid, pkg.p, pkg.len, 512), 0);
+		abuf_free(&pkg);
+	}
 	ck_assert_uint_eq(cu_store(&f, 0x3A03, 0), 0x9000);
 	ck_assert_int_eq(dev_confirm_notifications(&f.host), 0);
 	char path[300];
@@ -57,7 +74,7 @@ START_TEST(random_apdus)
 	ck_assert_ptr_nonnull(before);
 	json_t *vb = stable_view(before);
 	static const uint8_t ins[] = { 0xA4, 0xC0, 0xCA, 0xCB, 0xE2, 0xE4, 0xE6, 0xF2, 0x70, 0x10, 0x12, 0x14,
-				       0xC2, 0x50, 0x82, 0xB0, 0xB2, 0xD6, 0x88, 0x20 };
+				       0xC2, 0x50, 0x82, 0xB0, 0xB2, 0xD6, 0x88, 0x20, 0xA4, 0xB0, 0xB2, 0x88 };
 	static const uint8_t cla[] = { 0x00, 0x80, 0x84, 0x01, 0x81, 0x03, 0x40, 0xA0, 0xFF, 0x0C };
 	uint8_t a[300], r[EUICC_RAPDU_MAX];
 	unsigned sent = 0;
@@ -68,9 +85,11 @@ START_TEST(random_apdus)
 			/* select something so the commands reach an application */
 			static const char *const sel[] = { "00A4040010A0000005591010FFFFFFFF8900000100",
 							   "00A4040010A0000005591010FFFFFFFF8900000200",
-							   "00A4040010A0000005591010FFFFFFFF8900001000" };
+							   "00A4040010A0000005591010FFFFFFFF8900001000",
+							   "00A4040C07A0000000871002", "00A4080C022FE2", "00A4000C026F07",
+							   "00A4080C022F00" };
 			abuf b = ABUF_INIT;
-			hex_decode(sel[rnd() % 3], &b, NULL);
+			hex_decode(sel[rnd() % 7], &b, NULL);
 			memcpy(a, b.p, b.len);
 			len = b.len;
 			abuf_free(&b);

@@ -10,10 +10,57 @@
 #include "apdu/sms.h"
 #include "apdu/scp80.h"
 #include "euicc/euicc.h"
+#include "profile.h"
+#include "smsr/adapter.h"
 
 static char pristine[512];
 static scp80_keyset ks;
 static uint64_t cntr = 1;
+
+static euicc_card *init_card;
+static size_t init_transmit(void *ctx, const uint8_t *a, size_t len, uint8_t *r, size_t cap)
+{
+	(void)ctx;
+	(void)cap;
+	return euicc_transmit(init_card, a, len, r);
+}
+static void init_reset(void *ctx)
+{
+	(void)ctx;
+	uint8_t atr[EUICC_ATR_MAX];
+	euicc_reset(init_card, atr);
+}
+
+/* one profile with files, downloaded and enabled the way an SM-SR does it, so that the stream
+ * reaches the file system and AUTHENTICATE */
+static void install_profile(euicc_card *c, json_t *eis, const bench_pki *pki)
+{
+	init_card = c;
+	uint8_t atr[EUICC_ATR_MAX];
+	euicc_power_on(c, atr);
+	dev_transport t = { init_transmit, init_reset, NULL };
+	dev_host h;
+	if (dev_init(&h, &t, eis) || dev_attach(&h))
+		abort();
+	profile_params pp = { .iccid = "8988211000000467285", .imsi = "001010123456063", .spn = "Fuzz" };
+	memset(pp.k, 0x42, 16);
+	memset(pp.opc, 0x24, 16);
+	abuf pkg = ABUF_INIT;
+	char why[200];
+	uint8_t aid[16];
+	static const char aidh[] = "a0000005591010ffffffff8900001000";
+	hex_decode_exact(aidh, aid, 16);
+	if (profile_build(&pp, &pkg, why, sizeof(why)) ||
+	    dev_isdr(&h, "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010"
+			 "a0000005591010ffffffff89000010000380C00006C9048102037000", NULL) != 0x9000 ||
+	    dev_download(&h, pki, eis, aid, pkg.p, pkg.len, 512) ||
+	    dev_isdr(&h, "80E28800153A03124F10a0000005591010ffffffff8900001000", NULL) != 0x9000)
+		abort();
+	dev_confirm_notifications(&h);
+	cntr = h.cntr + 512; /* above the card's counter mark */
+	abuf_free(&pkg);
+	dev_free(&h);
+}
 
 static void init_once(void)
 {
@@ -32,6 +79,9 @@ static void init_once(void)
 	if (!c || euicc_save(c, pristine, why, sizeof(why)))
 		abort();
 	json_t *eis = euicc_eis(c);
+	install_profile(c, eis, &pki);
+	if (euicc_save(c, pristine, why, sizeof(why)))
+		abort();
 	json_t *k = json_array_get(json_object_get(eis, "ota_keysets"), 0);
 	ks.kic = ks.kid = 0x12;
 	abuf b = ABUF_INIT;
