@@ -908,6 +908,15 @@ static int cmd_tlv(int argc, char **argv)
 
 /* ---------------- eid / iccid ---------------- */
 
+/* `apdu eid --help` or `apdu eid check --help` */
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && i <= 2; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
 static int cmd_eid(int argc, char **argv)
 {
 	static const char help[] =
@@ -916,8 +925,7 @@ static int cmd_eid(int argc, char **argv)
 		"Checks the two check digits of a 32-digit EID (ISO 7064 MOD 97-10: the number mod 97 is 1).\n"
 		"Exit 0 when valid, 1 when the check digits are wrong (the right ones are printed).\n";
 	g_cmd = "apdu eid check";
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-			  (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))))) {
+	if (wants_help(argc, argv)) {
 		fputs(help, stdout);
 		return 0;
 	}
@@ -949,8 +957,7 @@ static int cmd_iccid(int argc, char **argv)
 		"Checks the Luhn check digit (the last digit) of a 19- or 20-digit ICCID.\n"
 		"Exit 0 when valid, 1 when the check digit is wrong (the right one is printed).\n";
 	g_cmd = "apdu iccid check";
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-			  (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))))) {
+	if (wants_help(argc, argv)) {
 		fputs(help, stdout);
 		return 0;
 	}
