@@ -14,14 +14,19 @@
 #define PKI_FILE "pki.json"
 #define PKI_VERSION 1
 
-const char *pki_default_dir(char *buf, size_t len)
+const char *bench_data_path(char *buf, size_t len, const char *name)
 {
 	const char *x = getenv("XDG_DATA_HOME");
 	if (x && *x)
-		snprintf(buf, len, "%s/euicc-bench/pki", x);
+		snprintf(buf, len, "%s/euicc-bench/%s", x, name);
 	else
-		snprintf(buf, len, "%s/.local/share/euicc-bench/pki", getenv("HOME") ? getenv("HOME") : ".");
+		snprintf(buf, len, "%s/.local/share/euicc-bench/%s", getenv("HOME") ? getenv("HOME") : ".", name);
 	return buf;
+}
+
+const char *pki_default_dir(char *buf, size_t len)
+{
+	return bench_data_path(buf, len, "pki");
 }
 
 static int mkdir_p(const char *path, mode_t mode)

@@ -68,14 +68,7 @@ json_t *nvm_to_json(const euicc_nvm *n, bool secrets)
 		json_array_append_new(ps, j);
 	}
 	json_object_set_new(o, "profiles", ps);
-	json_t *ns = json_array();
-	for (int i = 0; i < EUICC_MAX_NOTIFS; i++) {
-		const nvm_notif *t = &n->notifs[i];
-		if (t->used)
-			json_array_append_new(ns, json_pack("{s:i,s:i,s:o}", "seq", t->seq, "type", t->type, "aid",
-							    euicc_hexj(t->aid, 16)));
-	}
-	json_object_set_new(o, "notifications", ns);
+	json_object_set_new(o, "notifications", euicc_notifs_json(n));
 	json_object_set_new(o, "next_seq", json_integer(n->next_seq));
 	json_object_set_new(o, "fallback_threshold", json_integer(n->fallback_threshold));
 	json_object_set_new(o, "smsr", json_pack("{s:i,s:s}", "toa", n->smsr.toa, "digits", n->smsr.digits));

@@ -46,6 +46,18 @@ static json_t *iccid_json(const nvm_profile *p)
 	return json_string(d);
 }
 
+json_t *euicc_notifs_json(const euicc_nvm *n)
+{
+	json_t *ns = json_array();
+	for (int i = 0; i < EUICC_MAX_NOTIFS; i++) {
+		const nvm_notif *t = &n->notifs[i];
+		if (t->used)
+			json_array_append_new(ns, json_pack("{s:i,s:i,s:o}", "seq", t->seq, "type", t->type, "aid",
+							    euicc_hexj(t->aid, 16)));
+	}
+	return ns;
+}
+
 static json_t *keysets_json(const euicc_nvm *n, bool secrets)
 {
 	json_t *a = json_array();
@@ -107,14 +119,7 @@ json_t *euicc_show(const euicc_card *c, bool secrets)
 	}
 	json_object_set_new(o, "profiles", ps);
 	json_object_set_new(o, "free_slots", json_integer(EUICC_MAX_PROFILES - used));
-	json_t *ns = json_array();
-	for (int i = 0; i < EUICC_MAX_NOTIFS; i++) {
-		const nvm_notif *t = &n->notifs[i];
-		if (t->used)
-			json_array_append_new(ns, json_pack("{s:i,s:i,s:o}", "seq", t->seq, "type", t->type, "aid",
-							    euicc_hexj(t->aid, 16)));
-	}
-	json_object_set_new(o, "notifications", ns);
+	json_object_set_new(o, "notifications", euicc_notifs_json(n));
 	json_object_set_new(o, "keysets", keysets_json(n, secrets));
 	json_object_set_new(o, "mo_counter", euicc_hexj(n->mo_counter, 5));
 	json_object_set_new(o, "smsr_msisdn", json_string(n->smsr.digits));

@@ -90,11 +90,7 @@ int smsr_shell(smsr_ctx *x)
 {
 	g_x = x;
 	char hist[1024];
-	const char *xdg = getenv("XDG_DATA_HOME");
-	if (xdg && *xdg)
-		snprintf(hist, sizeof(hist), "%s/euicc-bench/smsr_history", xdg);
-	else
-		snprintf(hist, sizeof(hist), "%s/.local/share/euicc-bench/smsr_history", getenv("HOME") ? getenv("HOME") : ".");
+	bench_data_path(hist, sizeof(hist), "smsr_history");
 	read_history(hist);
 	rl_readline_name = "smsr";
 	rl_attempted_completion_function = complete;

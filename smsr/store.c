@@ -13,6 +13,7 @@
 #include "apdu/crypto.h"
 #include "apdu/hex.h"
 #include "apdu/ids.h"
+#include "apdu/pki.h"
 #include "store.h"
 
 struct smsr_store {
@@ -37,12 +38,7 @@ static const char *const migrations[] = {
 
 const char *store_default_path(char *buf, size_t len)
 {
-	const char *x = getenv("XDG_DATA_HOME");
-	if (x && *x)
-		snprintf(buf, len, "%s/euicc-bench/smsr.db", x);
-	else
-		snprintf(buf, len, "%s/.local/share/euicc-bench/smsr.db", getenv("HOME") ? getenv("HOME") : ".");
-	return buf;
+	return bench_data_path(buf, len, "smsr.db");
 }
 
 static void now_iso(char out[32])

@@ -16,6 +16,8 @@ typedef struct {
 	abuf ci_cert, eum_cert, smdp_cert, smsr_cert;
 } bench_pki;
 
+/* $XDG_DATA_HOME/euicc-bench/NAME (~/.local/share/euicc-bench/NAME): where the bench keeps its data. */
+const char *bench_data_path(char *buf, size_t len, const char *name);
 /* Writes the default directory into buf (no trailing slash). */
 const char *pki_default_dir(char *buf, size_t len);
 /* Loads the PKI from dir, creating it (and the directory, 0700) when absent. On failure *why says what
