@@ -43,4 +43,15 @@
 /* ISD-R minimum security level for OTA commands (ours): CC, ciphering, counter must be higher */
 #define BENCH_ISDR_MSL_SPI1 0x16
 
+/* SAIP pinCodes / pukCodes [?]: no public text at hand gives the bits of pinAttributes. The TS.48
+ * packages give PIN1 (disabled there) 06 and PIN2/ADM (always enabled) 03, so the bench reads
+ * b1 as "enabled" and b3 as "may be disabled"; b2 is not used. Defaults when an element leaves them out:
+ * pinAttributes 7, maxNumOfAttemps-retryNumLeft 0x33 for PINs and 0xAA for PUKs (high nibble: maximum,
+ * low nibble: tries left). docs/card.md */
+#define BENCH_SAIP_PIN_ATTR_ENABLED 0x01
+#define BENCH_SAIP_PIN_ATTR_DISABLE_ALLOWED 0x04
+#define BENCH_SAIP_PIN_ATTRS_DEFAULT 0x07
+#define BENCH_SAIP_PIN_TRIES_DEFAULT 0x33
+#define BENCH_SAIP_PUK_TRIES_DEFAULT 0xAA
+
 #endif

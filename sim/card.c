@@ -43,6 +43,13 @@ uint16_t euicc_sw_of(eu_status s)
 	case EU_VERIFICATION_FAILED: return 0x6300;
 	case EU_TOOLKIT_BUSY: return 0x9300;
 	case EU_AUTH_MAC: return 0x9862;
+	case EU_WRONG_OFFSET: return 0x6B00;
+	case EU_RECORD_NOT_FOUND: return 0x6A83;
+	case EU_PIN_WRONG: return 0x63C0;
+	case EU_PIN_BLOCKED: return 0x6983;
+	case EU_PIN_INVALIDATED: return 0x6984;
+	case EU_INCOMPATIBLE_FILE: return 0x6981;
+	case EU_NO_EF: return 0x6986;
 	}
 	return 0x6F00;
 }
@@ -290,11 +297,7 @@ static void drop_sessions(euicc_card *c)
 	c->noservice_count = 0;
 	sms_reassembly_free(&c->sms);
 	es8_reset_session(c);
-	c->fs_valid = false; /* the enabled profile may have changed */
-	for (int i = 0; i < EUICC_CHANNELS; i++) {
-		c->fs_df[i] = 0;
-		c->fs_ef[i] = -1;
-	}
+	fs_forget(c); /* the enabled profile may have changed; the security status starts over */
 }
 
 size_t euicc_power_on(euicc_card *c, uint8_t *atr)
@@ -421,7 +424,7 @@ static eu_status select_aid(euicc_card *c, const capdu *a, int ch, abuf *out)
 static bool read_only(const capdu *a)
 {
 	switch (a->ins) {
-	case 0xA4: case 0xC0: case 0xCA: case 0xCB: case 0x70: case 0x12: case 0xB0: case 0xB2:
+	case 0xA4: case 0xC0: case 0xCA: case 0xCB: case 0x70: case 0x12: case 0xB0: case 0xB2: case 0xA2:
 		return true;
 	case 0xF2: /* STATUS / GET STATUS */
 		return true;
@@ -433,6 +436,8 @@ static size_t finish(euicc_card *c, const capdu *a, eu_status st, abuf *data, ui
 {
 	uint16_t sw = euicc_sw_of(st);
 	size_t n = 0;
+	if (st == EU_PIN_WRONG)
+		sw = (uint16_t)(0x63C0 | (c->pin_left & 0x0F));
 	if (st == EU_OK && data->len) {
 		size_t ne = a->le; /* 0 when the command has no Le */
 		if (ne == 0 || data->len > ne) {
@@ -483,6 +488,17 @@ static size_t get_response(euicc_card *c, const capdu *a, uint8_t *r)
 	return n;
 }
 
+/* the file-system commands a channel with nothing selected still takes (the MF is current) */
+static bool fs_ins(uint8_t ins)
+{
+	switch (ins) {
+	case 0xB0: case 0xB2: case 0xD6: case 0xDC: case 0xA2: case 0x88:
+	case 0x20: case 0x24: case 0x26: case 0x28: case 0x2C:
+		return true;
+	}
+	return false;
+}
+
 static eu_status dispatch(euicc_card *c, const capdu *a, int ch, abuf *out)
 {
 	uint8_t app = c->channel_app[ch];
@@ -511,13 +527,15 @@ static eu_status dispatch(euicc_card *c, const capdu *a, int ch, abuf *out)
 	case 0xF2:
 		/* TS 102 221 STATUS (P1 00..02) unless a GP application takes GET STATUS (P1 80/40/20/10) */
 		if (gp && a->p1 <= 0x02) {
+			if (app == APP_FS)
+				return fs_command(c, ch, a, out);
 			if (a->p2 == 0x0C || a->p2 == 0x00 || a->p2 == 0x01)
-				return EU_OK; /* no DF information yet: the file system comes later */
+				return EU_OK; /* no file of a profile selected: nothing to tell */
 			return EU_WRONG_P1P2;
 		}
 		break;
 	}
-	if (app == APP_FS || (app == APP_NONE && !gp && (a->ins == 0xB0 || a->ins == 0xB2 || a->ins == 0x88)))
+	if (app == APP_FS || (app == APP_NONE && !gp && fs_ins(a->ins)))
 		return gp ? EU_CLA : fs_command(c, ch, a, out);
 	if (app == APP_ISDR)
 		return isdr_command(c, a, CTX_CONTACT, out);
@@ -565,18 +583,18 @@ size_t euicc_transmit(euicc_card *c, const uint8_t *in, size_t len, uint8_t *r)
 	c->pending_len = 0;
 	bool ro = read_only(&a);
 	size_t proactive_before = c->n_proactive;
-	if (!ro)
-		memcpy(c->snapshot, &c->nvm, sizeof(c->nvm));
+	if (!ro && c->path)
+		nvm_copy(c->snapshot, &c->nvm);
 	eu_status st = dispatch(c, &a, ch, &out);
 	if (out.err)
 		st = EU_TECHNICAL;
 	cat_flush_refresh(c);
-	if (!ro && memcmp(c->snapshot, &c->nvm, sizeof(c->nvm)) != 0 && c->path) {
+	if (!ro && c->path && !nvm_equal(c->snapshot, &c->nvm)) {
 		char why[256];
 		if (nvm_write_file(&c->nvm, c->path, why, sizeof(why)) != 0) {
 			/* nothing half-applied: the command is undone and reported as a memory failure */
 			snprintf(c->last_error, sizeof(c->last_error), "%s", why);
-			memcpy(&c->nvm, c->snapshot, sizeof(c->nvm));
+			nvm_copy(&c->nvm, c->snapshot);
 			if (c->n_proactive > proactive_before)
 				c->n_proactive = proactive_before;
 			abuf_reset(&out);

@@ -9,7 +9,6 @@
 #include "euicc_int.h"
 
 /* SAIP PEStatus values (TCA eUICC Profile Package) */
-enum { PE_OK = 0, PE_NOT_SUPPORTED = 1, PE_BAD_VALUES = 3, PE_NOT_ENOUGH_MEMORY = 4, PE_INVALID_FORMAT = 5 };
 
 void es8_reset_session(euicc_card *c)
 {
@@ -246,6 +245,26 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 			break;
 		}
 	}
+	nvm_profile *p = &c->nvm.profiles[isdp];
+	if (st == EU_OK && *finished) {
+		if (!have_header) {
+			st = EU_WRONG_DATA;
+		} else {
+			/* the whole package is here: install its files and PINs; one element that does not
+			 * install refuses the profile, its number and status in the answer */
+			memcpy(p->package, c->dl_buf.p, c->dl_buf.len);
+			p->package_len = (uint32_t)c->dl_buf.len;
+			size_t bad_pe = 0;
+			char why[128];
+			uint8_t ps = fs_install(p, &bad_pe, why, sizeof(why));
+			if (ps != PE_OK) {
+				pe_status(&list, ps, bad_pe);
+				euicc_tracef(c, "  profile refused: %s", why);
+				p->package_len = 0;
+				st = ps == PE_NOT_ENOUGH_MEMORY ? EU_NO_MEMORY : EU_WRONG_DATA;
+			}
+		}
+	}
 	size_t m;
 	tlv_begin(resp, 0x30, &m);
 	size_t m2;
@@ -255,11 +274,6 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 	tlv_end(resp, m);
 	abuf_free(&list);
 	if (st == EU_OK && *finished) {
-		nvm_profile *p = &c->nvm.profiles[isdp];
-		if (!have_header)
-			return EU_WRONG_DATA;
-		memcpy(p->package, c->dl_buf.p, c->dl_buf.len);
-		p->package_len = (uint32_t)c->dl_buf.len;
 		memcpy(p->iccid, iccid, 10);
 		p->has_iccid = true;
 		p->state = PS_DISABLED;

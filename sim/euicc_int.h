@@ -19,6 +19,9 @@
 #define EUICC_MAX_PACKAGE (32 * 1024)   /* one stored SAIP package */
 #define EUICC_CHANNELS 4
 #define EUICC_MAX_PROACTIVE 8
+#define EUICC_MAX_FSDATA (24 * 1024)    /* the contents of one profile's EFs */
+#define EUICC_MAX_PINS 8                /* PINs of one profile (PIN1, PIN2, ADM1..) */
+#define EUICC_MAX_PUKS 4
 
 /* ISD-P life cycle (GP, PROTOCOL.md §2) */
 enum {
@@ -46,6 +49,18 @@ typedef struct {
 	uint8_t counter[5];           /* high-water mark: above every counter accepted (see ota.c) */
 } nvm_keyset;
 
+/* A PIN or PUK of a profile, from its pinCodes / pukCodes elements; the counters live here (NVM). */
+typedef struct {
+	bool used;
+	uint8_t ref;                  /* key reference: 01 PIN1, 81 PIN2, 0A ADM1 ...; PUKs: 01, 81 ... */
+	uint8_t value[8];             /* 'FF'-padded */
+	uint8_t max, left;            /* retry counter */
+	uint8_t unblock_ref;          /* PINs: the PUK that unblocks it (0: none) */
+	uint8_t attrs;                /* PINs: SAIP pinAttributes (bench_constants.h) */
+	bool enabled;                 /* PINs: verification required */
+} nvm_pin;
+
+/* One ISD-P. The two variable-length blobs come last: copies and comparisons stop at their lengths. */
 typedef struct {
 	bool used;
 	uint8_t aid[16];
@@ -61,7 +76,11 @@ typedef struct {
 	uint8_t smsc[12];             /* connectivity parameters: TON/NPI + BCD */
 	uint8_t smsc_len;
 	uint8_t sqn_ms[6];            /* highest SQN accepted by AUTHENTICATE (TS 33.102 C) */
+	nvm_pin pins[EUICC_MAX_PINS];
+	nvm_pin puks[EUICC_MAX_PUKS];
 	uint32_t package_len;
+	uint32_t fsdata_len;          /* installed file contents (saip.c lays them out, fs.c updates them) */
+	uint8_t fsdata[EUICC_MAX_FSDATA];
 	uint8_t package[EUICC_MAX_PACKAGE];
 } nvm_profile;
 
@@ -85,37 +104,56 @@ typedef struct {
 	uint8_t ci_pk[65];
 	nvm_keyset keysets[EUICC_MAX_KEYSETS];
 	uint8_t mo_counter[5];        /* counter of the card's own MO packets */
-	nvm_profile profiles[EUICC_MAX_PROFILES];
 	nvm_notif notifs[EUICC_MAX_NOTIFS];
 	uint16_t next_seq;
 	uint8_t fallback_threshold;
 	sms_addr smsr;                /* where MO messages go */
 	uint8_t rng_seed[32];
 	uint64_t rng_counter;
+	nvm_profile profiles[EUICC_MAX_PROFILES]; /* last: see nvm_copy */
 } euicc_nvm;
 
-/* The enabled profile's file system (fs.c), built in RAM from the stored package */
-#define FS_MAX_FILES 128
+/* Copy and compare up to the blobs' lengths (card.c snapshot before every state-changing command). */
+void nvm_copy(euicc_nvm *dst, const euicc_nvm *src);
+bool nvm_equal(const euicc_nvm *a, const euicc_nvm *b);
+
+/* The enabled profile's file system (saip.c builds it from the stored package, fs.c runs the commands) */
+#define FS_MAX_FILES 320
 enum { FS_DF = 1, FS_ADF, FS_EF_TRANSPARENT, FS_EF_LINEAR, FS_EF_CYCLIC };
 typedef struct {
 	uint16_t fid;
 	uint8_t type;
+	uint8_t sfi;                 /* 0: none */
 	uint16_t rec_len;
 	uint32_t size;
 	int parent;
 	uint8_t aid[16];
 	uint8_t aid_len;
-	const uint8_t *content;      /* into the package in NVM */
-	size_t content_len;
+	uint16_t arr_fid;            /* access rules: EF.ARR file and record (FCP '8B'); 0: always */
+	uint8_t arr_rec;
+	uint32_t data_off;           /* the contents in the profile's fsdata */
+	uint8_t pe_tag;              /* the profile element that created it */
 } fs_file;
 typedef struct {
 	fs_file f[FS_MAX_FILES];
 	size_t n;
-	size_t built_len;
+	size_t data_len;             /* bytes of fsdata the files take */
 	bool has_aka;
 	uint8_t aka_alg;
 	uint8_t k[16], opc[16];
+	/* the first problem found, for the per-element status and for `show` */
+	int bad_pe;                  /* index of the element, -1 when none */
+	uint8_t bad_status;          /* SAIP PE status */
+	char why[96];
 } fs_tree;
+
+/* SAIP profile element status codes (the ones this card answers) */
+enum { PE_OK = 0, PE_NOT_SUPPORTED = 1, PE_BAD_VALUES = 3, PE_NOT_ENOUGH_MEMORY = 4, PE_INVALID_FORMAT = 5 };
+
+/* saip.c: builds the tree; with data != NULL also writes the initial contents (data_cap bytes at most)
+ * and, with pins != NULL, the PINs and PUKs. Returns 0, or -1 with t->bad_pe/bad_status/why set. */
+int saip_build(const uint8_t *pkg, size_t len, fs_tree *t, uint8_t *data, size_t data_cap, nvm_pin *pins,
+	       nvm_pin *puks);
 
 /* The selectable applications of a channel */
 enum { APP_NONE = 0, APP_ISDR, APP_ECASD, APP_FS, APP_ISDP0 /* + index */ };
@@ -144,6 +182,13 @@ typedef enum {
 	EU_VERIFICATION_FAILED, /* 6300 */
 	EU_TOOLKIT_BUSY,        /* 9300: proactive commands pending, try the envelope again later */
 	EU_AUTH_MAC,            /* 9862: AUTHENTICATE MAC failure */
+	EU_WRONG_OFFSET,        /* 6B00: offset outside the EF */
+	EU_RECORD_NOT_FOUND,    /* 6A83 */
+	EU_PIN_WRONG,           /* 63Cx: x from c->pin_left */
+	EU_PIN_BLOCKED,         /* 6983 authentication method blocked */
+	EU_PIN_INVALIDATED,     /* 6984 reference data invalidated (PIN disabled) */
+	EU_INCOMPATIBLE_FILE,   /* 6981 command incompatible with the file structure */
+	EU_NO_EF,               /* 6986 command not allowed (no EF selected) */
 } eu_status;
 
 uint16_t euicc_sw_of(eu_status s);
@@ -199,7 +244,9 @@ struct euicc_card {
 	fs_tree fs;
 	bool fs_valid;
 	int fs_profile;
-	int fs_df[EUICC_CHANNELS], fs_ef[EUICC_CHANNELS];
+	int fs_df[EUICC_CHANNELS], fs_ef[EUICC_CHANNELS], fs_rec[EUICC_CHANNELS];
+	bool pin_verified[EUICC_MAX_PINS]; /* security status of the session (RAM) */
+	uint8_t pin_left;            /* the x of the last 63Cx */
 };
 
 /* card.c */
@@ -219,8 +266,9 @@ void isdr_queue_notification(euicc_card *c, uint8_t type, const uint8_t aid[16])
 /* fs.c */
 bool fs_select_aid(euicc_card *c, int ch, const uint8_t *aid, size_t len, bool want_fcp, abuf *out);
 eu_status fs_command(euicc_card *c, int ch, const capdu *a, abuf *out);
-eu_status fs_authenticate(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out);
-int fs_build(const uint8_t *pkg, size_t len, fs_tree *t);
+/* after a successful download: lays out and fills the profile's files and PINs; PE status on failure */
+uint8_t fs_install(nvm_profile *p, size_t *bad_pe, char *why, size_t why_len);
+void fs_forget(euicc_card *c);
 
 /* ota.c */
 eu_status ota_envelope_sms_pp(euicc_card *c, const uint8_t *data, size_t len, abuf *out);

@@ -1,111 +1,86 @@
-/* The enabled profile's file system, as far as this issue goes: the files the SAIP package describes
- * with an explicit file identifier (MF and ADF.USIM trees), read-only; SELECT by FID, path and AID,
- * READ BINARY, READ RECORD, and AUTHENTICATE (3G context) with MILENAGE from the akaParameter element.
- * Built from the stored package when first needed after a reset (ETSI TS 102 221, 3GPP TS 31.102). */
+/* The enabled profile's UICC file system (ETSI TS 102 221, 3GPP TS 31.102): SELECT by FID, path and
+ * AID, STATUS, READ/UPDATE BINARY (also by SFI), READ/UPDATE RECORD (absolute, current, next,
+ * previous; linear fixed and cyclic), SEARCH RECORD (simple and enhanced), VERIFY / CHANGE / DISABLE /
+ * ENABLE / UNBLOCK PIN with counters in NVM, access rules from EF.ARR (6982 when not satisfied), and
+ * AUTHENTICATE with MILENAGE (3G and GSM contexts). The tree is built from the stored package (saip.c)
+ * when first needed; the files' contents and the PIN counters live in the profile's NVM, so updates
+ * survive power cycles and stay with their profile. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "apdu/milenage.h"
 #include "apdu/tlv.h"
 #include "euicc_int.h"
 
-static const uint8_t usim_aid_prefix[7] = { 0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02 };
+/* ISO 7816-4 access mode bits of an EF */
+#define AM_READ 0x01
+#define AM_UPDATE 0x02
 
-static int add_file(fs_tree *t, int parent, const tlv *desc, const uint8_t *content, size_t clen)
-{
-	tlv d, fid, size, aid;
-	if (t->n >= FS_MAX_FILES)
-		return -1;
-	if (tlv_find(desc->value, desc->len, 0x83, &fid) || fid.len != 2)
-		return -1; /* no explicit FID: needs the TCA templates (not yet) */
-	fs_file *f = &t->f[t->n];
-	memset(f, 0, sizeof(*f));
-	f->fid = (uint16_t)((fid.value[0] << 8) | fid.value[1]);
-	f->parent = parent;
-	f->type = FS_EF_TRANSPARENT;
-	if (!tlv_find(desc->value, desc->len, 0x82, &d) && d.len >= 1) {
-		uint8_t fd = d.value[0];
-		if ((fd & 0x38) == 0x38)
-			f->type = FS_DF;
-		else if ((fd & 0x07) == 0x02)
-			f->type = FS_EF_LINEAR;
-		else if ((fd & 0x07) == 0x06)
-			f->type = FS_EF_CYCLIC;
-		if (d.len >= 4)
-			f->rec_len = (uint16_t)((d.value[2] << 8) | d.value[3]);
-	}
-	if (!tlv_find(desc->value, desc->len, 0x84, &aid) && aid.len <= 16) {
-		f->type = FS_ADF;
-		memcpy(f->aid, aid.value, aid.len);
-		f->aid_len = (uint8_t)aid.len;
-	}
-	f->size = (uint32_t)clen;
-	if (!tlv_find(desc->value, desc->len, 0x80, &size) && size.len >= 1 && size.len <= 3) {
-		uint32_t s = 0;
-		for (size_t i = 0; i < size.len; i++)
-			s = (s << 8) | size.value[i];
-		f->size = s;
-	}
-	if (f->type == FS_EF_LINEAR || f->type == FS_EF_CYCLIC) {
-		if (!f->rec_len)
-			return -1;
-		if (f->size < clen)
-			f->size = (uint32_t)clen;
-	}
-	f->content = content;
-	f->content_len = clen;
-	return (int)t->n++;
-}
+static const uint8_t usim_prefix[7] = { 0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02 };
 
-/* Children of a file-system PE: each [n] { A1 descriptor, [83 content] } */
-static void add_children(fs_tree *t, int parent, const uint8_t *v, size_t len, bool adf_first)
+void fs_forget(euicc_card *c)
 {
-	acur c = acur_make(v, len);
-	tlv item;
-	int dir = parent;
-	while (c.len && !tlv_next(&c, &item)) {
-		tlv desc, content;
-		if (!item.constructed || tlv_find(item.value, item.len, 0xA1, &desc))
-			continue;
-		const uint8_t *cp = NULL;
-		size_t cl = 0;
-		if (!tlv_find(item.value, item.len, 0x83, &content)) {
-			cp = content.value;
-			cl = content.len;
-		}
-		int idx = add_file(t, dir, &desc, cp, cl);
-		if (idx >= 0 && adf_first && t->f[idx].type == FS_ADF && dir == parent)
-			dir = idx; /* the files that follow live in the ADF */
+	c->fs_valid = false;
+	memset(c->pin_verified, 0, sizeof(c->pin_verified));
+	for (int i = 0; i < EUICC_CHANNELS; i++) {
+		c->fs_df[i] = 0;
+		c->fs_ef[i] = -1;
+		c->fs_rec[i] = 0;
 	}
 }
 
-int fs_build(const uint8_t *pkg, size_t len, fs_tree *t)
+uint8_t fs_install(nvm_profile *p, size_t *bad_pe, char *why, size_t why_len)
 {
-	memset(t, 0, sizeof(*t));
-	/* the MF is always there */
-	t->f[0].fid = 0x3F00;
-	t->f[0].type = FS_DF;
-	t->f[0].parent = -1;
-	t->n = 1;
-	acur c = acur_make(pkg, len);
-	tlv pe;
-	while (c.len && !tlv_next(&c, &pe)) {
-		if (pe.tag == 0xB0)
-			add_children(t, 0, pe.value, pe.len, false);
-		else if (pe.tag == 0xB3 || pe.tag == 0xB4)
-			add_children(t, 0, pe.value, pe.len, true);
-		else if (pe.tag == 0xA4) {
-			tlv a1, a2, alg, k, opc;
-			if (!tlv_find(pe.value, pe.len, 0xA1, &a1) && !tlv_find(a1.value, a1.len, 0xA1, &a2) &&
-			    !tlv_find(a2.value, a2.len, 0x80, &alg) && alg.len == 1 && !tlv_find(a2.value, a2.len, 0x82, &k) &&
-			    k.len == 16 && !tlv_find(a2.value, a2.len, 0x83, &opc) && opc.len == 16) {
-				t->aka_alg = alg.value[0];
-				memcpy(t->k, k.value, 16);
-				memcpy(t->opc, opc.value, 16);
-				t->has_aka = true;
-			}
-		}
+	fs_tree *t = malloc(sizeof(*t));
+	if (!t) {
+		snprintf(why, why_len, "out of memory");
+		*bad_pe = 0;
+		return PE_NOT_ENOUGH_MEMORY;
 	}
-	return 0;
+	uint8_t st = PE_OK;
+	if (saip_build(p->package, p->package_len, t, p->fsdata, sizeof(p->fsdata), p->pins, p->puks)) {
+		st = t->bad_status;
+		*bad_pe = (size_t)t->bad_pe;
+		snprintf(why, why_len, "%s", t->why);
+		p->fsdata_len = 0;
+		memset(p->pins, 0, sizeof(p->pins));
+		memset(p->puks, 0, sizeof(p->puks));
+	} else {
+		p->fsdata_len = (uint32_t)t->data_len;
+	}
+	free(t);
+	return st;
+}
+
+/* The tree of the enabled profile, (re)built when the enabled profile changed. */
+static fs_tree *tree(euicc_card *c)
+{
+	int en = euicc_enabled_profile(c);
+	if (en < 0)
+		return NULL;
+	nvm_profile *p = &c->nvm.profiles[en];
+	if (!c->fs_valid || c->fs_profile != en) {
+		fs_forget(c);
+		if (saip_build(p->package, p->package_len, &c->fs, NULL, 0, NULL, NULL) ||
+		    c->fs.data_len != p->fsdata_len) {
+			euicc_tracef(c, "profile %d: no file system (%s)", en, c->fs.why[0] ? c->fs.why : "not installed");
+			return NULL;
+		}
+		c->fs_profile = en;
+		c->fs_valid = true;
+	}
+	return &c->fs;
+}
+
+static nvm_profile *prof(euicc_card *c)
+{
+	return &c->nvm.profiles[c->fs_profile];
+}
+
+static uint8_t *body(euicc_card *c, const fs_file *f)
+{
+	return prof(c)->fsdata + f->data_off;
 }
 
 static int find_child(const fs_tree *t, int dir, uint16_t fid)
@@ -116,20 +91,107 @@ static int find_child(const fs_tree *t, int dir, uint16_t fid)
 	return -1;
 }
 
-static int usim_adf(const fs_tree *t)
+static bool is_dir(const fs_file *f)
 {
+	return f->type == FS_DF || f->type == FS_ADF;
+}
+
+/* the ADF the channel is in (7FFF), else the USIM */
+static int current_adf(const fs_tree *t, int dir)
+{
+	for (int d = dir; d > 0; d = t->f[d].parent)
+		if (t->f[d].type == FS_ADF)
+			return d;
 	for (size_t i = 1; i < t->n; i++)
-		if (t->f[i].type == FS_ADF)
+		if (t->f[i].type == FS_ADF && t->f[i].aid_len >= 7 && !memcmp(t->f[i].aid, usim_prefix, 7))
 			return (int)i;
 	return -1;
 }
 
-static void fcp(const fs_tree *t, int i, abuf *out)
+/* ---- PINs ---- */
+
+static int pin_index(euicc_card *c, uint8_t ref)
+{
+	nvm_profile *p = prof(c);
+	for (int i = 0; i < EUICC_MAX_PINS; i++)
+		if (p->pins[i].used && p->pins[i].ref == ref)
+			return i;
+	return -1;
+}
+
+static bool key_satisfied(euicc_card *c, uint8_t ref)
+{
+	int i = pin_index(c, ref);
+	if (i < 0)
+		return false;
+	return c->pin_verified[i] || !prof(c)->pins[i].enabled;
+}
+
+/* ---- access rules (TS 102 221 9.2.7, EF.ARR referenced by '8B') ---- */
+
+static bool sc_satisfied(euicc_card *c, const tlv *sc)
+{
+	switch (sc->tag) {
+	case 0x90:
+		return true;
+	case 0x97:
+		return false;
+	case 0xA4: {
+		tlv k;
+		return !tlv_find(sc->value, sc->len, 0x83, &k) && k.len == 1 && key_satisfied(c, k.value[0]);
+	}
+	case 0xA0:   /* OR template */
+	case 0xAF: { /* AND template */
+		acur in = acur_make(sc->value, sc->len);
+		tlv x;
+		bool any = false, all = true;
+		while (in.len && !tlv_next(&in, &x)) {
+			bool s = sc_satisfied(c, &x);
+			any = any || s;
+			all = all && s;
+		}
+		return sc->tag == 0xA0 ? any : all;
+	}
+	}
+	return false; /* secure messaging templates and anything else: not this card */
+}
+
+static bool allowed(euicc_card *c, const fs_tree *t, int file, uint8_t am_bit)
+{
+	const fs_file *f = &t->f[file];
+	if (!f->arr_fid)
+		return true; /* no rules given (the bench's own packages) */
+	int arr = -1;
+	for (int d = f->parent; d >= 0 && arr < 0; d = t->f[d].parent) {
+		arr = find_child(t, d, f->arr_fid);
+		if (d == 0)
+			break;
+	}
+	if (arr < 0 || t->f[arr].type != FS_EF_LINEAR || !f->arr_rec || f->arr_rec > t->f[arr].size / t->f[arr].rec_len)
+		return false; /* a rule that cannot be found is never satisfied */
+	const fs_file *a = &t->f[arr];
+	acur cur = acur_make(body(c, a) + (size_t)(f->arr_rec - 1) * a->rec_len, a->rec_len);
+	tlv x;
+	bool applies = false;
+	while (cur.len && cur.p[0] != 0xFF && cur.p[0] != 0x00 && !tlv_next(&cur, &x)) {
+		if (x.tag == 0x80)
+			applies = x.len == 1 && (x.value[0] & am_bit);
+		else if (x.tag == 0x84)
+			applies = false; /* rules by command header: for commands this card does not have */
+		else if (applies && sc_satisfied(c, &x))
+			return true;
+	}
+	return false;
+}
+
+/* ---- FCP ---- */
+
+static void fcp(euicc_card *c, const fs_tree *t, int i, abuf *out)
 {
 	const fs_file *f = &t->f[i];
 	size_t m;
 	tlv_begin(out, 0x62, &m);
-	if (f->type == FS_DF || f->type == FS_ADF) {
+	if (is_dir(f)) {
 		tlv_put(out, 0x82, "\x78\x21", 2);
 	} else {
 		uint8_t d[5] = { (uint8_t)(f->type == FS_EF_TRANSPARENT ? 0x41 : f->type == FS_EF_LINEAR ? 0x42 : 0x46), 0x21 };
@@ -147,150 +209,509 @@ static void fcp(const fs_tree *t, int i, abuf *out)
 	if (f->type == FS_ADF)
 		tlv_put(out, 0x84, f->aid, f->aid_len);
 	tlv_put_u8(out, 0x8A, 0x05); /* life cycle: operational, activated */
-	if (f->type != FS_DF && f->type != FS_ADF) {
+	if (f->arr_fid) {
+		uint8_t r[3] = { (uint8_t)(f->arr_fid >> 8), (uint8_t)f->arr_fid, f->arr_rec };
+		tlv_put(out, 0x8B, r, 3);
+	}
+	if (is_dir(f)) {
+		/* PIN status template: PS_DO (b8 = the first key enabled ...) then the key references */
+		nvm_profile *p = prof(c);
+		uint8_t ps[16], n = 0, bits = 0;
+		size_t m2;
+		for (int k = 0; k < EUICC_MAX_PINS && n < 8; k++) {
+			const nvm_pin *pin = &p->pins[k];
+			if (!pin->used || ((pin->ref & 0x80) && f->type != FS_ADF))
+				continue;
+			if (pin->enabled)
+				bits |= (uint8_t)(0x80 >> n);
+			ps[n++] = pin->ref;
+		}
+		tlv_begin(out, 0xC6, &m2);
+		tlv_put_u8(out, 0x90, bits);
+		for (uint8_t k = 0; k < n; k++)
+			tlv_put_u8(out, 0x83, ps[k]);
+		tlv_end(out, m2);
+	} else {
 		uint8_t s[2] = { (uint8_t)(f->size >> 8), (uint8_t)f->size };
 		tlv_put(out, 0x80, s, 2);
+		if (f->sfi)
+			tlv_put_u8(out, 0x88, (uint8_t)(f->sfi << 3));
+		else
+			tlv_put(out, 0x88, NULL, 0);
 	}
 	tlv_end(out, m);
-}
-
-/* The tree of the enabled profile, (re)built when the enabled profile changed. */
-static fs_tree *tree(euicc_card *c)
-{
-	int en = euicc_enabled_profile(c);
-	if (en < 0)
-		return NULL;
-	nvm_profile *p = &c->nvm.profiles[en];
-	if (!c->fs_valid || c->fs_profile != en || c->fs.built_len != p->package_len) {
-		fs_build(p->package, p->package_len, &c->fs);
-		c->fs.built_len = p->package_len;
-		c->fs_profile = en;
-		c->fs_valid = true;
-		for (int i = 0; i < EUICC_CHANNELS; i++) {
-			c->fs_df[i] = 0;
-			c->fs_ef[i] = -1;
-		}
-	}
-	return &c->fs;
 }
 
 bool fs_select_aid(euicc_card *c, int ch, const uint8_t *aid, size_t len, bool want_fcp, abuf *out)
 {
 	fs_tree *t = tree(c);
-	int adf = t ? usim_adf(t) : -1;
-	if (adf < 0 || len > t->f[adf].aid_len || memcmp(t->f[adf].aid, aid, len) || len < sizeof(usim_aid_prefix))
+	if (!t || len < 5)
 		return false;
-	c->fs_df[ch] = adf;
-	c->fs_ef[ch] = -1;
-	if (want_fcp)
-		fcp(t, adf, out);
-	return true;
+	for (size_t i = 1; i < t->n; i++) {
+		fs_file *f = &t->f[i];
+		if (f->type == FS_ADF && len <= f->aid_len && !memcmp(f->aid, aid, len)) {
+			c->fs_df[ch] = (int)i;
+			c->fs_ef[ch] = -1;
+			c->fs_rec[ch] = 0;
+			if (want_fcp)
+				fcp(c, t, (int)i, out);
+			return true;
+		}
+	}
+	return false;
 }
 
-eu_status fs_command(euicc_card *c, int ch, const capdu *a, abuf *out)
+static eu_status select_file(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
 {
-	fs_tree *t = tree(c);
-	if (!t)
-		return a->ins == 0xA4 ? EU_FILE_NOT_FOUND : EU_CONDITIONS; /* no profile enabled */
-	if (a->ins == 0xA4) {
-		bool want_fcp = (a->p2 & 0x0C) == 0x04;
-		int cur = c->fs_df[ch], found = -1;
-		if (a->p1 == 0x00 || a->p1 == 0x08 || a->p1 == 0x09) {
-			if (a->lc % 2 || (a->p1 == 0x00 && a->lc != 2 && a->lc != 0))
-				return EU_WRONG_LENGTH;
-			int dir = a->p1 == 0x08 ? 0 : cur;
-			if (a->lc == 0) {
-				found = 0;
-			}
-			for (size_t i = 0; i + 1 < a->lc; i += 2) {
-				uint16_t fid = (uint16_t)((a->data[i] << 8) | a->data[i + 1]);
-				int f;
-				if (fid == 0x3F00)
-					f = 0;
-				else if (fid == 0x7FFF)
-					f = usim_adf(t);
-				else {
-					f = find_child(t, dir, fid);
-					/* TS 102 221 8.4.1: also the parent's children and the MF's */
-					if (f < 0 && a->p1 == 0x00 && dir > 0)
+	bool want_fcp = (a->p2 & 0x0C) == 0x04 || (a->p2 & 0x0C) == 0x00;
+	if ((a->p2 & 0x0C) == 0x08)
+		return EU_WRONG_P1P2;
+	int cur = c->fs_df[ch], found = -1;
+	if (a->p1 == 0x03) { /* parent DF */
+		if (a->lc)
+			return EU_WRONG_LENGTH;
+		found = cur > 0 ? t->f[cur].parent : 0;
+		if (t->f[cur].type == FS_ADF)
+			found = 0;
+	} else if (a->p1 <= 0x02 || a->p1 == 0x08 || a->p1 == 0x09) {
+		if (a->lc % 2 || (a->p1 <= 0x02 && a->lc != 2 && a->lc != 0) || a->lc > 16)
+			return EU_WRONG_LENGTH;
+		int dir = a->p1 == 0x08 ? 0 : cur;
+		if (a->lc == 0)
+			found = 0;
+		for (size_t i = 0; i + 1 < a->lc; i += 2) {
+			uint16_t fid = (uint16_t)((a->data[i] << 8) | a->data[i + 1]);
+			int f;
+			if (fid == 0x3F00 && (i == 0 || a->p1 == 0x00))
+				f = 0;
+			else if (fid == 0x7FFF)
+				f = current_adf(t, dir);
+			else {
+				f = find_child(t, dir, fid);
+				if (a->p1 == 0x00 && f < 0) {
+					/* TS 102 221 8.4.1: the current DF itself, its parent, the parent's children, the MF's */
+					if (t->f[dir].fid == fid)
+						f = dir;
+					else if (dir > 0 && t->f[t->f[dir].parent].fid == fid)
+						f = t->f[dir].parent;
+					else if (dir > 0)
 						f = find_child(t, t->f[dir].parent, fid);
-					if (f < 0 && a->p1 == 0x00)
+					if (f < 0)
 						f = find_child(t, 0, fid);
 				}
-				if (f < 0)
-					return EU_FILE_NOT_FOUND;
-				found = f;
-				if (t->f[f].type == FS_DF || t->f[f].type == FS_ADF)
-					dir = f;
-				else if (i + 2 < a->lc)
-					return EU_FILE_NOT_FOUND; /* an EF in the middle of a path */
 			}
-		} else {
-			return EU_WRONG_P1P2;
+			if (f < 0)
+				return EU_FILE_NOT_FOUND;
+			if (a->p1 == 0x01 && !is_dir(&t->f[f]))
+				return EU_FILE_NOT_FOUND;
+			if (a->p1 == 0x02 && is_dir(&t->f[f]))
+				return EU_FILE_NOT_FOUND;
+			found = f;
+			if (is_dir(&t->f[f]))
+				dir = f;
+			else if (i + 2 < a->lc)
+				return EU_FILE_NOT_FOUND; /* an EF in the middle of a path */
 		}
-		if (found < 0)
-			return EU_FILE_NOT_FOUND;
-		if (t->f[found].type == FS_DF || t->f[found].type == FS_ADF) {
-			c->fs_df[ch] = found;
-			c->fs_ef[ch] = -1;
-		} else {
-			c->fs_df[ch] = t->f[found].parent;
-			c->fs_ef[ch] = found;
+	} else {
+		return EU_WRONG_P1P2;
+	}
+	if (found < 0)
+		return EU_FILE_NOT_FOUND;
+	if (is_dir(&t->f[found])) {
+		c->fs_df[ch] = found;
+		c->fs_ef[ch] = -1;
+	} else {
+		c->fs_df[ch] = t->f[found].parent;
+		c->fs_ef[ch] = found;
+	}
+	c->fs_rec[ch] = 0;
+	if (want_fcp)
+		fcp(c, t, found, out);
+	return EU_OK;
+}
+
+/* The EF a command works on: the current one, or the one its SFI names in the current DF (which then
+ * becomes current). */
+static int target_ef(euicc_card *c, int ch, const fs_tree *t, int sfi)
+{
+	if (!sfi)
+		return c->fs_ef[ch];
+	for (size_t i = 1; i < t->n; i++)
+		if (t->f[i].parent == c->fs_df[ch] && !is_dir(&t->f[i]) && t->f[i].sfi == sfi) {
+			if (c->fs_ef[ch] != (int)i)
+				c->fs_rec[ch] = 0;
+			c->fs_ef[ch] = (int)i;
+			return (int)i;
 		}
-		if (want_fcp)
-			fcp(t, found, out);
+	return -2;
+}
+
+static eu_status binary(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
+{
+	int sfi = (a->p1 & 0x80) ? (a->p1 & 0x1F) : 0;
+	if ((a->p1 & 0x80) && (a->p1 & 0x60))
+		return EU_WRONG_P1P2;
+	int ef = target_ef(c, ch, t, sfi);
+	if (ef == -2)
+		return EU_FILE_NOT_FOUND;
+	if (ef < 0)
+		return EU_NO_EF;
+	const fs_file *f = &t->f[ef];
+	if (f->type != FS_EF_TRANSPARENT)
+		return EU_INCOMPATIBLE_FILE;
+	size_t off = sfi ? a->p2 : (((size_t)a->p1 << 8) | a->p2);
+	bool upd = a->ins == 0xD6;
+	if (!allowed(c, t, ef, upd ? AM_UPDATE : AM_READ))
+		return EU_SECURITY;
+	if (off >= f->size)
+		return EU_WRONG_OFFSET;
+	if (upd) {
+		if (!a->lc)
+			return EU_WRONG_LENGTH;
+		if (off + a->lc > f->size)
+			return EU_WRONG_LENGTH;
+		memcpy(body(c, f) + off, a->data, a->lc);
 		return EU_OK;
 	}
-	int ef = c->fs_ef[ch];
-	if (a->ins == 0xB0) {
-		if (ef < 0 || t->f[ef].type != FS_EF_TRANSPARENT)
-			return ef < 0 ? EU_CONDITIONS : EU_CONDITIONS;
-		if (a->p1 & 0x80)
-			return EU_FUNC_NOT_SUPPORTED; /* SFI addressing: not yet */
-		size_t off = ((size_t)a->p1 << 8) | a->p2, ne = a->le ? a->le : 256;
-		const fs_file *f = &t->f[ef];
-		if (off >= f->size)
+	size_t ne = a->le ? a->le : 256;
+	size_t n = f->size - off < ne ? f->size - off : ne;
+	abuf_put(out, body(c, f) + off, n);
+	return EU_OK;
+}
+
+/* Record numbers are logical: for a cyclic EF record 1 is the last one written (stored first). */
+static eu_status record(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
+{
+	int sfi = a->p2 >> 3, mode = a->p2 & 0x07;
+	if (sfi == 0x1F)
+		return EU_WRONG_P1P2;
+	int ef = target_ef(c, ch, t, sfi);
+	if (ef == -2)
+		return EU_FILE_NOT_FOUND;
+	if (ef < 0)
+		return EU_NO_EF;
+	const fs_file *f = &t->f[ef];
+	if (f->type != FS_EF_LINEAR && f->type != FS_EF_CYCLIC)
+		return EU_INCOMPATIBLE_FILE;
+	bool upd = a->ins == 0xDC;
+	if (!allowed(c, t, ef, upd ? AM_UPDATE : AM_READ))
+		return EU_SECURITY;
+	int nrec = (int)(f->size / f->rec_len), cur = c->fs_rec[ch], r;
+	bool cyclic = f->type == FS_EF_CYCLIC;
+	if (upd && a->lc != f->rec_len)
+		return EU_WRONG_LENGTH;
+	switch (mode) {
+	case 0x02: /* next */
+	case 0x03: /* previous */
+		if (a->p1)
 			return EU_WRONG_P1P2;
-		size_t n = f->size - off < ne ? f->size - off : ne;
-		for (size_t i = 0; i < n; i++)
-			abuf_put_u8(out, off + i < f->content_len ? f->content[off + i] : 0xFF);
-		return EU_OK;
+		if (upd && cyclic) {
+			if (mode != 0x03)
+				return EU_WRONG_P1P2; /* a cyclic EF is written in previous mode only */
+			uint8_t *b = body(c, f);
+			memmove(b + f->rec_len, b, (size_t)(nrec - 1) * f->rec_len);
+			memcpy(b, a->data, f->rec_len);
+			c->fs_rec[ch] = 1;
+			return EU_OK;
+		}
+		if (mode == 0x02)
+			r = cur == 0 ? 1 : cur + 1;
+		else
+			r = cur == 0 ? nrec : cur - 1;
+		if (r < 1 || r > nrec) {
+			if (!cyclic)
+				return EU_RECORD_NOT_FOUND;
+			r = r < 1 ? nrec : 1;
+		}
+		c->fs_rec[ch] = r;
+		break;
+	case 0x04: /* absolute, or current with P1 = 00 */
+		if (upd && cyclic)
+			return EU_WRONG_P1P2;
+		r = a->p1 ? a->p1 : cur;
+		if (r < 1 || r > nrec)
+			return EU_RECORD_NOT_FOUND;
+		break;
+	default:
+		return EU_WRONG_P1P2;
 	}
-	if (a->ins == 0xB2) {
-		if (ef < 0 || (t->f[ef].type != FS_EF_LINEAR && t->f[ef].type != FS_EF_CYCLIC))
+	uint8_t *rec = body(c, f) + (size_t)(r - 1) * f->rec_len;
+	if (upd)
+		memcpy(rec, a->data, f->rec_len);
+	else
+		abuf_put(out, rec, f->rec_len);
+	return EU_OK;
+}
+
+static bool match_at(const uint8_t *rec, size_t rl, size_t from, const uint8_t *pat, size_t pl)
+{
+	for (size_t o = from; o + pl <= rl; o++)
+		if (!memcmp(rec + o, pat, pl))
+			return true;
+	return false;
+}
+
+/* SEARCH RECORD (TS 102 221 11.1.7): simple search (P2 b3..b1 = 100 forward / 101 backward from P1)
+ * finds the string anywhere in a record; enhanced search (110) takes a search indication byte
+ * (b3..b1 mode as in READ RECORD, b4 0 = from an offset, 1 = after the first occurrence of a byte). */
+static eu_status search(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
+{
+	int sfi = a->p2 >> 3, mode = a->p2 & 0x07;
+	int ef = target_ef(c, ch, t, sfi);
+	if (ef == -2)
+		return EU_FILE_NOT_FOUND;
+	if (ef < 0)
+		return EU_NO_EF;
+	const fs_file *f = &t->f[ef];
+	if (f->type != FS_EF_LINEAR && f->type != FS_EF_CYCLIC)
+		return EU_INCOMPATIBLE_FILE;
+	if (!allowed(c, t, ef, AM_READ))
+		return EU_SECURITY;
+	int nrec = (int)(f->size / f->rec_len);
+	const uint8_t *pat = a->data;
+	size_t pl = a->lc, from_off = 0;
+	int dir, start;
+	bool by_value = false;
+	uint8_t value = 0;
+	if (mode == 0x04 || mode == 0x05) {
+		dir = mode == 0x04 ? 1 : -1;
+		start = a->p1 ? a->p1 : (c->fs_rec[ch] ? c->fs_rec[ch] : (dir > 0 ? 1 : nrec));
+	} else if (mode == 0x06) {
+		if (a->lc < 3)
+			return EU_WRONG_LENGTH;
+		uint8_t ind = a->data[0];
+		int m = ind & 0x07, cur = c->fs_rec[ch];
+		if (ind & 0x08) {
+			by_value = true;
+			value = a->data[1];
+		} else {
+			from_off = a->data[1];
+		}
+		pat = a->data + 2;
+		pl = a->lc - 2;
+		switch (m) {
+		case 0x04: dir = 1; start = a->p1 ? a->p1 : (cur ? cur : 1); break;
+		case 0x05: dir = -1; start = a->p1 ? a->p1 : (cur ? cur : nrec); break;
+		case 0x06: dir = 1; start = cur ? cur + 1 : 1; break;
+		case 0x07: dir = -1; start = cur ? cur - 1 : nrec; break;
+		default: return EU_WRONG_DATA;
+		}
+	} else {
+		return EU_WRONG_P1P2;
+	}
+	if (!pl || pl > f->rec_len)
+		return EU_WRONG_LENGTH;
+	if (start < 1 || start > nrec)
+		return EU_RECORD_NOT_FOUND;
+	int first = 0;
+	for (int r = start; r >= 1 && r <= nrec; r += dir) {
+		const uint8_t *rec = body(c, f) + (size_t)(r - 1) * f->rec_len;
+		size_t off = from_off;
+		if (by_value) {
+			const uint8_t *v = memchr(rec, value, f->rec_len);
+			if (!v)
+				continue;
+			off = (size_t)(v - rec) + 1;
+		}
+		if (off < f->rec_len && match_at(rec, f->rec_len, off, pat, pl)) {
+			abuf_put_u8(out, (uint8_t)r);
+			if (!first)
+				first = r;
+		}
+	}
+	if (!first)
+		return EU_RECORD_NOT_FOUND;
+	c->fs_rec[ch] = first;
+	return EU_OK;
+}
+
+/* ---- PIN commands (TS 102 221 11.1.9 - 11.1.13) ---- */
+
+static bool pin_format_ok(const uint8_t *v)
+{
+	size_t n = 0;
+	while (n < 8 && v[n] >= '0' && v[n] <= '9')
+		n++;
+	for (size_t i = n; i < 8; i++)
+		if (v[i] != 0xFF)
+			return false;
+	return n >= 4;
+}
+
+/* one presentation of a PIN or PUK value: 9000, or 63Cx with the counter down by one */
+static eu_status present(euicc_card *c, nvm_pin *p, const uint8_t *v)
+{
+	if (!p->left)
+		return EU_PIN_BLOCKED;
+	if (!crypto_equal(p->value, v, 8)) {
+		p->left--;
+		c->pin_left = p->left;
+		return EU_PIN_WRONG;
+	}
+	p->left = p->max;
+	return EU_OK;
+}
+
+static eu_status pin_command(euicc_card *c, const capdu *a)
+{
+	nvm_profile *pr = prof(c);
+	bool p1_ok = a->p1 == 0x00 || (a->ins == 0x26 && a->p1 == 0x80);
+	if (!p1_ok)
+		return EU_WRONG_P1P2;
+	int i = pin_index(c, a->p2);
+	if (i < 0)
+		return EU_NOT_FOUND; /* 6A88: no such key reference */
+	nvm_pin *p = &pr->pins[i];
+	eu_status st;
+	switch (a->ins) {
+	case 0x20: /* VERIFY */
+		if (a->lc == 0) {
+			if (!p->left)
+				return EU_PIN_BLOCKED;
+			if (c->pin_verified[i] || !p->enabled)
+				return EU_OK;
+			c->pin_left = p->left;
+			return EU_PIN_WRONG;
+		}
+		if (a->lc != 8)
+			return EU_WRONG_LENGTH;
+		st = present(c, p, a->data);
+		c->pin_verified[i] = st == EU_OK;
+		return st;
+	case 0x24: /* CHANGE PIN: old ‖ new */
+		if (a->lc != 16)
+			return EU_WRONG_LENGTH;
+		if (!p->enabled)
+			return EU_PIN_INVALIDATED;
+		if (!pin_format_ok(a->data + 8))
+			return EU_WRONG_DATA;
+		st = present(c, p, a->data);
+		if (st == EU_OK) {
+			memcpy(p->value, a->data + 8, 8);
+			c->pin_verified[i] = true;
+		} else {
+			c->pin_verified[i] = false;
+		}
+		return st;
+	case 0x26: /* DISABLE */
+	case 0x28: /* ENABLE */
+		if (a->lc != 8)
+			return EU_WRONG_LENGTH;
+		if (a->ins == 0x26 && !(p->attrs & BENCH_SAIP_PIN_ATTR_DISABLE_ALLOWED))
 			return EU_CONDITIONS;
-		if (a->p2 != 0x04)
-			return EU_WRONG_P1P2; /* absolute mode only, so far */
-		const fs_file *f = &t->f[ef];
-		size_t nrec = f->size / f->rec_len;
-		if (a->p1 == 0 || a->p1 > nrec)
-			return EU_NOT_FOUND;
-		size_t off = (size_t)(a->p1 - 1) * f->rec_len;
-		for (size_t i = 0; i < f->rec_len; i++)
-			abuf_put_u8(out, off + i < f->content_len ? f->content[off + i] : 0xFF);
-		return EU_OK;
+		if ((a->ins == 0x26) != p->enabled)
+			return EU_CONDITIONS; /* already disabled / enabled */
+		st = present(c, p, a->data);
+		if (st == EU_OK) {
+			p->enabled = a->ins == 0x28;
+			c->pin_verified[i] = true;
+		}
+		return st;
+	case 0x2C: { /* UNBLOCK PIN: PUK ‖ new PIN */
+		nvm_pin *u = NULL;
+		for (int k = 0; k < EUICC_MAX_PUKS; k++)
+			if (pr->puks[k].used && p->unblock_ref && pr->puks[k].ref == p->unblock_ref)
+				u = &pr->puks[k];
+		if (!u)
+			return EU_CONDITIONS; /* this PIN has no PUK */
+		if (a->lc == 0) {
+			if (!u->left)
+				return EU_PIN_BLOCKED;
+			c->pin_left = u->left;
+			return EU_PIN_WRONG;
+		}
+		if (a->lc != 16)
+			return EU_WRONG_LENGTH;
+		if (!pin_format_ok(a->data + 8))
+			return EU_WRONG_DATA;
+		st = present(c, u, a->data);
+		if (st == EU_OK) {
+			memcpy(p->value, a->data + 8, 8);
+			p->left = p->max;
+			p->enabled = true;
+			c->pin_verified[i] = true;
+		}
+		return st;
 	}
-	if (a->ins == 0x88)
-		return fs_authenticate(c, ch, t, a, out);
+	}
 	return EU_INS;
 }
 
-/* AUTHENTICATE, 3G context (TS 31.102 7.1.2): 10 RAND 10 AUTN -> DB RES CK IK, or DC AUTS */
-eu_status fs_authenticate(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
+/* ---- STATUS ---- */
+
+static eu_status status(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
 {
-	if (c->fs_df[ch] != usim_adf(t) || usim_adf(t) < 0)
-		return EU_CONDITIONS;
-	if (a->p1 != 0x00 || a->p2 != 0x81)
+	if (a->p1 > 0x02)
 		return EU_WRONG_P1P2;
-	if (a->lc != 34 || a->data[0] != 16 || a->data[17] != 16)
-		return EU_WRONG_LENGTH;
+	int dir = c->fs_df[ch];
+	switch (a->p2) {
+	case 0x00:
+		fcp(c, t, dir, out);
+		return EU_OK;
+	case 0x01: {
+		int adf = current_adf(t, dir);
+		if (adf >= 0 && t->f[dir].type == FS_ADF)
+			tlv_put(out, 0x84, t->f[adf].aid, t->f[adf].aid_len);
+		return EU_OK;
+	}
+	case 0x0C:
+		return EU_OK;
+	}
+	return EU_WRONG_P1P2;
+}
+
+/* ---- AUTHENTICATE ---- */
+
+/* a service of EF.UST (TS 31.102 4.2.8); without EF.UST every service counts as available */
+static bool ust_service(euicc_card *c, const fs_tree *t, int adf, unsigned n)
+{
+	int ust = find_child(t, adf, 0x6F38);
+	if (ust < 0)
+		return true;
+	const fs_file *f = &t->f[ust];
+	unsigned byte = (n - 1) / 8;
+	return byte < f->size && (body(c, f)[byte] >> ((n - 1) % 8) & 1);
+}
+
+static eu_status authenticate(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
+{
+	int adf = current_adf(t, c->fs_df[ch]);
+	if (adf < 0 || c->fs_df[ch] != adf || t->f[adf].aid_len < 7 || memcmp(t->f[adf].aid, usim_prefix, 7))
+		return EU_CONDITIONS;
+	if (a->p1 != 0x00 || (a->p2 != 0x81 && a->p2 != 0x80))
+		return EU_WRONG_P1P2;
+	if (pin_index(c, 0x01) >= 0 && !key_satisfied(c, 0x01))
+		return EU_SECURITY; /* TS 31.102: AUTHENTICATE needs PIN1 */
 	if (!t->has_aka || t->aka_alg != 0x01)
 		return EU_FUNC_NOT_SUPPORTED; /* MILENAGE only */
-	const uint8_t *rnd = a->data + 1, *autn = a->data + 18;
+	bool gsm = a->p2 == 0x80;
+	if (gsm && !ust_service(c, t, adf, 38))
+		return EU_WRONG_P1P2; /* no GSM security context in this profile */
+	if (gsm ? (a->lc != 17 || a->data[0] != 16) : (a->lc != 34 || a->data[0] != 16 || a->data[17] != 16))
+		return EU_WRONG_LENGTH;
+	const uint8_t *rnd = a->data + 1;
 	milenage_out m;
-	uint8_t sqn[6], xmac[8], xmac_s[8];
+	uint8_t kc[8];
 	if (milenage_f2345(t->k, t->opc, rnd, m.res, m.ck, m.ik, m.ak, m.ak_star))
 		return EU_TECHNICAL;
+	/* TS 33.102 6.8.1.2 conversion function c3: Kc = CK1 xor CK2 xor IK1 xor IK2 */
+	for (int i = 0; i < 8; i++)
+		kc[i] = (uint8_t)(m.ck[i] ^ m.ck[i + 8] ^ m.ik[i] ^ m.ik[i + 8]);
+	if (gsm) {
+		/* c2: SRES = RES1 xor RES2 (8-byte RES) */
+		uint8_t sres[4];
+		for (int i = 0; i < 4; i++)
+			sres[i] = (uint8_t)(m.res[i] ^ m.res[i + 4]);
+		abuf_put_u8(out, 4);
+		abuf_put(out, sres, 4);
+		abuf_put_u8(out, 8);
+		abuf_put(out, kc, 8);
+		crypto_wipe(&m, sizeof(m));
+		crypto_wipe(kc, sizeof(kc));
+		return EU_OK;
+	}
+	const uint8_t *autn = a->data + 18;
+	uint8_t sqn[6], xmac[8], xmac_s[8];
 	for (int i = 0; i < 6; i++)
 		sqn[i] = autn[i] ^ m.ak[i];
 	if (milenage_f1(t->k, t->opc, rnd, sqn, autn + 6, xmac, xmac_s))
@@ -299,7 +720,7 @@ eu_status fs_authenticate(euicc_card *c, int ch, fs_tree *t, const capdu *a, abu
 		crypto_wipe(&m, sizeof(m));
 		return EU_AUTH_MAC; /* 9862 */
 	}
-	nvm_profile *p = &c->nvm.profiles[c->fs_profile];
+	nvm_profile *p = prof(c);
 	if (memcmp(sqn, p->sqn_ms, 6) <= 0) {
 		/* TS 33.102 6.3.3: AUTS = SQNms xor AK* ‖ MAC-S, with AMF 0000 */
 		static const uint8_t amf0[2] = { 0, 0 };
@@ -320,6 +741,41 @@ eu_status fs_authenticate(euicc_card *c, int ch, fs_tree *t, const capdu *a, abu
 	abuf_put(out, m.ck, 16);
 	abuf_put_u8(out, 16);
 	abuf_put(out, m.ik, 16);
+	if (ust_service(c, t, adf, 27)) { /* Kc for GSM access (service 27) */
+		abuf_put_u8(out, 8);
+		abuf_put(out, kc, 8);
+	}
 	crypto_wipe(&m, sizeof(m));
+	crypto_wipe(kc, sizeof(kc));
 	return EU_OK;
+}
+
+eu_status fs_command(euicc_card *c, int ch, const capdu *a, abuf *out)
+{
+	fs_tree *t = tree(c);
+	if (!t)
+		return a->ins == 0xA4 ? EU_FILE_NOT_FOUND : EU_CONDITIONS; /* no profile enabled */
+	switch (a->ins) {
+	case 0xA4:
+		return select_file(c, ch, t, a, out);
+	case 0xF2:
+		return status(c, ch, t, a, out);
+	case 0xB0:
+	case 0xD6:
+		return binary(c, ch, t, a, out);
+	case 0xB2:
+	case 0xDC:
+		return record(c, ch, t, a, out);
+	case 0xA2:
+		return search(c, ch, t, a, out);
+	case 0x20:
+	case 0x24:
+	case 0x26:
+	case 0x28:
+	case 0x2C:
+		return pin_command(c, a);
+	case 0x88:
+		return authenticate(c, ch, t, a, out);
+	}
+	return EU_INS;
 }

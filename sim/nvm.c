@@ -2,6 +2,7 @@
  * rename, 0600). Loading validates every field and refuses a corrupt, truncated or inconsistent file
  * with a message that names what is wrong; it never resets a card silently. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,46 @@
 #include "euicc_int.h"
 
 #define NVM_FORMAT "euicc-bench-nvm"
+
+void nvm_copy(euicc_nvm *dst, const euicc_nvm *src)
+{
+	memcpy(dst, src, offsetof(euicc_nvm, profiles));
+	for (int i = 0; i < EUICC_MAX_PROFILES; i++) {
+		nvm_profile *d = &dst->profiles[i];
+		const nvm_profile *s = &src->profiles[i];
+		memcpy(d, s, offsetof(nvm_profile, fsdata));
+		memcpy(d->fsdata, s->fsdata, s->fsdata_len);
+		memcpy(d->package, s->package, s->package_len);
+	}
+}
+
+bool nvm_equal(const euicc_nvm *a, const euicc_nvm *b)
+{
+	if (memcmp(a, b, offsetof(euicc_nvm, profiles)))
+		return false;
+	for (int i = 0; i < EUICC_MAX_PROFILES; i++) {
+		const nvm_profile *x = &a->profiles[i], *y = &b->profiles[i];
+		if (memcmp(x, y, offsetof(nvm_profile, fsdata)) || memcmp(x->fsdata, y->fsdata, x->fsdata_len) ||
+		    memcmp(x->package, y->package, x->package_len))
+			return false;
+	}
+	return true;
+}
+
+static json_t *pins_json(const nvm_pin *p, int n, bool secrets)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++) {
+		if (!p[i].used)
+			continue;
+		json_t *j = json_pack("{s:i,s:i,s:i,s:i,s:i,s:b}", "ref", p[i].ref, "max", p[i].max, "left", p[i].left,
+				      "unblock_ref", p[i].unblock_ref, "attrs", p[i].attrs, "enabled", p[i].enabled);
+		if (secrets)
+			json_object_set_new(j, "value", euicc_hexj(p[i].value, 8));
+		json_array_append_new(a, j);
+	}
+	return a;
+}
 
 json_t *nvm_to_json(const euicc_nvm *n, bool secrets)
 {
@@ -61,10 +102,15 @@ json_t *nvm_to_json(const euicc_nvm *n, bool secrets)
 		} else {
 			json_object_set_new(j, "scp03", json_null());
 		}
-		if (secrets)
+		if (secrets) {
 			json_object_set_new(j, "package", euicc_hexj(p->package, p->package_len));
-		else
+			json_object_set_new(j, "files", euicc_hexj(p->fsdata, p->fsdata_len));
+		} else {
 			json_object_set_new(j, "package_len", json_integer(p->package_len));
+			json_object_set_new(j, "files_len", json_integer(p->fsdata_len));
+		}
+		json_object_set_new(j, "pins", pins_json(p->pins, EUICC_MAX_PINS, secrets));
+		json_object_set_new(j, "puks", pins_json(p->puks, EUICC_MAX_PUKS, secrets));
 		json_array_append_new(ps, j);
 	}
 	json_object_set_new(o, "profiles", ps);
@@ -141,6 +187,48 @@ static bool get_bool(vctx *v, json_t *o, const char *key)
 static bool valid_state(int s)
 {
 	return s == PS_INSTALLED || s == PS_SELECTABLE || s == PS_PERSONALIZED || s == PS_DISABLED || s == PS_ENABLED;
+}
+
+static void load_pins(vctx *v, json_t *j, const char *key, nvm_pin *p, int max)
+{
+	json_t *a = json_object_get(j, key), *e;
+	size_t i;
+	if (!json_is_array(a) || json_array_size(a) > (size_t)max) {
+		bad(v, "field '%s' is missing or has too many entries", key);
+		return;
+	}
+	json_array_foreach(a, i, e) {
+		p[i].used = true;
+		p[i].ref = (uint8_t)get_int(v, e, "ref", 0, 255);
+		p[i].max = (uint8_t)get_int(v, e, "max", 1, 15);
+		p[i].left = (uint8_t)get_int(v, e, "left", 0, p[i].max);
+		p[i].unblock_ref = (uint8_t)get_int(v, e, "unblock_ref", 0, 255);
+		p[i].attrs = (uint8_t)get_int(v, e, "attrs", 0, 255);
+		p[i].enabled = get_bool(v, e, "enabled");
+		get_hex(v, e, "value", p[i].value, 8);
+	}
+}
+
+/* The installed files and PINs. A file written before they existed gets them installed from the
+ * package; otherwise their layout must be the package's. */
+static void load_files(vctx *v, json_t *j, nvm_profile *p)
+{
+	if (!json_object_get(j, "files")) {
+		size_t bad_pe;
+		char why[128];
+		if (fs_install(p, &bad_pe, why, sizeof(why)) != PE_OK)
+			bad(v, "the stored package does not install ('%s')", "package");
+		return;
+	}
+	p->fsdata_len = (uint32_t)get_hex_var(v, j, "files", p->fsdata, sizeof(p->fsdata));
+	load_pins(v, j, "pins", p->pins, EUICC_MAX_PINS);
+	load_pins(v, j, "puks", p->puks, EUICC_MAX_PUKS);
+	if (v->bad)
+		return;
+	fs_tree *t = malloc(sizeof(*t));
+	if (!t || saip_build(p->package, p->package_len, t, NULL, 0, NULL, NULL) || t->data_len != p->fsdata_len)
+		bad(v, "field '%s' does not match the package's file system", "files");
+	free(t);
 }
 
 int nvm_from_json(json_t *root, euicc_nvm *out, char *why, size_t why_len)
@@ -235,6 +323,8 @@ int nvm_from_json(json_t *root, euicc_nvm *out, char *why, size_t why_len)
 		p->package_len = (uint32_t)get_hex_var(&v, j, "package", p->package, sizeof(p->package));
 		if (!v.bad && (p->state == PS_DISABLED || p->state == PS_ENABLED) && (!p->package_len || !p->has_iccid))
 			bad(&v, "a profile in state disabled/enabled has no package ('%s')", "package");
+		if (!v.bad && p->package_len)
+			load_files(&v, j, p);
 		for (int q = 0; q < EUICC_MAX_PROFILES && !v.bad; q++)
 			if (q != slot && n->profiles[q].used && !memcmp(n->profiles[q].aid, p->aid, 16))
 				bad(&v, "two profiles with the same '%s'", "aid");

@@ -46,6 +46,7 @@ static const char usage[] =
 	"  status [EID]                  the card's profile table (audit, printed as a table)\n"
 	"  pki init DIR                  create the test PKI (CI, EUM, SM-DP, SM-SR) in DIR\n"
 	"  profile new --iccid ICCID --imsi IMSI --k HEX --opc HEX [--out FILE] [--name TEXT] [--spn NAME]\n"
+	"              [--pin DIGITS] [--puk DIGITS] [--pin-enabled]\n"
 	"  profile show [--show-secrets] FILE\n"
 	"  shell                         interactive: history, completion, `trace on|off`, `help`\n"
 	"\n"
@@ -586,6 +587,10 @@ static int cmd_profile(smsr_ctx *x, int argc, char **argv)
 	const char *out = NULL, *k = NULL, *opc = NULL;
 	for (int i = 2; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(o, "--pin-enabled")) {
+			p.pin_enabled = true;
+			continue;
+		}
 		if (!strcmp(o, "--iccid") && v) p.iccid = v;
 		else if (!strcmp(o, "--imsi") && v) p.imsi = v;
 		else if (!strcmp(o, "--k") && v) k = v;
@@ -593,6 +598,8 @@ static int cmd_profile(smsr_ctx *x, int argc, char **argv)
 		else if (!strcmp(o, "--out") && v) out = v;
 		else if (!strcmp(o, "--name") && v) p.name = v;
 		else if (!strcmp(o, "--spn") && v) p.spn = v;
+		else if (!strcmp(o, "--pin") && v) p.pin = v;
+		else if (!strcmp(o, "--puk") && v) p.puk = v;
 		else
 			return failx(x, EXIT_USAGE, "profile new: unknown or incomplete option '%s'", o);
 		i++;

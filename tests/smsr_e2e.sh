@@ -146,9 +146,8 @@ if [ "$MODE" = pcscd ] && [ -d "$PROFILES" ]; then
 	f=$(ls "$PROFILES"/*.der | head -n1)
 	"$SMSR" --db "$work/smsr.db" --trace "${CARD[@]}" download "$f" >"$work/dl.out" 2>&1 &
 	DL=$!
-	# kill the card once the package is on its way (after key establishment)
-	for i in $(seq 200); do grep -q "receipt verified" "$work/dl.out" && break; sleep 0.01; done
-	sleep 0.03
+	# kill the card once the package is on its way: a few segments sent, most still to come
+	for i in $(seq 1000); do [ "$(grep -c "SCP03t segment" "$work/dl.out")" -ge 3 ] && break; sleep 0.005; done
 	kill -9 "$SIM_PID"; wait "$SIM_PID" 2>/dev/null; SIM_PID=""
 	wait "$DL"; rc=$?
 	[ $rc -ne 0 ] && ok "download interrupted: reported ($(tail -n1 "$work/dl.out" | cut -c1-80))" || not_ok "interrupted download exit 0"

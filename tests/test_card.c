@@ -375,7 +375,7 @@ START_TEST(es8_refusals)
 	/* a segment whose MAC was corrupted in transit */
 	abuf big = ABUF_INIT;
 	size_t m;
-	tlv_begin(&big, 0xB0, &m);
+	tlv_begin(&big, 0xA9, &m); /* nonStandard: stored, not interpreted */
 	abuf_fill(&big, 0x11, 1500);
 	tlv_end(&big, m);
 	abuf full = ABUF_INIT;
@@ -435,7 +435,7 @@ START_TEST(files_and_authenticate)
 	abuf_reset(&r);
 	ck_assert_uint_eq(apdu("00B0000009", &r), 0x9000);
 	tu_assert_hex(r.p, r.len, "080910101032540636", "EF.IMSI");
-	ck_assert_uint_eq(apdu("00B0000A01", NULL), 0x6A86); /* beyond the file */
+	ck_assert_uint_eq(apdu("00B0000A01", NULL), 0x6B00); /* beyond the file */
 	ck_assert_uint_eq(apdu("00A4000C026F99", NULL), 0x6A82);
 	/* by path from the MF */
 	ck_assert_uint_eq(apdu("00A4080C022FE2", NULL), 0x9000);
@@ -454,8 +454,14 @@ START_TEST(files_and_authenticate)
 	abuf_reset(&r);
 	ck_assert_uint_eq(apdu(cmd, &r), 0x9000);
 	tu_assert_hex(r.p, r.len,
-		      "db08 a54211d5e3ba50bf 10 b40ba9a3c58b2a05bbf0d987b21bf8cb 10 f769bcd751044604127672711c6d3441",
-		      "RES, CK, IK of TS 35.208 set 1");
+		      "db08 a54211d5e3ba50bf 10 b40ba9a3c58b2a05bbf0d987b21bf8cb 10 f769bcd751044604127672711c6d3441"
+		      "08 eae4be823af9a08b",
+		      "RES, CK, IK of TS 35.208 set 1, and Kc = c3(CK, IK) as EF.UST service 27 is on");
+	/* GSM context (EF.UST service 38): SRES = c2(RES), Kc = c3(CK, IK) of the same RAND */
+	abuf_reset(&r);
+	ck_assert_uint_eq(apdu("0088008011 10 23553cbe9637a89d218ae64dae47bf35 00", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "04 46f8416a 08 eae4be823af9a08b", "SRES and Kc of set 1");
+	ck_assert_uint_eq(apdu("0088008012 10 23553cbe9637a89d218ae64dae47bf35 00 00", NULL), 0x6700);
 	/* the same SQN again: synchronisation failure, AUTS = SQNms xor AK* ‖ MAC-S(SQNms, AMF 0000) */
 	abuf_reset(&r);
 	ck_assert_uint_eq(apdu(cmd, &r), 0x9000);
