@@ -1,0 +1,428 @@
+/* The enabled profile's file system in-process: the TS.48 packages installed whole, PINs with their
+ * counters in NVM, access rules, UPDATE BINARY/RECORD, record modes, SEARCH RECORD, SFIs, STATUS, a
+ * cyclic EF, updates that survive a reload and stay with their profile. */
+#include "testutil.h"
+#include "cardutil.h"
+#include "profile.h"
+
+static cu_fixture F;
+
+static void setup(void)
+{
+	ck_assert_int_eq(cu_setup(&F, 7), 0);
+	F.host.auto_resync = true; /* after a reload the card keeps its counter mark, ahead of ours */
+	ck_assert_int_eq(dev_attach(&F.host), 0);
+}
+
+static void teardown(void)
+{
+	cu_teardown(&F);
+}
+
+static uint16_t apdu(const char *hex, abuf *out)
+{
+	if (out)
+		abuf_reset(out);
+	return dev_apdu(&F.host, hex, out);
+}
+
+/* the card as the next power-on finds it: loaded again from its NVM file */
+static void reload(void)
+{
+	char path[300], why[512];
+	snprintf(path, sizeof(path), "%s/card.json", F.dir);
+	euicc_free(F.card);
+	F.card = euicc_load(path, why, sizeof(why));
+	ck_assert_msg(F.card != NULL, "%s", why);
+	uint8_t atr[EUICC_ATR_MAX];
+	euicc_power_on(F.card, atr);
+	ck_assert_int_eq(dev_attach(&F.host), 0);
+}
+
+/* a generated profile in ISD-P n, enabled */
+static void install(int n, const char *iccid, const char *imsi, bool pin_enabled, bool enable)
+{
+	profile_params pp;
+	memset(&pp, 0, sizeof(pp));
+	pp.iccid = iccid;
+	pp.imsi = imsi;
+	pp.pin = "1234";
+	pp.puk = "12345678";
+	pp.pin_enabled = pin_enabled;
+	memset(pp.k, 0x11, 16);
+	memset(pp.opc, 0x22, 16);
+	abuf pkg = ABUF_INIT;
+	char why[256];
+	ck_assert_int_eq(profile_build(&pp, &pkg, why, sizeof(why)), 0);
+	ck_assert_uint_eq(cu_create(&F, n), 0x9000);
+	uint8_t aid[16];
+	cu_isdp_aid(aid, n);
+	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
+	if (enable)
+		ck_assert_uint_eq(cu_store(&F, 0x3A03, n), 0x9000);
+	abuf_free(&pkg);
+}
+
+static bool read_file(const char *path, abuf *out)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return false;
+	uint8_t buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		abuf_put(out, buf, n);
+	fclose(fp);
+	return true;
+}
+
+/* Every TS.48 package installs whole: the USIM, ISIM and CSIM through EF.DIR, DF.TELECOM, DF.5GS, the
+ * files genericFileManagement adds, EF.ARR rules, PINs and PUKs. */
+START_TEST(ts48_file_systems)
+{
+	static const char *names[] = { "TS48V2-SAIP2-3-NOBERTLV-UNIQUE.der", "TS48V2-SAIP2-3-BERTLV-UNIQUE.der",
+				       "TS48V3-SAIP2-3-NOBERTLV-UNIQUE.der", "TS48V4-SAIP2-1A-NOBERTLV-UNIQUE.der",
+				       "TS48V5-SAIP2-3-BERTLV-SUCI-UNIQUE.der" };
+	const char *dir = getenv("PROFILES_DIR");
+	abuf r = ABUF_INIT;
+	/* a generated profile in ISD-P 0 to come back to; each TS.48 package goes to ISD-P 1 */
+	install(0, "8988211000000467285", "001010000000001", false, true);
+	for (size_t i = 0; i < 5; i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", dir ? dir : "../shared/profiles", names[i]);
+		abuf pkg = ABUF_INIT;
+		if (!read_file(path, &pkg)) {
+			ck_assert_msg(getenv("CI") == NULL || strcmp(getenv("CI"), "true"), "%s is missing", path);
+			fprintf(stderr, "note: %s is missing, its file-system check did not run\n", path);
+			continue;
+		}
+		ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
+		uint8_t aid[16];
+		cu_isdp_aid(aid, 1);
+		ck_assert_msg(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512) == 0, "%s does not install",
+			      names[i]);
+		ck_assert_uint_eq(cu_store(&F, 0x3A03, 1), 0x9000);
+		/* EF.DIR record 1 names the USIM; SELECT by that AID; EF.IMSI and EF.UST */
+		ck_assert_uint_eq(apdu("00A4080C022F00", NULL), 0x9000);
+		ck_assert_uint_eq(apdu("00B2010400", &r), 0x9000);
+		ck_assert_uint_eq(r.p[0], 0x61);
+		ck_assert_uint_eq(r.p[2], 0x4F);
+		char sel[80], ah[40];
+		hex_encode(r.p + 4, r.p[3], ah);
+		snprintf(sel, sizeof(sel), "00A4040C%02X%s", r.p[3], ah);
+		ck_assert_uint_eq(apdu(sel, NULL), 0x9000);
+		ck_assert_uint_eq(apdu("00A4000C026F07", NULL), 0x9000);
+		ck_assert_uint_eq(apdu("00B0000009", &r), 0x9000);
+		tu_assert_hex(r.p, r.len, "080910101032540636", "%s", names[i]);
+		/* EF.IMSI is written by ADM1 only (EF.ARR record 10 of the USIM) */
+		ck_assert_uint_eq(apdu("00D6000001 08", NULL), 0x6982);
+		/* EF.LOCI by SFI (no '88' in its FCP: the FID's low five bits, 1E) */
+		ck_assert_uint_eq(apdu("00B09E000B", &r), 0x9000);
+		ck_assert_uint_eq(r.len, 11);
+		/* DF.TELECOM and, in it, a file genericFileManagement created (EF.ICE_graphics 5F50/4F21 ...) */
+		ck_assert_uint_eq(apdu("00A4080C027F10", NULL), 0x9000);
+		ck_assert_uint_eq(apdu("00A4080C047F106F44", NULL), 0x9000);
+		/* the ISIM (EF.DIR record 2) and the CSIM (record 3) by partial AID */
+		ck_assert_uint_eq(apdu("00A4040C07A0000000871004", NULL), 0x9000);
+		ck_assert_uint_eq(apdu("00A4040C07A0000003431002", NULL), 0x9000);
+		/* PINs: PIN1 disabled in TS.48 (VERIFY without data: 9000), ADM1 counts 10, PIN2 3 */
+		ck_assert_uint_eq(apdu("0020000100", NULL), 0x9000);
+		ck_assert_uint_eq(apdu("0020000A00", NULL), 0x63CA);
+		ck_assert_uint_eq(apdu("0020008100", NULL), 0x63C3);
+		ck_assert_uint_eq(apdu("0020000A08 3535353535353535", NULL), 0x9000);
+		ck_assert_uint_eq(apdu("00A4040C07A0000000871002", NULL), 0x9000);
+		ck_assert_uint_eq(apdu("00A4000C026F07", NULL), 0x9000);
+		ck_assert_uint_eq(apdu("00D6000001 08", NULL), 0x9000); /* with ADM1 */
+		/* back to the generated profile, and the TS.48 one deleted */
+		ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
+		ck_assert_uint_eq(cu_delete(&F, 1), 0x9000);
+		abuf_free(&pkg);
+	}
+	abuf_free(&r);
+}
+END_TEST
+
+/* PIN1 enabled: reads need it; wrong tries count down and survive a reload; 3 wrong block it; the PUK
+ * unblocks it and blocks after 10 wrong tries; CHANGE, DISABLE, ENABLE. */
+START_TEST(pins_and_access)
+{
+	abuf r = ABUF_INIT;
+	install(0, "8988211000000467285", "001010000000001", true, true);
+	ck_assert_uint_eq(apdu("00A4040C07A0000000871002", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00A4000C026F07", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B0000009", NULL), 0x6982);               /* PIN1 not verified */
+	ck_assert_uint_eq(apdu("0088008011 10 00112233445566778899aabbccddeeff 00", NULL), 0x6982);
+	ck_assert_uint_eq(apdu("0020000100", NULL), 0x63C3);
+	ck_assert_uint_eq(apdu("0020000108 31313131FFFFFFFF", NULL), 0x63C2); /* wrong */
+	reload();                                                            /* the count is in NVM */
+	ck_assert_uint_eq(apdu("0020000100", NULL), 0x63C2);
+	ck_assert_uint_eq(apdu("0020000108 31323334FFFFFFFF", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("0020000100", NULL), 0x9000);                 /* verified, counter back to 3 */
+	ck_assert_uint_eq(apdu("00A4040C07A0000000871002", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00A4000C026F07", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B0000009", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "080910100000000010", "EF.IMSI after VERIFY");
+	ck_assert_uint_eq(apdu("00D6000001 08", NULL), 0x6982);             /* ADM1 writes EF.IMSI */
+	ck_assert_uint_eq(apdu("0020000A08 3535353535353536", NULL), 0x63C2);
+	ck_assert_uint_eq(apdu("0020000A08 3535353535353535", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00D6000001 09", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B0000001", &r), 0x9000);
+	ck_assert_uint_eq(r.p[0], 0x09);
+	/* bad requests */
+	ck_assert_uint_eq(apdu("0020000208 31323334FFFFFFFF", NULL), 0x6A88); /* no such key */
+	ck_assert_uint_eq(apdu("0020000104 31323334", NULL), 0x6700);
+	ck_assert_uint_eq(apdu("0020010108 31323334FFFFFFFF", NULL), 0x6A86);
+	ck_assert_uint_eq(apdu("0024000110 31323334FFFFFFFF 3132FFFFFFFFFFFF", NULL), 0x6A80); /* new PIN of 2 digits */
+	/* CHANGE PIN */
+	ck_assert_uint_eq(apdu("0024000110 39393939FFFFFFFF 35363738FFFFFFFF", NULL), 0x63C2);
+	ck_assert_uint_eq(apdu("0024000110 31323334FFFFFFFF 35363738FFFFFFFF", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("0020000108 31323334FFFFFFFF", NULL), 0x63C2); /* the old one no more */
+	/* block it: two more wrong tries, then even the right PIN gets 6983 */
+	ck_assert_uint_eq(apdu("0020000108 31323334FFFFFFFF", NULL), 0x63C1);
+	ck_assert_uint_eq(apdu("0020000108 31323334FFFFFFFF", NULL), 0x63C0);
+	ck_assert_uint_eq(apdu("0020000108 35363738FFFFFFFF", NULL), 0x6983);
+	ck_assert_uint_eq(apdu("00B0000009", NULL), 0x6982);
+	reload();
+	ck_assert_uint_eq(apdu("0020000108 35363738FFFFFFFF", NULL), 0x6983); /* still blocked */
+	/* UNBLOCK with PUK1 */
+	ck_assert_uint_eq(apdu("002C000100", NULL), 0x63CA);
+	ck_assert_uint_eq(apdu("002C000110 3131313131313131 39393939FFFFFFFF", NULL), 0x63C9);
+	ck_assert_uint_eq(apdu("002C000110 3132333435363738 39393939FFFFFFFF", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("002C000100", NULL), 0x63CA);                 /* PUK counter back to 10 */
+	ck_assert_uint_eq(apdu("0020000100", NULL), 0x9000);                 /* unblocked and verified */
+	reload();
+	ck_assert_uint_eq(apdu("0020000108 39393939FFFFFFFF", NULL), 0x9000);
+	/* DISABLE (PIN1 may be disabled), then reads need nothing; ADM1 may not be disabled */
+	ck_assert_uint_eq(apdu("0026000108 39393939FFFFFFFF", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("0026000108 39393939FFFFFFFF", NULL), 0x6985);
+	ck_assert_uint_eq(apdu("0024000110 39393939FFFFFFFF 31313131FFFFFFFF", NULL), 0x6984);
+	ck_assert_uint_eq(apdu("0026000A08 3535353535353535", NULL), 0x6985);
+	reload();
+	ck_assert_uint_eq(apdu("00A4040C07A0000000871002", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00A4000C026F07", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B0000009", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("0028000108 39393939FFFFFFFF", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("0028000108 39393939FFFFFFFF", NULL), 0x6985);
+	/* the PUK blocks after 10 wrong tries: PIN1 blocked first */
+	for (int i = 0; i < 3; i++)
+		apdu("0020000108 30303030FFFFFFFF", NULL);
+	ck_assert_uint_eq(apdu("0020000100", NULL), 0x6983);
+	for (int i = 9; i >= 0; i--) {
+		uint16_t sw = apdu("002C000110 3030303030303030 39393939FFFFFFFF", NULL);
+		ck_assert_uint_eq(sw, 0x63C0 | (unsigned)i);
+	}
+	ck_assert_uint_eq(apdu("002C000110 3132333435363738 39393939FFFFFFFF", NULL), 0x6983);
+	reload();
+	ck_assert_uint_eq(apdu("002C000100", NULL), 0x6983);
+	abuf_free(&r);
+}
+END_TEST
+
+/* UPDATE BINARY, record modes, SEARCH RECORD, UPDATE RECORD, STATUS on a generated profile */
+START_TEST(records_and_updates)
+{
+	abuf r = ABUF_INIT;
+	install(0, "8988211000000467285", "001010000000001", false, true);
+	/* EF.ARR (2F06): 3 records of 32 bytes */
+	ck_assert_uint_eq(apdu("00A4080402 2F06 00", &r), 0x9000);
+	tlv d;
+	ck_assert_int_eq(tlv_find(r.p + 2, r.len - 2, 0x82, &d), 0);
+	tu_assert_hex(d.value, d.len, "4221002003", "EF.ARR descriptor: linear fixed, 3 records of 32");
+	ck_assert_uint_eq(apdu("00B2000400", NULL), 0x6A83);              /* no current record yet */
+	ck_assert_uint_eq(apdu("00B2000200", &r), 0x9000);                /* next: record 1 */
+	ck_assert_uint_eq(r.len, 32);
+	ck_assert_uint_eq(r.p[7], 0x1A);
+	ck_assert_uint_eq(apdu("00B2000200", &r), 0x9000);                /* record 2 */
+	ck_assert_uint_eq(r.p[2], 0x01);
+	ck_assert_uint_eq(apdu("00B2000400", &r), 0x9000);                /* current: still 2 */
+	ck_assert_uint_eq(r.p[2], 0x01);
+	ck_assert_uint_eq(apdu("00B2000200", &r), 0x9000);                /* 3 */
+	ck_assert_uint_eq(r.p[2], 0x03);
+	ck_assert_uint_eq(apdu("00B2000200", NULL), 0x6A83);              /* no record 4 */
+	ck_assert_uint_eq(apdu("00B2000300", &r), 0x9000);                /* previous: 2 */
+	ck_assert_uint_eq(r.p[2], 0x01);
+	ck_assert_uint_eq(apdu("00B2040400", NULL), 0x6A83);
+	ck_assert_uint_eq(apdu("00B2010500", NULL), 0x6A86);
+	/* SEARCH RECORD: simple forward from 1 finds 80 01 03 in record 3; enhanced from offset 0 */
+	ck_assert_uint_eq(apdu("00A2010403 800103", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "03", "simple search");
+	ck_assert_uint_eq(apdu("00A2010403 80011A", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "0102", "two records hold 80 01 1A");
+	ck_assert_uint_eq(apdu("00A2030503 80011A", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "0201", "backward from 3");
+	ck_assert_uint_eq(apdu("00A2010605 0400 800101", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "0102", "enhanced, from offset 0 of each record");
+	ck_assert_uint_eq(apdu("00A2010402 CAFE", NULL), 0x6A83);
+	/* EF.ARR is written by ADM1 only */
+	ck_assert_uint_eq(apdu("00DC010420 800101900080011AA40683010A950108FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", NULL), 0x6982);
+	ck_assert_uint_eq(apdu("0020000A08 3535353535353535", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00DC010410 800101900080011AA40683010A950108", NULL), 0x6700); /* not a whole record */
+	ck_assert_uint_eq(apdu("00DC010420 800101900080011AA40683010A950108EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B2010400", &r), 0x9000);
+	ck_assert_uint_eq(r.p[31], 0xEE);
+	/* by SFI: EF.ARR has SFI 06 (its FID's low bits); READ RECORD with SFI in P2 */
+	ck_assert_uint_eq(apdu("00A4000C023F00", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B2013400", &r), 0x9000);
+	ck_assert_uint_eq(r.p[31], 0xEE);
+	/* a transparent EF by SFI: EF.ICCID (SFI 02) */
+	ck_assert_uint_eq(apdu("00B082000A", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "988812010000407682f5", "EF.ICCID by SFI");
+	ck_assert_uint_eq(apdu("00B09F0001", NULL), 0x6A82);              /* no file with SFI 1F here */
+	ck_assert_uint_eq(apdu("00B2011400", NULL), 0x6981);              /* EF.ICCID has no records */
+	/* EF.LOCI: written with PIN1 (disabled here), offsets checked */
+	ck_assert_uint_eq(apdu("00A4080C047FFF6F7E", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00D6000004 01020304", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00D6000A02 0102", NULL), 0x6700);         /* past the end */
+	ck_assert_uint_eq(apdu("00D6000B01 01", NULL), 0x6B00);           /* offset outside */
+	ck_assert_uint_eq(apdu("00B0000000", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "0102030400f110fffeff01", "EF.LOCI updated");
+	/* STATUS: the current DF's FCP, the application's name */
+	ck_assert_uint_eq(apdu("80F2000000", &r), 0x9000);
+	ck_assert_uint_eq(r.p[0], 0x62);
+	tlv aid;
+	ck_assert_int_eq(tlv_find(r.p + 2, r.len - 2, 0x84, &aid), 0);
+	ck_assert_uint_eq(apdu("80F2000100", &r), 0x9000);
+	ck_assert_uint_eq(r.p[0], 0x84);
+	ck_assert_uint_eq(apdu("80F2000C00", &r), 0x9000);
+	ck_assert_uint_eq(r.len, 0);
+	/* no EF selected */
+	ck_assert_uint_eq(apdu("00A4000C023F00", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B0000001", NULL), 0x6986);
+	/* everything written is there after a power cycle */
+	reload();
+	ck_assert_uint_eq(apdu("00A4080C047FFF6F7E", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B000000B", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "0102030400f110fffeff01", "EF.LOCI after a reload");
+	abuf_free(&r);
+}
+END_TEST
+
+/* A cyclic EF (TS.48 EF.ICI, 6F80): UPDATE RECORD previous writes the oldest, which becomes record 1. */
+START_TEST(cyclic_file)
+{
+	const char *dir = getenv("PROFILES_DIR");
+	char path[512];
+	snprintf(path, sizeof(path), "%s/TS48V2-SAIP2-3-NOBERTLV-UNIQUE.der", dir ? dir : "../shared/profiles");
+	abuf pkg = ABUF_INIT, r = ABUF_INIT;
+	if (!read_file(path, &pkg)) {
+		ck_assert_msg(getenv("CI") == NULL || strcmp(getenv("CI"), "true"), "%s is missing", path);
+		fprintf(stderr, "note: %s is missing, the cyclic-file check did not run\n", path);
+		return;
+	}
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	uint8_t aid[16];
+	cu_isdp_aid(aid, 0);
+	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
+	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
+	ck_assert_uint_eq(apdu("00A4080402 7FFF 00", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00A4000402 6F80 00", &r), 0x9000);
+	tlv d;
+	ck_assert_int_eq(tlv_find(r.p + 2, r.len - 2, 0x82, &d), 0);
+	ck_assert_uint_eq(d.value[0], 0x46);
+	size_t rl = ((size_t)d.value[2] << 8) | d.value[3];
+	uint8_t nrec = d.value[4];
+	ck_assert_uint_ge(nrec, 2);
+	char cmd[600], h[300];
+	uint8_t rec[128];
+	memset(rec, 0xA1, rl);
+	hex_encode(rec, rl, h);
+	snprintf(cmd, sizeof(cmd), "00DC0003%02zX%s", rl, h);
+	ck_assert_uint_eq(apdu(cmd, NULL), 0x9000);
+	memset(rec, 0xB2, rl);
+	hex_encode(rec, rl, h);
+	snprintf(cmd, sizeof(cmd), "00DC0003%02zX%s", rl, h);
+	ck_assert_uint_eq(apdu(cmd, NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B2010400", &r), 0x9000);
+	ck_assert_uint_eq(r.p[0], 0xB2);
+	ck_assert_uint_eq(apdu("00B2020400", &r), 0x9000);
+	ck_assert_uint_eq(r.p[0], 0xA1);
+	snprintf(cmd, sizeof(cmd), "00DC0104%02zX%s", rl, h);
+	ck_assert_uint_eq(apdu(cmd, NULL), 0x6A86);                        /* absolute: not on a cyclic EF */
+	/* next from record nrec wraps to 1 */
+	snprintf(cmd, sizeof(cmd), "00B2%02X0400", nrec);
+	ck_assert_uint_eq(apdu(cmd, NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B2000300", &r), 0x9000);                /* previous of none: the last */
+	abuf_free(&r);
+	abuf_free(&pkg);
+}
+END_TEST
+
+/* Updates stay with their profile: EF.LOCI of A is untouched by B, and both survive a reload. */
+START_TEST(profile_isolation)
+{
+	abuf r = ABUF_INIT;
+	install(0, "8988211000000467285", "001010000000001", false, true);
+	install(1, "8988211000000467293", "001010000000002", false, false);
+	ck_assert_uint_eq(apdu("00A4080C047FFF6F7E", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00D600000B AAAAAAAA00f110fffeff00", NULL), 0x9000);
+	ck_assert_uint_eq(cu_store(&F, 0x3A03, 1), 0x9000); /* swap to B */
+	ck_assert_uint_eq(apdu("00A4080C047FFF6F07", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B0000009", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "080910100000000020", "B's IMSI");
+	ck_assert_uint_eq(apdu("00A4080C047FFF6F7E", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B000000B", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "ffffffff00f110fffeff01", "B's EF.LOCI as installed");
+	ck_assert_uint_eq(apdu("00D6000004 BBBBBBBB", NULL), 0x9000);
+	reload();
+	uint16_t sw = cu_store(&F, 0x3A03, 0); /* back to A */
+	ck_assert_msg(sw == 0x9000, "enable A after the reload: %04X %s", sw, F.host.log.p ? (char *)F.host.log.p : "");
+	ck_assert_uint_eq(apdu("00A4080C047FFF6F7E", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B000000B", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "aaaaaaaa00f110fffeff00", "A's EF.LOCI kept");
+	ck_assert_uint_eq(cu_store(&F, 0x3A03, 1), 0x9000);
+	ck_assert_uint_eq(apdu("00A4080C047FFF6F7E", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B0000004", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "bbbbbbbb", "B's EF.LOCI kept");
+	/* a disabled profile's files are out of reach: B enabled, A's ICCID nowhere */
+	ck_assert_uint_eq(apdu("00A4080C022FE2", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B000000A", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "988812010000407692f3", "B's ICCID");
+	abuf_free(&r);
+}
+END_TEST
+
+/* A package whose file system does not install is refused whole: nothing of it stays on the card. */
+START_TEST(bad_file_system_refused)
+{
+	profile_params pp;
+	memset(&pp, 0, sizeof(pp));
+	pp.iccid = "8988211000000467285";
+	pp.imsi = "001010000000001";
+	abuf pkg = ABUF_INIT;
+	char why[256];
+	ck_assert_int_eq(profile_build(&pp, &pkg, why, sizeof(why)), 0);
+	/* EF.ICCID's FID '2FE2' becomes a 3-byte FID: bad values */
+	size_t at = 0;
+	for (size_t i = 0; i + 4 < pkg.len; i++)
+		if (!memcmp(pkg.p + i, "\x83\x02\x2F\xE2", 4))
+			at = i;
+	ck_assert_uint_gt(at, 0);
+	pkg.p[at + 1] = 0x01; /* 83 01 2F, then E2 read as the next tag */
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	uint8_t aid[16];
+	cu_isdp_aid(aid, 0);
+	ck_assert_int_ne(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
+	json_t *s = euicc_show(F.card, false);
+	json_t *p = json_array_get(json_object_get(s, "profiles"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "package_bytes")), 0);
+	ck_assert_str_ne(json_string_value(json_object_get(p, "state")), "disabled");
+	json_decref(s);
+	abuf_free(&pkg);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("fs");
+	TCase *tc = tcase_create("fs");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, ts48_file_systems);
+	tcase_add_test(tc, pins_and_access);
+	tcase_add_test(tc, records_and_updates);
+	tcase_add_test(tc, cyclic_file);
+	tcase_add_test(tc, profile_isolation);
+	tcase_add_test(tc, bad_file_system_refused);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
