@@ -81,6 +81,14 @@ for e in json.load(sys.stdin)['euiccs']:
 		out=$("$APDU" --json read-ids "${CARD[@]}" 2>&1)
 		if [[ "$out" == *"\"iccid\": \"$iccid\""* && "$out" == *'"imsi": "001010123456063"'* ]]; then
 			ok "read-ids after enabling $iccid: its ICCID and IMSI 001010123456063"; else not_ok "read-ids $iccid" "$out"; fi
+		# interop: another PC/SC program (OpenSC) selects ADF.USIM and reads EF.IMSI the same way
+		if [ "$MODE" = pcscd ] && command -v opensc-tool >/dev/null; then
+			opensc-tool --reader 0 --send-apdu 00A4040C07A0000000871002 --send-apdu 00A4000C026F07 \
+				--send-apdu 00B0000009 >"$work/osc" 2>&1
+			if tr '\n' ' ' <"$work/osc" | grep -qi "08 09 10 10 10 32 54 06 36"; then
+				ok "opensc-tool reads EF.IMSI of $iccid: 080910101032540636"; else
+				not_ok "opensc-tool EF.IMSI" "$(tr '\n' ' ' <"$work/osc" | head -c 400)"; fi
+		fi
 	done
 	expect "enable A again" 0 "done" "${S[@]}" enable 8988211000000467285
 	for iccid in $("$SMSR" --db "$work/smsr.db" --json list | python3 -c "
