@@ -113,6 +113,27 @@ int euicc_find_profile(const euicc_card *c, const uint8_t *aid, size_t aid_len)
 	return -1;
 }
 
+void euicc_blob_touch(euicc_card *c, int i)
+{
+	nvm_profile *p = &c->nvm.profiles[i];
+	if (c->snapshot_active && !c->blob_saved[i]) {
+		nvm_profile *s = &c->snapshot->profiles[i];
+		memcpy(s->package, p->package, p->package_len);
+		memcpy(s->fsdata, p->fsdata, p->fsdata_len);
+		c->blob_saved[i] = true;
+	}
+	p->blob_gen++;
+}
+
+void euicc_profile_clear(euicc_card *c, int i)
+{
+	euicc_blob_touch(c, i);
+	nvm_profile *p = &c->nvm.profiles[i];
+	uint32_t gen = p->blob_gen;
+	crypto_wipe(p, sizeof(*p));
+	p->blob_gen = gen;
+}
+
 int euicc_enabled_profile(const euicc_card *c)
 {
 	for (int i = 0; i < EUICC_MAX_PROFILES; i++)
@@ -138,6 +159,7 @@ euicc_card *euicc_create_empty(void)
 	}
 	c->perso_target = -1;
 	c->dl_target = -1;
+	c->check_blobs = getenv("EUICC_CHECK_BLOBS") != NULL;
 	c->switch_from = c->switch_to = -1;
 	sms_reassembly_init(&c->sms);
 	abuf_init(&c->dl_buf);
@@ -583,18 +605,39 @@ size_t euicc_transmit(euicc_card *c, const uint8_t *in, size_t len, uint8_t *r)
 	c->pending_len = 0;
 	bool ro = read_only(&a);
 	size_t proactive_before = c->n_proactive;
-	if (!ro && c->path)
-		nvm_copy(c->snapshot, &c->nvm);
+	if (!ro && c->path) {
+		nvm_copy_fixed(c->snapshot, &c->nvm);
+		memset(c->blob_saved, 0, sizeof(c->blob_saved));
+		c->snapshot_active = true;
+		if (c->check_blobs)
+			nvm_copy(c->snapshot, &c->nvm); /* the whole of it, to catch a blob changed untouched */
+	}
 	eu_status st = dispatch(c, &a, ch, &out);
 	if (out.err)
 		st = EU_TECHNICAL;
 	cat_flush_refresh(c);
-	if (!ro && c->path && !nvm_equal(c->snapshot, &c->nvm)) {
+	if (!ro && c->path && c->check_blobs) {
+		for (int i = 0; i < EUICC_MAX_PROFILES; i++) {
+			const nvm_profile *x = &c->snapshot->profiles[i], *y = &c->nvm.profiles[i];
+			if (x->blob_gen == y->blob_gen && x->package_len == y->package_len && x->fsdata_len == y->fsdata_len &&
+			    (memcmp(x->package, y->package, x->package_len) || memcmp(x->fsdata, y->fsdata, x->fsdata_len)))
+				abort(); /* a blob changed without euicc_blob_touch: it would not be saved */
+		}
+	}
+	c->snapshot_active = false;
+	if (!ro && c->path && !nvm_equal_fixed(c->snapshot, &c->nvm)) {
 		char why[256];
 		if (nvm_write_file(&c->nvm, c->path, why, sizeof(why)) != 0) {
 			/* nothing half-applied: the command is undone and reported as a memory failure */
 			snprintf(c->last_error, sizeof(c->last_error), "%s", why);
-			nvm_copy(&c->nvm, c->snapshot);
+			nvm_copy_fixed(&c->nvm, c->snapshot);
+			for (int i = 0; i < EUICC_MAX_PROFILES; i++)
+				if (c->blob_saved[i]) {
+					nvm_profile *d = &c->nvm.profiles[i];
+					const nvm_profile *s = &c->snapshot->profiles[i];
+					memcpy(d->package, s->package, s->package_len);
+					memcpy(d->fsdata, s->fsdata, s->fsdata_len);
+				}
 			if (c->n_proactive > proactive_before)
 				c->n_proactive = proactive_before;
 			abuf_reset(&out);

@@ -252,6 +252,7 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 		} else {
 			/* the whole package is here: install its files and PINs; one element that does not
 			 * install refuses the profile, its number and status in the answer */
+			euicc_blob_touch(c, isdp);
 			memcpy(p->package, c->dl_buf.p, c->dl_buf.len);
 			p->package_len = (uint32_t)c->dl_buf.len;
 			size_t bad_pe = 0;

@@ -80,6 +80,7 @@ typedef struct {
 	nvm_pin puks[EUICC_MAX_PUKS];
 	uint32_t package_len;
 	uint32_t fsdata_len;          /* installed file contents (saip.c lays them out, fs.c updates them) */
+	uint32_t blob_gen;            /* bumped by euicc_blob_touch before the blobs change (RAM only) */
 	uint8_t fsdata[EUICC_MAX_FSDATA];
 	uint8_t package[EUICC_MAX_PACKAGE];
 } nvm_profile;
@@ -113,9 +114,14 @@ typedef struct {
 	nvm_profile profiles[EUICC_MAX_PROFILES]; /* last: see nvm_copy */
 } euicc_nvm;
 
-/* Copy and compare up to the blobs' lengths (card.c snapshot before every state-changing command). */
+/* Copy and compare up to the blobs' lengths. */
 void nvm_copy(euicc_nvm *dst, const euicc_nvm *src);
 bool nvm_equal(const euicc_nvm *a, const euicc_nvm *b);
+/* The same without the blobs (package, files): the card's snapshot before every state-changing command
+ * takes only these; whoever changes a profile's blobs calls euicc_blob_touch first, which saves them
+ * into the snapshot (copy on write) and bumps blob_gen so the change is seen. */
+void nvm_copy_fixed(euicc_nvm *dst, const euicc_nvm *src);
+bool nvm_equal_fixed(const euicc_nvm *a, const euicc_nvm *b);
 
 /* The enabled profile's file system (saip.c builds it from the stored package, fs.c runs the commands) */
 #define FS_MAX_FILES 320
@@ -246,6 +252,9 @@ struct euicc_card {
 	int fs_profile;
 	int fs_df[EUICC_CHANNELS], fs_ef[EUICC_CHANNELS], fs_rec[EUICC_CHANNELS];
 	bool pin_verified[EUICC_MAX_PINS]; /* security status of the session (RAM) */
+	bool snapshot_active;        /* a state-changing command runs: blobs are saved on first touch */
+	bool blob_saved[EUICC_MAX_PROFILES];
+	bool check_blobs;            /* EUICC_CHECK_BLOBS set: verify that no blob changed untouched (tests) */
 	uint8_t pin_left;            /* the x of the last 63Cx */
 };
 
@@ -254,6 +263,9 @@ void euicc_tracef(euicc_card *c, const char *fmt, ...) __attribute__((format(pri
 void euicc_trace_hex(euicc_card *c, const char *label, const uint8_t *p, size_t len);
 int euicc_find_profile(const euicc_card *c, const uint8_t *aid, size_t aid_len);
 int euicc_enabled_profile(const euicc_card *c);
+void euicc_blob_touch(euicc_card *c, int profile);
+/* an ISD-P slot emptied (create, delete): every byte of the profile wiped */
+void euicc_profile_clear(euicc_card *c, int profile);
 apdu_err euicc_random(euicc_card *c, void *out, size_t len);
 
 /* isdr.c: one command to the ISD-R; appends response data to out */

@@ -370,6 +370,7 @@ static eu_status binary(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 			return EU_WRONG_LENGTH;
 		if (off + a->lc > f->size)
 			return EU_WRONG_LENGTH;
+		euicc_blob_touch(c, c->fs_profile);
 		memcpy(body(c, f) + off, a->data, a->lc);
 		return EU_OK;
 	}
@@ -408,6 +409,7 @@ static eu_status record(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 		if (upd && cyclic) {
 			if (mode != 0x03)
 				return EU_WRONG_P1P2; /* a cyclic EF is written in previous mode only */
+			euicc_blob_touch(c, c->fs_profile);
 			uint8_t *b = body(c, f);
 			memmove(b + f->rec_len, b, (size_t)(nrec - 1) * f->rec_len);
 			memcpy(b, a->data, f->rec_len);
@@ -436,8 +438,10 @@ static eu_status record(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 		return EU_WRONG_P1P2;
 	}
 	uint8_t *rec = body(c, f) + (size_t)(r - 1) * f->rec_len;
-	if (upd)
+	if (upd) {
+		euicc_blob_touch(c, c->fs_profile);
 		memcpy(rec, a->data, f->rec_len);
+	}
 	else
 		abuf_put(out, rec, f->rec_len);
 	return EU_OK;

@@ -140,8 +140,8 @@ static eu_status install(euicc_card *c, const capdu *a)
 	}
 	if (slot < 0 || grant > EUICC_MAX_PACKAGE || granted + grant > TOTAL_NVM)
 		return EU_NO_MEMORY;
+	euicc_profile_clear(c, slot);
 	nvm_profile *p = &c->nvm.profiles[slot];
-	memset(p, 0, sizeof(*p));
 	p->used = true;
 	memcpy(p->aid, inst, 16);
 	p->state = PS_SELECTABLE; /* INSTALLED and made selectable in one step */
@@ -312,7 +312,7 @@ static eu_status delete_profile(euicc_card *c, const capdu *a)
 		c->perso_target = -1;
 	if (c->dl_target == i)
 		es8_reset_session(c);
-	memset(p, 0, sizeof(*p));
+	euicc_profile_clear(c, i);
 	euicc_tracef(c, "DeleteProfile: ISD-P %d deleted", i);
 	return EU_OK;
 }

@@ -27,6 +27,23 @@ void nvm_copy(euicc_nvm *dst, const euicc_nvm *src)
 	}
 }
 
+void nvm_copy_fixed(euicc_nvm *dst, const euicc_nvm *src)
+{
+	memcpy(dst, src, offsetof(euicc_nvm, profiles));
+	for (int i = 0; i < EUICC_MAX_PROFILES; i++)
+		memcpy(&dst->profiles[i], &src->profiles[i], offsetof(nvm_profile, fsdata));
+}
+
+bool nvm_equal_fixed(const euicc_nvm *a, const euicc_nvm *b)
+{
+	if (memcmp(a, b, offsetof(euicc_nvm, profiles)))
+		return false;
+	for (int i = 0; i < EUICC_MAX_PROFILES; i++)
+		if (memcmp(&a->profiles[i], &b->profiles[i], offsetof(nvm_profile, fsdata)))
+			return false;
+	return true;
+}
+
 bool nvm_equal(const euicc_nvm *a, const euicc_nvm *b)
 {
 	if (memcmp(a, b, offsetof(euicc_nvm, profiles)))
@@ -55,7 +72,26 @@ static json_t *pins_json(const nvm_pin *p, int n, bool secrets)
 	return a;
 }
 
+/* The two large blobs of a profile (package, files) go into the file as placeholders that
+ * nvm_write_file replaces with their hex: jansson would otherwise copy, validate and escape-check
+ * some 60 KB per profile on every write. */
+#define BLOB_MARK "\x01"
+static json_t *blob(const uint8_t *p, size_t len, bool placeholder, char kind, int slot)
+{
+	if (!placeholder)
+		return euicc_hexj(p, len);
+	char m[4] = { BLOB_MARK[0], kind, (char)('0' + slot), 0 };
+	return json_string(m);
+}
+
+static json_t *to_json(const euicc_nvm *n, bool secrets, bool placeholders);
+
 json_t *nvm_to_json(const euicc_nvm *n, bool secrets)
+{
+	return to_json(n, secrets, false);
+}
+
+static json_t *to_json(const euicc_nvm *n, bool secrets, bool placeholders)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "format", json_string(NVM_FORMAT));
@@ -103,8 +139,8 @@ json_t *nvm_to_json(const euicc_nvm *n, bool secrets)
 			json_object_set_new(j, "scp03", json_null());
 		}
 		if (secrets) {
-			json_object_set_new(j, "package", euicc_hexj(p->package, p->package_len));
-			json_object_set_new(j, "files", euicc_hexj(p->fsdata, p->fsdata_len));
+			json_object_set_new(j, "package", blob(p->package, p->package_len, placeholders, 'P', i));
+			json_object_set_new(j, "files", blob(p->fsdata, p->fsdata_len, placeholders, 'F', i));
 		} else {
 			json_object_set_new(j, "package_len", json_integer(p->package_len));
 			json_object_set_new(j, "files_len", json_integer(p->fsdata_len));
@@ -362,16 +398,57 @@ out:
 	return v.bad ? -1 : 0;
 }
 
+/* the document with its placeholders ("\u0001P0" ...) replaced by the blobs' hex */
+static char *render(const euicc_nvm *n, size_t *out_len)
+{
+	json_t *o = to_json(n, true, true);
+	char *small = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (!small)
+		return NULL;
+	size_t total = strlen(small) + 1;
+	for (int i = 0; i < EUICC_MAX_PROFILES; i++)
+		total += 2 * ((size_t)n->profiles[i].package_len + n->profiles[i].fsdata_len);
+	char *text = malloc(total);
+	if (!text) {
+		free(small);
+		return NULL;
+	}
+	static const char mark[] = "\\u0001";
+	size_t w = 0;
+	const char *r = small;
+	for (;;) {
+		const char *m = strstr(r, mark);
+		if (!m || !m[6] || m[7] < '0' || m[7] >= '0' + EUICC_MAX_PROFILES) {
+			size_t rest = strlen(r);
+			memcpy(text + w, r, rest + 1);
+			w += rest;
+			break;
+		}
+		memcpy(text + w, r, (size_t)(m - r));
+		w += (size_t)(m - r);
+		const nvm_profile *p = &n->profiles[m[7] - '0'];
+		if (m[6] == 'P')
+			hex_encode(p->package, p->package_len, text + w);
+		else
+			hex_encode(p->fsdata, p->fsdata_len, text + w);
+		w += strlen(text + w);
+		r = m + 8;
+	}
+	crypto_wipe(small, strlen(small));
+	free(small);
+	*out_len = w;
+	return text;
+}
+
 int nvm_write_file(const euicc_nvm *n, const char *path, char *why, size_t why_len)
 {
-	json_t *o = nvm_to_json(n, true);
-	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(o);
+	size_t len = 0;
+	char *text = render(n, &len);
 	if (!text) {
 		snprintf(why, why_len, "out of memory serialising the NVM");
 		return -1;
 	}
-	size_t len = strlen(text);
 	size_t plen = strlen(path);
 	char *tmp = malloc(plen + 32);
 	int rc = -1, fd = -1;
