@@ -322,7 +322,7 @@ json_t *profile_describe(const uint8_t *pkg, size_t len, bool secrets, char *why
 		tlv t, f, v;
 		if (pe.tag == 0xA0 && !tlv_find(pe.value, pe.len, 0x83, &t) && t.len == 10)
 			bcd_digits(t.value, 10, false, iccid, sizeof(iccid));
-		if (pe.tag == 0xB0 || pe.tag == 0xB3 || pe.tag == 0xB4) {
+		if (pe.tag >= 0xB0 && pe.tag <= 0xBF) { /* every file-system element */
 			acur fc = acur_make(pe.value, pe.len);
 			tlv item, fd, fid, content;
 			while (fc.len && !tlv_next(&fc, &item)) {

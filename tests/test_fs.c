@@ -3,6 +3,7 @@
  * cyclic EF, updates that survive a reload and stay with their profile. */
 #include "testutil.h"
 #include "cardutil.h"
+#include "apdu/milenage.h"
 #include "profile.h"
 
 static cu_fixture F;
@@ -39,8 +40,9 @@ static void reload(void)
 	ck_assert_int_eq(dev_attach(&F.host), 0);
 }
 
-/* a generated profile in ISD-P n, enabled */
-static void install(int n, const char *iccid, const char *imsi, bool pin_enabled, bool enable)
+/* a generated profile in ISD-P n, enabled; K and OPc 11.. / 22.. unless given */
+static void install_keys(int n, const char *iccid, const char *imsi, bool pin_enabled, bool enable, const uint8_t *k,
+			 const uint8_t *opc)
 {
 	profile_params pp;
 	memset(&pp, 0, sizeof(pp));
@@ -51,6 +53,10 @@ static void install(int n, const char *iccid, const char *imsi, bool pin_enabled
 	pp.pin_enabled = pin_enabled;
 	memset(pp.k, 0x11, 16);
 	memset(pp.opc, 0x22, 16);
+	if (k)
+		memcpy(pp.k, k, 16);
+	if (opc)
+		memcpy(pp.opc, opc, 16);
 	abuf pkg = ABUF_INIT;
 	char why[256];
 	ck_assert_int_eq(profile_build(&pp, &pkg, why, sizeof(why)), 0);
@@ -61,6 +67,11 @@ static void install(int n, const char *iccid, const char *imsi, bool pin_enabled
 	if (enable)
 		ck_assert_uint_eq(cu_store(&F, 0x3A03, n), 0x9000);
 	abuf_free(&pkg);
+}
+
+static void install(int n, const char *iccid, const char *imsi, bool pin_enabled, bool enable)
+{
+	install_keys(n, iccid, imsi, pin_enabled, enable, NULL, NULL);
 }
 
 static bool read_file(const char *path, abuf *out)
@@ -381,6 +392,68 @@ START_TEST(profile_isolation)
 }
 END_TEST
 
+/* AUTHENTICATE against every full 3GPP TS 35.208 set, each loaded through a generated profile: RES, CK,
+ * IK byte exact (and Kc = c3(CK, IK), EF.UST service 27 being on); the same SQN again gives an AUTS
+ * whose SQNms, unmasked with the set's AK*, is that SQN, with a MAC-S that verifies. */
+START_TEST(milenage_sets_through_profiles)
+{
+	json_t *V = tu_vectors("milenage-ts35208.json"), *v;
+	size_t i, done = 0;
+	abuf r = ABUF_INIT;
+	install(0, "8988211000000467285", "001010000000001", false, true);
+	json_array_foreach(json_object_get(V, "sets"), i, v) {
+		if (!json_object_get(v, "res") || !json_object_get(v, "ck") || !json_object_get(v, "ik"))
+			continue; /* set 6 lists f1, f4 and f5* only */
+		uint8_t k[16], opc[16], rnd[16], sqn[6], amf[2], mac_a[8], ak[6], akstar[6], ck[16], ik[16];
+		tu_hexfix(k, 16, json_string_value(json_object_get(v, "k")));
+		tu_hexfix(opc, 16, json_string_value(json_object_get(v, "opc")));
+		tu_hexfix(rnd, 16, json_string_value(json_object_get(v, "rand")));
+		tu_hexfix(sqn, 6, json_string_value(json_object_get(v, "sqn")));
+		tu_hexfix(amf, 2, json_string_value(json_object_get(v, "amf")));
+		tu_hexfix(mac_a, 8, json_string_value(json_object_get(v, "mac_a")));
+		tu_hexfix(ak, 6, json_string_value(json_object_get(v, "ak")));
+		tu_hexfix(akstar, 6, json_string_value(json_object_get(v, "ak_star")));
+		tu_hexfix(ck, 16, json_string_value(json_object_get(v, "ck")));
+		tu_hexfix(ik, 16, json_string_value(json_object_get(v, "ik")));
+		install_keys(1, "8988211000000467293", "001010000000002", false, true, k, opc);
+		uint8_t autn[16];
+		for (int b = 0; b < 6; b++)
+			autn[b] = sqn[b] ^ ak[b];
+		memcpy(autn + 6, amf, 2);
+		memcpy(autn + 8, mac_a, 8);
+		char cmd[160], rh[33], ah[33], want[200], kch[17];
+		uint8_t kc[8];
+		for (int b = 0; b < 8; b++)
+			kc[b] = (uint8_t)(ck[b] ^ ck[b + 8] ^ ik[b] ^ ik[b + 8]);
+		hex_encode(rnd, 16, rh);
+		hex_encode(autn, 16, ah);
+		hex_encode(kc, 8, kch);
+		snprintf(cmd, sizeof(cmd), "00A4040C07A0000000871002");
+		ck_assert_uint_eq(apdu(cmd, NULL), 0x9000);
+		snprintf(cmd, sizeof(cmd), "0088008122 10%s 10%s 00", rh, ah);
+		ck_assert_uint_eq(apdu(cmd, &r), 0x9000);
+		snprintf(want, sizeof(want), "db08%s10%s10%s08%s", json_string_value(json_object_get(v, "res")),
+			 json_string_value(json_object_get(v, "ck")), json_string_value(json_object_get(v, "ik")), kch);
+		tu_assert_hex(r.p, r.len, want, "set %d", (int)json_integer_value(json_object_get(v, "set")));
+		ck_assert_uint_eq(apdu(cmd, &r), 0x9000);
+		ck_assert_uint_eq(r.len, 16);
+		ck_assert_uint_eq(r.p[0], 0xDC);
+		uint8_t sqnms[6], ma[8], ms[8];
+		for (int b = 0; b < 6; b++)
+			sqnms[b] = r.p[2 + b] ^ akstar[b];
+		ck_assert_int_eq(memcmp(sqnms, sqn, 6), 0);
+		milenage_f1(k, opc, rnd, sqnms, (const uint8_t *)"\0\0", ma, ms);
+		ck_assert_int_eq(memcmp(r.p + 8, ms, 8), 0);
+		ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
+		ck_assert_uint_eq(cu_delete(&F, 1), 0x9000);
+		done++;
+	}
+	ck_assert_uint_eq(done, 5);
+	json_decref(V);
+	abuf_free(&r);
+}
+END_TEST
+
 /* A package whose file system does not install is refused whole: nothing of it stays on the card. */
 START_TEST(bad_file_system_refused)
 {
@@ -423,6 +496,7 @@ int main(void)
 	tcase_add_test(tc, cyclic_file);
 	tcase_add_test(tc, profile_isolation);
 	tcase_add_test(tc, bad_file_system_refused);
+	tcase_add_test(tc, milenage_sets_through_profiles);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
