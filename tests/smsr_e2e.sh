@@ -59,6 +59,14 @@ expect "apdu read-ids: a modem sees A's ICCID" 0 "ICCID  8988211000000467285" "$
 expect "apdu read-ids: and its IMSI" 0 "IMSI   001010123456063" "$APDU" read-ids "${CARD[@]}"
 expect "apdu read-ids: and its SPN" 0 "SPN    Bench Net" "$APDU" read-ids "${CARD[@]}"
 expect "notifications stored and confirmed" 0 '"confirmed": "' "$SMSR" --db "$work/smsr.db" --json notifications
+# what a modem writes (EF.LOCI) survives a restart of the card process
+expect "modem writes EF.LOCI" 0 "9000" "$APDU" send "${CARD[@]}" 00A4080C047FFF6F7E 00D600000B12345678001010fffe0000
+if [ "$MODE" = pcscd ]; then
+	kill -TERM "$SIM_PID"; wait "$SIM_PID" 2>/dev/null; SIM_PID=""
+	start_card || not_ok "card restarted"
+fi
+expect "EF.LOCI after a restart of euicc-sim" 0 "12345678001010fffe0000 9000" \
+	"$APDU" send "${CARD[@]}" 00A4080C047FFF6F7E 00B000000B
 
 # all five TS.48 packages: A is already there, so three more fit; the rest are refused cleanly
 if [ -d "$PROFILES" ]; then
