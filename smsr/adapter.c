@@ -372,8 +372,18 @@ int dev_send(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *co
 	       tar[0], tar[1], tar[2], (unsigned long long)cv);
 	trace_script(h, script.p, script.len);
 	int rc = -1;
-	if (!scp80_wrap_command(&h->ks, h->spi, tar, cntr, script.p, script.len, &pkt))
+	if (!scp80_wrap_command(&h->ks, h->spi, tar, cntr, script.p, script.len, &pkt)) {
+		if (h->corrupt_packet && pkt.len > 16) {
+			pkt.p[pkt.len - 1] ^= 0x01;
+			if (h->corrupt_packet == 2) { /* one byte shorter, the command packet length to match */
+				pkt.len--;
+				uint16_t cpl = (uint16_t)((pkt.p[0] << 8 | pkt.p[1]) - 1);
+				pkt.p[0] = (uint8_t)(cpl >> 8);
+				pkt.p[1] = (uint8_t)cpl;
+			}
+		}
 		rc = dev_send_packet(h, pkt.p, pkt.len);
+	}
 	if (!rc && h->auto_resync && !h->next_counter && h->por.status == SCP80_POR_CNTR_LOW) {
 		/* the card's high-water mark is at most 256 above what it accepted (sim/ota.c) */
 		h->cntr += 256;

@@ -19,6 +19,7 @@
 #include "apdu/scp80.h"
 #include "apdu/tlv.h"
 #include "link.h"
+#include "replay.h"
 
 #define EXIT_USAGE 2   /* bad arguments */
 #define EXIT_FAIL 1    /* the input does not verify (CC, MAC, check digits) */
@@ -1198,6 +1199,73 @@ static int cmd_read_ids(int argc, char **argv)
 	return 0;
 }
 
+/* ---------------- replay ---------------- */
+
+static int cmd_replay(int argc, char **argv)
+{
+	static const char help[] =
+		"usage: apdu replay [--reader NAME|N [--reset-cmd CMD] | --inproc STATE_FILE] [--eis EIS.json]\n"
+		"                   [--pki DIR] [--tap | --junit FILE] [--stop-on-fail] FILE...\n"
+		"\n"
+		"Replays conformance vectors (docs/vectors.md) against a card and prints TAP: one line per case, a\n"
+		"readable diff under each failure. Every case starts from a known card: with --inproc a fresh copy of\n"
+		"STATE_FILE (never modified), with --reader after --reset-cmd (e.g. restart euicc-sim from a fresh\n"
+		"state file) or, without it, in file order on the card as it is. Each case says the state it requires\n"
+		"(a 'state' block of steps the replayer runs first). OTA steps use the keys of --eis; key establishment\n"
+		"and download use the test PKI (--pki, default the bench's data directory). --junit also writes JUnit\n"
+		"XML. Exit status: 0 all passed, 1 a case failed, 2 bad arguments or unreadable vectors.\n";
+	g_cmd = "apdu replay";
+	replay_opts o;
+	memset(&o, 0, sizeof(o));
+	const char **files = calloc((size_t)argc, sizeof(char *));
+	if (!files)
+		return fail(EXIT_FAIL, "out of memory");
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(help, stdout);
+			free(files);
+			return 0;
+		}
+		if (!strcmp(a, "--stop-on-fail")) {
+			o.stop_on_fail = true;
+		} else if (!strcmp(a, "--tap")) {
+			/* TAP is what goes to stdout anyway */
+		} else if (a[0] == '-' && a[1] == '-') {
+			const char **slot = !strcmp(a, "--reader") ? &o.reader : !strcmp(a, "--inproc") ? &o.inproc
+					    : !strcmp(a, "--reset-cmd") ? &o.reset_cmd : !strcmp(a, "--eis") ? &o.eis
+					    : !strcmp(a, "--pki") ? &o.pki_dir : !strcmp(a, "--junit") ? &o.junit : NULL;
+			if (!slot || !v) {
+				free(files);
+				return fail(EXIT_USAGE, "%s: unknown option or missing value (see --help)", a);
+			}
+			*slot = v;
+			i++;
+		} else {
+			files[o.nfiles++] = a;
+		}
+	}
+	o.files = files;
+	if (o.reader && o.inproc) {
+		free(files);
+		return fail(EXIT_USAGE, "--reader and --inproc: give one of them");
+	}
+	if (o.reset_cmd && o.inproc) {
+		free(files);
+		return fail(EXIT_USAGE, "--reset-cmd goes with --reader (an in-process card is reset by copying its file)");
+	}
+	if (!o.nfiles) {
+		free(files);
+		return fail(EXIT_USAGE, "no vector file given (see --help)");
+	}
+	char why[1200];
+	int rc = replay_run(&o, why, sizeof(why));
+	free(files);
+	if (rc < 0)
+		return fail(EXIT_USAGE, "%s", why);
+	return rc ? EXIT_FAIL : 0;
+}
+
 /* ---------------- main ---------------- */
 
 static const char main_help[] =
@@ -1217,6 +1285,7 @@ static const char main_help[] =
 	"  iccid check    check an ICCID's Luhn digit\n"
 	"  send           send C-APDUs to a card (PC/SC reader or in-process software card)\n"
 	"  read-ids       ICCID, IMSI, SPN of the enabled profile, with standard UICC commands\n"
+	"  replay         replay conformance vectors against a card (TAP, JUnit)\n"
 	"\n"
 	"'apdu COMMAND --help' explains each one. Exit status: 0 ok, 1 the input does not verify,\n"
 	"2 bad arguments.\n";
@@ -1254,5 +1323,7 @@ int main(int argc, char **argv)
 		return cmd_send(argc - 1, argv + 1);
 	if (!strcmp(cmd, "read-ids"))
 		return cmd_read_ids(argc - 1, argv + 1);
+	if (!strcmp(cmd, "replay"))
+		return cmd_replay(argc - 1, argv + 1);
 	return fail(EXIT_USAGE, "unknown command '%s' (see apdu --help)", cmd);
 }

@@ -59,6 +59,8 @@ typedef struct {
 	bool have_scp03_key;
 	unsigned apdus;                      /* APDUs exchanged so far */
 	int corrupt_segment;                 /* tests: flip a MAC bit in this 1-based segment (0: none) */
+	int corrupt_packet;                  /* tests: 1 flip a bit of the last (secured) byte of the next packet,
+	                                        2 also drop a byte so ciphered data is not whole blocks */
 	bool auto_resync;                    /* on PoR 'counter low' without a store: jump 256 ahead, resend once */
 } dev_host;
 

@@ -1,0 +1,24 @@
+/* `apdu replay`: conformance vectors replayed against a card (docs/vectors.md). */
+#ifndef APDU_REPLAY_H
+#define APDU_REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+	const char *reader;     /* PC/SC reader (name or index) */
+	const char *inproc;     /* or an in-process card: a fresh copy of this state file for every case */
+	const char *reset_cmd;  /* PC/SC: a shell command that resets the card before every case */
+	const char *eis;        /* keys and counters for OTA steps */
+	const char *pki_dir;    /* the SM-DP role's PKI (default: the bench's data directory) */
+	const char *junit;      /* also write JUnit XML here */
+	bool stop_on_fail;
+	const char **files;
+	size_t nfiles;
+} replay_opts;
+
+/* Runs every case of the files; prints TAP on stdout. Returns 0 all passed, 1 some failed, -1 an error
+ * (bad file, card unreachable) with why. */
+int replay_run(const replay_opts *o, char *why, size_t why_len);
+
+#endif
