@@ -44,6 +44,7 @@ typedef struct {
 	size_t nstates, caps;
 	char **files;    /* every file read, owned */
 	size_t nfiles;
+	bool no_includes; /* the fuzz target: nothing but the bytes given */
 	char err[512];
 } vlib;
 
@@ -81,6 +82,8 @@ static vblock *new_block(vblock **arr, size_t *n, size_t *cap)
 	return b;
 }
 
+static int load_stream(vlib *L, FILE *f, const char *path, int depth);
+
 static int load_file(vlib *L, const char *path, int depth)
 {
 	if (depth > 8) {
@@ -90,11 +93,20 @@ static int load_file(vlib *L, const char *path, int depth)
 	for (size_t i = 0; i < L->nfiles; i++)
 		if (!strcmp(L->files[i], path))
 			return 0; /* included twice: once is enough */
+	if (L->no_includes && depth > 0) {
+		snprintf(L->err, sizeof(L->err), "%s: includes are off", path);
+		return -1;
+	}
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		snprintf(L->err, sizeof(L->err), "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	return load_stream(L, f, path, depth);
+}
+
+static int load_stream(vlib *L, FILE *f, const char *path, int depth)
+{
 	L->files = realloc(L->files, (L->nfiles + 1) * sizeof(char *));
 	const char *fname = L->files[L->nfiles++] = strdup(path);
 	char buf[4096];
@@ -954,8 +966,10 @@ int replay_run(const replay_opts *o, char *why, size_t why_len)
 				run_state(&R, req, 0);
 				if (R.fail[0]) {
 					char tmp[sizeof(R.fail)];
-					snprintf(tmp, sizeof(tmp), "setting up state '%s' failed: %s", req, R.fail);
-					snprintf(R.fail, sizeof(R.fail), "%s", tmp);
+					memcpy(tmp, R.fail, sizeof(tmp));
+					int k = snprintf(R.fail, sizeof(R.fail), "setting up state '%.100s' failed: ", req);
+					if (k > 0 && (size_t)k < sizeof(R.fail))
+						snprintf(R.fail + k, sizeof(R.fail) - (size_t)k, "%.*s", (int)(sizeof(R.fail) - (size_t)k - 1), tmp);
 				}
 			}
 			if (!R.fail[0])
@@ -1062,6 +1076,34 @@ out:
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", R.tmpdir);
 	if (system(cmd)) {
 	}
+	free_lib(&L);
+	return rc;
+}
+
+int replay_check_text(const char *data, size_t len, char *why, size_t why_len)
+{
+	vlib L;
+	memset(&L, 0, sizeof(L));
+	L.no_includes = true;
+	FILE *f = fmemopen((void *)data, len, "r");
+	if (!f) {
+		snprintf(why, why_len, "fmemopen: %s", strerror(errno));
+		return -1;
+	}
+	int rc = load_stream(&L, f, "input.vec", 0);
+	if (rc)
+		snprintf(why, why_len, "%s", L.err);
+	/* the expectation patterns, matched against the text's own bytes */
+	for (size_t i = 0; i < L.ncases && !rc; i++)
+		for (size_t k = 0; k < L.cases[i].n; k++) {
+			const char *t = L.cases[i].steps[k].text;
+			pattern *p = malloc(sizeof(*p));
+			if (!p)
+				abort();
+			if (!strncmp(t, "R:", 2) && !parse_pattern(t + 2, p))
+				(void)match(p, (const uint8_t *)data, len);
+			free(p);
+		}
 	free_lib(&L);
 	return rc;
 }

@@ -20,5 +20,8 @@ typedef struct {
 /* Runs every case of the files; prints TAP on stdout. Returns 0 all passed, 1 some failed, -1 an error
  * (bad file, card unreachable) with why. */
 int replay_run(const replay_opts *o, char *why, size_t why_len);
+/* Parses vector text (no includes) and its expectation patterns: the fuzz target's entry. 0 when it
+ * reads, -1 with why. */
+int replay_check_text(const char *data, size_t len, char *why, size_t why_len);
 
 #endif
