@@ -491,6 +491,8 @@ int dev_download(dev_host *h, const bench_pki *pki, json_t *eis, const uint8_t a
 	}
 	uint8_t challenge[16];
 	memcpy(challenge, t.value, 16);
+	if (h->wrong_challenge)
+		challenge[15] ^= 0x01; /* tests: sign over another challenge than the card's */
 	/* message 2: STORE DATA 3A02 { A6 CRT, 7F49 { B0 ePK }, 5F37 sig } */
 	uint8_t epk[65];
 	crypto_ec_generate(CRYPTO_CURVE_P256, &eph);

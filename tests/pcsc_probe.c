@@ -122,6 +122,16 @@ int main(int argc, char **argv)
 		for (;;) {
 			rlen = sizeof(resp);
 			rv = SCardTransmit(card, pci, a.p, (DWORD)a.len, NULL, resp, &rlen);
+			if (rv != SCARD_S_SUCCESS && wait_s > 0 && now_us() < deadline) {
+				/* a card process that was just restarted: pcscd may still hold the old one's
+				 * connection; connect again and resend until --wait runs out */
+				SCardDisconnect(card, SCARD_LEAVE_CARD);
+				usleep(100000);
+				if (SCardConnect(ctx, found, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card,
+						 &proto) == SCARD_S_SUCCESS)
+					pci = proto == SCARD_PROTOCOL_T1 ? SCARD_PCI_T1 : SCARD_PCI_T0;
+				continue;
+			}
 			if (rv != SCARD_S_SUCCESS || rlen < 2) {
 				fprintf(stderr, "pcsc_probe: transmit: %s\n", pcsc_stringify_error(rv));
 				return 1;

@@ -63,7 +63,7 @@ expect "notifications stored and confirmed" 0 '"confirmed": "' "$SMSR" --db "$wo
 expect "modem writes EF.LOCI" 0 "9000" "$APDU" send "${CARD[@]}" 00A4080C047FFF6F7E 00D600000B12345678001010fffe0000
 if [ "$MODE" = pcscd ]; then
 	kill -TERM "$SIM_PID"; wait "$SIM_PID" 2>/dev/null; SIM_PID=""
-	start_card || not_ok "card restarted"
+	start_card || not_ok "card restarted" "$(tail -5 "$work/sim.log")"
 fi
 expect "EF.LOCI after a restart of euicc-sim" 0 "12345678001010fffe0000 9000" \
 	"$APDU" send "${CARD[@]}" 00A4080C047FFF6F7E 00B000000B

@@ -644,8 +644,8 @@ static void progress_reset(void *ctx, size_t done, size_t total)
 /* DOWNLOAD AID PACKAGE [options]   then   EXPECT ok | EXPECT fail TEXT
  * PACKAGE: generated:ICCID:IMSI[:K:OPC] (a bench package; K 11.., OPc 22.. by default) or a .der path
  * relative to the vector file.
- * Options: pki=foreign-ci | pki=bad-signature, corrupt-segment=N, truncate=BYTES, segment=BYTES,
- * interrupt-after=N (segments). */
+ * Options: pki=foreign-ci | pki=bad-signature, challenge=wrong, corrupt-segment=N, truncate=BYTES,
+ * segment=BYTES, interrupt-after=N (segments). */
 static void step_download(runner *R, const vstep *s, const char *line, const vstep *e, const char *eline)
 {
 	char buf[4096];
@@ -718,6 +718,8 @@ static void step_download(runner *R, const vstep *s, const char *line, const vst
 			bad.smdp = R->foreign.smdp;
 			bad.smdp_cert = R->foreign.smdp_cert;
 			pki = &bad;
+		} else if (!strcmp(opt, "challenge=wrong")) {
+			R->h.wrong_challenge = true;
 		} else if (!strncmp(opt, "corrupt-segment=", 16)) {
 			R->h.corrupt_segment = atoi(opt + 16);
 		} else if (!strncmp(opt, "truncate=", 9)) {
@@ -740,6 +742,7 @@ static void step_download(runner *R, const vstep *s, const char *line, const vst
 	abuf_reset(&R->h.log);
 	int rc = dev_download(&R->h, pki, R->eis, aid, pkg.p, pkg.len, segment);
 	R->h.corrupt_segment = 0;
+	R->h.wrong_challenge = false;
 	R->h.progress = NULL;
 	R->interrupt_after = 0;
 	abuf_free(&pkg);

@@ -62,6 +62,7 @@ typedef struct {
 	int corrupt_packet;                  /* tests: 1 flip a bit of the last (secured) byte of the next packet,
 	                                        2 also drop a byte so ciphered data is not whole blocks */
 	bool auto_resync;                    /* on PoR 'counter low' without a store: jump 256 ahead, resend once */
+	bool wrong_challenge;                /* tests: key establishment signs over another challenge */
 } dev_host;
 
 /* With keys given directly (the SM-SR's store) instead of an EIS. */
