@@ -3,7 +3,7 @@
 
 #include "apdu/hex.h"
 
-static int hex_nibble(char c)
+int hex_nibble(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';

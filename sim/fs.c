@@ -381,9 +381,10 @@ static eu_status binary(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 }
 
 /* Record numbers are logical: for a cyclic EF record 1 is the last one written (stored first). */
-static eu_status record(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
+/* The record EF a command names (P2 b8..b4 SFI, else the current EF), its access rule checked. */
+static eu_status record_ef(euicc_card *c, int ch, fs_tree *t, const capdu *a, uint8_t am, const fs_file **out)
 {
-	int sfi = a->p2 >> 3, mode = a->p2 & 0x07;
+	int sfi = a->p2 >> 3;
 	if (sfi == 0x1F)
 		return EU_WRONG_P1P2;
 	int ef = target_ef(c, ch, t, sfi);
@@ -394,9 +395,20 @@ static eu_status record(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 	const fs_file *f = &t->f[ef];
 	if (f->type != FS_EF_LINEAR && f->type != FS_EF_CYCLIC)
 		return EU_INCOMPATIBLE_FILE;
-	bool upd = a->ins == 0xDC;
-	if (!allowed(c, t, ef, upd ? AM_UPDATE : AM_READ))
+	if (!allowed(c, t, ef, am))
 		return EU_SECURITY;
+	*out = f;
+	return EU_OK;
+}
+
+static eu_status record(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
+{
+	int mode = a->p2 & 0x07;
+	bool upd = a->ins == 0xDC;
+	const fs_file *f = NULL;
+	eu_status st = record_ef(c, ch, t, a, upd ? AM_UPDATE : AM_READ, &f);
+	if (st != EU_OK)
+		return st;
 	int nrec = (int)(f->size / f->rec_len), cur = c->fs_rec[ch], r;
 	bool cyclic = f->type == FS_EF_CYCLIC;
 	if (upd && a->lc != f->rec_len)
@@ -460,17 +472,11 @@ static bool match_at(const uint8_t *rec, size_t rl, size_t from, const uint8_t *
  * (b3..b1 mode as in READ RECORD, b4 0 = from an offset, 1 = after the first occurrence of a byte). */
 static eu_status search(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
 {
-	int sfi = a->p2 >> 3, mode = a->p2 & 0x07;
-	int ef = target_ef(c, ch, t, sfi);
-	if (ef == -2)
-		return EU_FILE_NOT_FOUND;
-	if (ef < 0)
-		return EU_NO_EF;
-	const fs_file *f = &t->f[ef];
-	if (f->type != FS_EF_LINEAR && f->type != FS_EF_CYCLIC)
-		return EU_INCOMPATIBLE_FILE;
-	if (!allowed(c, t, ef, AM_READ))
-		return EU_SECURITY;
+	int mode = a->p2 & 0x07;
+	const fs_file *f = NULL;
+	eu_status st = record_ef(c, ch, t, a, AM_READ, &f);
+	if (st != EU_OK)
+		return st;
 	int nrec = (int)(f->size / f->rec_len);
 	const uint8_t *pat = a->data;
 	size_t pl = a->lc, from_off = 0;

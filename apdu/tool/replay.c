@@ -300,17 +300,6 @@ typedef struct {
 	bool star;
 } pattern;
 
-static int nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_pattern(const char *s, pattern *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -333,7 +322,7 @@ static int parse_pattern(const char *s, pattern *p)
 			c += 2;
 			continue;
 		}
-		int hi = nibble(c[0]), lo = c[1] ? nibble(c[1]) : -1;
+		int hi = hex_nibble(c[0]), lo = c[1] ? hex_nibble(c[1]) : -1;
 		if (hi < 0 || lo < 0)
 			return -1;
 		p->b[p->n++] = (uint8_t)(hi << 4 | lo);

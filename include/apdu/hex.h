@@ -16,5 +16,7 @@ apdu_err hex_decode_exact(const char *hex, uint8_t *out, size_t want);
 char *hex_encode(const uint8_t *data, size_t len, char *out);
 /* Same into a fresh heap string (NULL on allocation failure). */
 char *hex_encode_alloc(const uint8_t *data, size_t len);
+/* The value of one hex digit, -1 for anything else. */
+int hex_nibble(char c);
 
 #endif
