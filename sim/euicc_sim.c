@@ -23,6 +23,7 @@
 
 static bool g_json;
 static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_reset;
 
 static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(int code, const char *fmt, ...)
@@ -60,6 +61,9 @@ static const char main_help[] =
 	"  run   --state FILE [--vpcd HOST:PORT] [--state FILE --vpcd HOST:PORT]... [--trace]\n"
 	"        serve cards to vpcd (default 127.0.0.1:35963); reconnects when pcscd restarts;\n"
 	"        SIGINT/SIGTERM save and exit\n"
+	"  run   --state FILE --reset-from FRESH [--vpcd HOST:PORT]\n"
+	"        one card that SIGHUP resets to FRESH (copied over FILE, then a power cycle) without\n"
+	"        leaving the reader; logs 'card 0 reset to FRESH' (conformance runs: apdu replay --reset-cmd)\n"
 	"  run   --echo [--vpcd HOST:PORT]    a card that answers 9000 to everything (latency floor)\n"
 	"  show  --state FILE [--json] [--show-secrets]\n"
 	"        EID, profiles, free slots, pending notifications, counters\n"
@@ -67,7 +71,7 @@ static const char main_help[] =
 	"The test PKI (CI, EUM, SM-DP, SM-SR) lives in $XDG_DATA_HOME/euicc-bench/pki unless --pki DIR.\n"
 	"Keys are never printed unless --show-secrets.\n";
 
-enum { O_STATE = 256, O_EID, O_EIS, O_SEED, O_PKI, O_FB, O_FORCE, O_VPCD, O_TRACE, O_ECHO, O_SECRETS, O_HELP };
+enum { O_STATE = 256, O_EID, O_EIS, O_SEED, O_PKI, O_FB, O_FORCE, O_VPCD, O_TRACE, O_ECHO, O_SECRETS, O_HELP, O_RESET_FROM };
 
 static int write_json_file(const char *path, json_t *o, char *why, size_t why_len)
 {
@@ -270,8 +274,10 @@ static double now_s(void)
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	g_stop = 1;
+	if (sig == SIGHUP)
+		g_reset = 1;
+	else
+		g_stop = 1;
 }
 
 static void trace_line(void *ctx, const char *line)
@@ -326,9 +332,11 @@ static int cmd_run(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, O_STATE }, { "vpcd", required_argument, NULL, O_VPCD },
 		{ "trace", no_argument, NULL, O_TRACE },       { "echo", no_argument, NULL, O_ECHO },
-		{ "help", no_argument, NULL, O_HELP },         { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, O_HELP },         { "reset-from", required_argument, NULL, O_RESET_FROM },
+		{ NULL, 0, NULL, 0 },
 	};
 	static slot slots[MAX_CARDS];
+	const char *reset_from = NULL;
 	int n = 0, nvpcd = 0, c;
 	bool trace = false, echo = false;
 	const char *vpcd_addr[MAX_CARDS];
@@ -348,6 +356,7 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case O_TRACE: trace = true; break;
 		case O_ECHO: echo = true; break;
+		case O_RESET_FROM: reset_from = optarg; break;
 		case 'h':
 		case O_HELP: fputs(main_help, stdout); return 0;
 		default: return fail(EXIT_USAGE, "run: unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
@@ -361,6 +370,8 @@ static int cmd_run(int argc, char **argv)
 		n = 1;
 	if (!n)
 		return fail(EXIT_USAGE, "run: --state FILE (or --echo) is required");
+	if (reset_from && (echo || n != 1))
+		return fail(EXIT_USAGE, "run: --reset-from goes with exactly one --state");
 	if (nvpcd > n || (nvpcd && nvpcd != n))
 		return fail(EXIT_USAGE, "run: give one --vpcd per --state (got %d --state, %d --vpcd)", n, nvpcd);
 	int rc = 0;
@@ -390,9 +401,31 @@ static int cmd_run(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (reset_from)
+		sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	static uint8_t in[65536 + 16], out[EUICC_RAPDU_MAX];
 	while (!g_stop) {
+		if (g_reset) {
+			/* between commands: the card is replaced by the fresh one, saved over its state file and
+			 * powered on as after a power cycle; a fresh file that does not load leaves the card as is */
+			g_reset = 0;
+			slot *s = &slots[0];
+			char why[1024];
+			euicc_card *fresh = euicc_load(reset_from, why, sizeof(why));
+			if (!fresh || euicc_save(fresh, s->state, why, sizeof(why))) {
+				fprintf(stderr, "euicc-sim: card 0 not reset: %s\n", why);
+				euicc_free(fresh);
+			} else {
+				euicc_free(s->card);
+				s->card = fresh;
+				if (trace)
+					euicc_set_trace(s->card, trace_line, s);
+				uint8_t atr[EUICC_ATR_MAX];
+				euicc_power_on(s->card, atr);
+				fprintf(stderr, "euicc-sim: card 0 reset to %s\n", reset_from);
+			}
+		}
 		struct pollfd pfd[MAX_CARDS];
 		int map[MAX_CARDS], np = 0;
 		double t = now_s(), wait = 1.0;

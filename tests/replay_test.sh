@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The vector library replayed by `apdu replay`, MODE inproc (a fresh in-process card per case) or pcscd
-# (a real pcscd + vpcd + euicc-sim, restarted from a fresh state file before every case by --reset-cmd).
+# (a real pcscd + vpcd + euicc-sim, reset to a fresh state file before every case by --reset-cmd: SIGHUP
+# with `euicc-sim run --reset-from`).
 # Also: a deliberately wrong expected byte fails with a clear diff, JUnit output parses (xmllint) and
 # counts what TAP counted, a broken vector file is refused with its line, --stop-on-fail stops.
 # Prints TAP; exits 77 when pcscd mode cannot get a pcscd.
@@ -30,17 +31,20 @@ if [ "$MODE" = pcscd ]; then
 	[ $rc -eq 77 ] && { echo "1..0 # SKIP no pcscd of our own"; exit 77; }
 	[ $rc -eq 0 ] || { echo "not ok 1 - pcscd"; echo "1..1"; exit 1; }
 	READER=$(vpcd_reader_name "$PORT" 0)
-	# the reset command: stop the euicc-sim this test started (by its pid), start a fresh one
+	# one euicc-sim for the whole run; the reset command sends it SIGHUP (back to fresh.json, a power
+	# cycle) and waits for its log line
+	cp -f "$work/fresh.json" "$work/card.json"
+	"$SIM" run --state "$work/card.json" --reset-from "$work/fresh.json" --vpcd "127.0.0.1:$PORT" \
+		</dev/null >/dev/null 2>>"$work/sim.log" &
+	echo $! >"$work/sim.pid"
+	"$PROBE" --wait 10 "$READER" 00A4040C10A0000005591010FFFFFFFF8900000100=9000 >/dev/null 2>&1 ||
+		{ echo "not ok 1 - euicc-sim in pcscd"; echo "1..1"; exit 1; }
 	cat >"$work/reset.sh" <<RESET
 #!/usr/bin/env bash
-if [ -f "$work/sim.pid" ]; then
-	pid=\$(cat "$work/sim.pid"); kill "\$pid" 2>/dev/null
-	for i in \$(seq 100); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.02; done
-fi
-cp -f "$work/fresh.json" "$work/card.json"
-"$SIM" run --state "$work/card.json" --vpcd "127.0.0.1:$PORT" </dev/null >/dev/null 2>>"$work/sim.log" &
-echo \$! >"$work/sim.pid"
-"$PROBE" --wait 10 "$READER" 00A4040C10A0000005591010FFFFFFFF8900000100=9000 >/dev/null 2>&1
+before=\$(grep -c "reset to" "$work/sim.log")
+kill -HUP "\$(cat "$work/sim.pid")" || exit 1
+for i in \$(seq 250); do [ "\$(grep -c "reset to" "$work/sim.log")" -gt "\$before" ] && exit 0; sleep 0.02; done
+echo "euicc-sim did not reset" >&2; exit 1
 RESET
 	chmod +x "$work/reset.sh"
 	CARD=(--reader "$READER" --reset-cmd "$work/reset.sh")

@@ -21,6 +21,9 @@ expect "new with a bad EID names it" 2 "--eid 89049032123451234512345678901234: 
 expect "new with a given EID" 0 "created eUICC 89049032123451234512345678901235" \
 	"$SIM" new --state "$work/a.json" --eid 89049032123451234512345678901235 --eis "$work/a-eis.json"
 expect "new refuses to overwrite" 2 "not overwritten without --force" "$SIM" new --state "$work/a.json"
+expect "run --reset-from needs exactly one --state" 2 "--reset-from goes with exactly one --state" \
+	"$SIM" run --state "$work/a.json" --state "$work/a.json" --vpcd 127.0.0.1:1 --vpcd 127.0.0.1:2 --reset-from "$work/a.json"
+expect "run --reset-from without a card" 2 "--reset-from goes with exactly one --state" "$SIM" run --echo --reset-from "$work/a.json"
 expect "show --json eid" 0 '"eid": "89049032123451234512345678901235"' "$SIM" show --json --state "$work/a.json"
 expect "show --json profiles and notifications" 0 '"notifications"' "$SIM" --json show --state "$work/a.json"
 out=$("$SIM" show --json --state "$work/a.json")
