@@ -65,6 +65,11 @@ fi
 dups=$(cat "$VEC"/*.vec | awk '/^case /{print $2}' | sort | uniq -d)
 [ -z "$dups" ] && ok "case IDs are unique" || not_ok "duplicate case IDs" "$dups"
 
+# --list: every case with the state it requires, nothing run
+out=$("$APDU" replay --list "$VEC"/*.vec 2>&1); rc=$?
+[ $rc -eq 0 ] && [[ "$out" == *"ES5-ENABLE-01"*"two-profiles"*"es5.vec:"* ]] && [[ "$out" == *"# $ncases cases"* ]] &&
+	ok "--list names each case, its state and place" || not_ok "--list" "exit $rc" "${out:0:300}"
+
 # 2. JUnit: well-formed, and the same counts as TAP
 if command -v xmllint >/dev/null; then
 	if xmllint --noout "$work/all.xml" 2>"$work/xml.err"; then ok "JUnit XML is well-formed"; else

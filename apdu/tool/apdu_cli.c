@@ -1206,6 +1206,7 @@ static int cmd_replay(int argc, char **argv)
 	static const char help[] =
 		"usage: apdu replay [--reader NAME|N [--reset-cmd CMD] | --inproc STATE_FILE] [--eis EIS.json]\n"
 		"                   [--pki DIR] [--tap | --junit FILE] [--stop-on-fail] FILE...\n"
+		"       apdu replay --list FILE...      the cases: ID, the state each requires, file:line, title\n"
 		"\n"
 		"Replays conformance vectors (docs/vectors.md) against a card and prints TAP: one line per case, a\n"
 		"readable diff under each failure. Every case starts from a known card: with --inproc a fresh copy of\n"
@@ -1229,6 +1230,8 @@ static int cmd_replay(int argc, char **argv)
 		}
 		if (!strcmp(a, "--stop-on-fail")) {
 			o.stop_on_fail = true;
+		} else if (!strcmp(a, "--list")) {
+			o.list = true;
 		} else if (!strcmp(a, "--tap")) {
 			/* TAP is what goes to stdout anyway */
 		} else if (a[0] == '-' && a[1] == '-') {

@@ -883,6 +883,15 @@ int replay_run(const replay_opts *o, char *why, size_t why_len)
 			return -1;
 		}
 	}
+	if (o->list) {
+		for (size_t i = 0; i < L.ncases; i++) {
+			const vblock *c = &L.cases[i];
+			printf("%-22s %-14s %s:%d  %s\n", c->name, c->requires ? c->requires : "fresh", c->file, c->line, c->title);
+		}
+		printf("# %zu cases in %zu files\n", L.ncases, L.nfiles);
+		free_lib(&L);
+		return 0;
+	}
 	runner R;
 	memset(&R, 0, sizeof(R));
 	R.o = o;

@@ -13,6 +13,7 @@ typedef struct {
 	const char *pki_dir;    /* the SM-DP role's PKI (default: the bench's data directory) */
 	const char *junit;      /* also write JUnit XML here */
 	bool stop_on_fail;
+	bool list;              /* print the cases (ID, title, required state, file:line) and run nothing */
 	const char **files;
 	size_t nfiles;
 } replay_opts;
