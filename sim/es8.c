@@ -256,7 +256,7 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 			memcpy(p->package, c->dl_buf.p, c->dl_buf.len);
 			p->package_len = (uint32_t)c->dl_buf.len;
 			size_t bad_pe = 0;
-			char why[128];
+			char why[160];
 			uint8_t ps = fs_install(p, &bad_pe, why, sizeof(why));
 			if (ps != PE_OK) {
 				pe_status(&list, ps, bad_pe);

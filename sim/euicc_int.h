@@ -150,7 +150,7 @@ typedef struct {
 	/* the first problem found, for the per-element status and for `show` */
 	int bad_pe;                  /* index of the element, -1 when none */
 	uint8_t bad_status;          /* SAIP PE status */
-	char why[96];
+	char why[128];
 } fs_tree;
 
 /* SAIP profile element status codes (the ones this card answers) */

@@ -346,23 +346,36 @@ static int target_ef(euicc_card *c, int ch, const fs_tree *t, int sfi)
 	return -2;
 }
 
-static eu_status binary(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
+/* The EF a command names (by SFI, else the current one) when it has the structure the command needs
+ * and its access rule for `am` is satisfied. */
+static eu_status named_ef(euicc_card *c, int ch, fs_tree *t, int sfi, bool records, uint8_t am, const fs_file **out)
 {
-	int sfi = (a->p1 & 0x80) ? (a->p1 & 0x1F) : 0;
-	if ((a->p1 & 0x80) && (a->p1 & 0x60))
-		return EU_WRONG_P1P2;
 	int ef = target_ef(c, ch, t, sfi);
 	if (ef == -2)
 		return EU_FILE_NOT_FOUND;
 	if (ef < 0)
 		return EU_NO_EF;
 	const fs_file *f = &t->f[ef];
-	if (f->type != FS_EF_TRANSPARENT)
+	bool is_rec = f->type == FS_EF_LINEAR || f->type == FS_EF_CYCLIC;
+	if (records ? !is_rec : f->type != FS_EF_TRANSPARENT)
 		return EU_INCOMPATIBLE_FILE;
-	size_t off = sfi ? a->p2 : (((size_t)a->p1 << 8) | a->p2);
-	bool upd = a->ins == 0xD6;
-	if (!allowed(c, t, ef, upd ? AM_UPDATE : AM_READ))
+	if (!allowed(c, t, ef, am))
 		return EU_SECURITY;
+	*out = f;
+	return EU_OK;
+}
+
+static eu_status binary(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
+{
+	int sfi = (a->p1 & 0x80) ? (a->p1 & 0x1F) : 0;
+	if ((a->p1 & 0x80) && (a->p1 & 0x60))
+		return EU_WRONG_P1P2;
+	bool upd = a->ins == 0xD6;
+	const fs_file *f = NULL;
+	eu_status st = named_ef(c, ch, t, sfi, false, upd ? AM_UPDATE : AM_READ, &f);
+	if (st != EU_OK)
+		return st;
+	size_t off = sfi ? a->p2 : (((size_t)a->p1 << 8) | a->p2);
 	if (off >= f->size)
 		return EU_WRONG_OFFSET;
 	if (upd) {
@@ -387,18 +400,7 @@ static eu_status record_ef(euicc_card *c, int ch, fs_tree *t, const capdu *a, ui
 	int sfi = a->p2 >> 3;
 	if (sfi == 0x1F)
 		return EU_WRONG_P1P2;
-	int ef = target_ef(c, ch, t, sfi);
-	if (ef == -2)
-		return EU_FILE_NOT_FOUND;
-	if (ef < 0)
-		return EU_NO_EF;
-	const fs_file *f = &t->f[ef];
-	if (f->type != FS_EF_LINEAR && f->type != FS_EF_CYCLIC)
-		return EU_INCOMPATIBLE_FILE;
-	if (!allowed(c, t, ef, am))
-		return EU_SECURITY;
-	*out = f;
-	return EU_OK;
+	return named_ef(c, ch, t, sfi, true, am, out);
 }
 
 static eu_status record(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)

@@ -251,7 +251,7 @@ static void load_files(vctx *v, json_t *j, nvm_profile *p)
 {
 	if (!json_object_get(j, "files")) {
 		size_t bad_pe;
-		char why[128];
+		char why[160];
 		if (fs_install(p, &bad_pe, why, sizeof(why)) != PE_OK)
 			bad(v, "the stored package does not install ('%s')", "package");
 		return;

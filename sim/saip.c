@@ -71,7 +71,7 @@ static int fail(bctx *b, uint8_t status, const char *fmt, unsigned v)
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 		snprintf(m, sizeof(m), fmt, v);
 #pragma GCC diagnostic pop
-		snprintf(t->why, sizeof(t->why), "element %d (%s): %s", b->pe_index, b->pe_name, m);
+		snprintf(t->why, sizeof(t->why), "element %d (%.21s): %.63s", b->pe_index, b->pe_name, m);
 	}
 	return -1;
 }
@@ -410,6 +410,32 @@ static uint8_t int_last(const tlv *x)
 	return x->len ? x->value[x->len - 1] : 0;
 }
 
+/* One PIN or PUK entry: 80 key reference, 81 value (min..8 bytes, 'FF' padded), counter_tag
+ * maxNumOfAttemps-retryNumLeft (default dflt). */
+static int code_entry(bctx *b, const tlv *p, const char *what, size_t min, uint8_t counter_tag, uint8_t dflt,
+		      nvm_pin *n)
+{
+	tlv x;
+	memset(n, 0, sizeof(*n));
+	n->used = true;
+	if (tlv_find(p->value, p->len, 0x80, &x) || !x.len || x.len > 2)
+		return fail(b, PE_BAD_VALUES, what[1] == 'I' ? "PIN without key reference" : "PUK without key reference", 0);
+	n->ref = int_last(&x);
+	if (tlv_find(p->value, p->len, 0x81, &x) || x.len < min || x.len > 8)
+		return fail(b, PE_BAD_VALUES, what[1] == 'I' ? "PIN %02X value is not 4 to 8 bytes" : "PUK %02X value is not 8 bytes",
+			    n->ref);
+	memset(n->value, 0xFF, 8);
+	memcpy(n->value, x.value, x.len);
+	uint8_t ml = dflt;
+	if (!tlv_find(p->value, p->len, counter_tag, &x))
+		ml = int_last(&x);
+	n->max = ml >> 4;
+	n->left = ml & 0x0F;
+	if (!n->max || n->left > n->max)
+		return fail(b, PE_BAD_VALUES, what[1] == 'I' ? "PIN %02X retry counter" : "PUK %02X retry counter", n->ref);
+	return 0;
+}
+
 /* pinCodes: A2 { A0 header, A1 { A0 { 30 { 80 ref, 81 value, 82 PUK ref, 83 attributes, 84 max/left } } } } */
 static int pin_codes(bctx *b, const uint8_t *v, size_t len, nvm_pin *pins)
 {
@@ -423,27 +449,13 @@ static int pin_codes(bctx *b, const uint8_t *v, size_t len, nvm_pin *pins)
 		if (tlv_next(&c, &p) || p.tag != 0x30)
 			return fail(b, PE_INVALID_FORMAT, "malformed PIN configuration", 0);
 		nvm_pin n;
-		memset(&n, 0, sizeof(n));
-		n.used = true;
-		if (tlv_find(p.value, p.len, 0x80, &x) || !x.len || x.len > 2)
-			return fail(b, PE_BAD_VALUES, "PIN without key reference", 0);
-		n.ref = int_last(&x);
-		if (tlv_find(p.value, p.len, 0x81, &x) || x.len < 4 || x.len > 8)
-			return fail(b, PE_BAD_VALUES, "PIN %02X value is not 4 to 8 bytes", n.ref);
-		memset(n.value, 0xFF, 8);
-		memcpy(n.value, x.value, x.len);
+		if (code_entry(b, &p, "PIN", 4, 0x84, BENCH_SAIP_PIN_TRIES_DEFAULT, &n))
+			return -1;
 		if (!tlv_find(p.value, p.len, 0x82, &x))
 			n.unblock_ref = int_last(&x);
 		n.attrs = BENCH_SAIP_PIN_ATTRS_DEFAULT;
 		if (!tlv_find(p.value, p.len, 0x83, &x))
 			n.attrs = int_last(&x);
-		uint8_t ml = BENCH_SAIP_PIN_TRIES_DEFAULT;
-		if (!tlv_find(p.value, p.len, 0x84, &x))
-			ml = int_last(&x);
-		n.max = ml >> 4;
-		n.left = ml & 0x0F;
-		if (!n.max || n.left > n.max)
-			return fail(b, PE_BAD_VALUES, "PIN %02X retry counter", n.ref);
 		n.enabled = (n.attrs & BENCH_SAIP_PIN_ATTR_ENABLED) != 0;
 		if (!pins)
 			continue;
@@ -467,7 +479,7 @@ static int pin_codes(bctx *b, const uint8_t *v, size_t len, nvm_pin *pins)
 /* pukCodes: A3 { A0 header, A1 { 30 { 80 ref, 81 value, 82 max/left } } } */
 static int puk_codes(bctx *b, const uint8_t *v, size_t len, nvm_pin *puks)
 {
-	tlv a1, p, x;
+	tlv a1, p;
 	if (tlv_find(v, len, 0xA1, &a1))
 		return fail(b, PE_INVALID_FORMAT, "no pukCodes", 0);
 	acur c = acur_make(a1.value, a1.len);
@@ -476,21 +488,8 @@ static int puk_codes(bctx *b, const uint8_t *v, size_t len, nvm_pin *puks)
 		if (tlv_next(&c, &p) || p.tag != 0x30)
 			return fail(b, PE_INVALID_FORMAT, "malformed PUK", 0);
 		nvm_pin n;
-		memset(&n, 0, sizeof(n));
-		n.used = true;
-		if (tlv_find(p.value, p.len, 0x80, &x) || !x.len || x.len > 2)
-			return fail(b, PE_BAD_VALUES, "PUK without key reference", 0);
-		n.ref = int_last(&x);
-		if (tlv_find(p.value, p.len, 0x81, &x) || x.len != 8)
-			return fail(b, PE_BAD_VALUES, "PUK %02X value is not 8 bytes", n.ref);
-		memcpy(n.value, x.value, 8);
-		uint8_t ml = BENCH_SAIP_PUK_TRIES_DEFAULT;
-		if (!tlv_find(p.value, p.len, 0x82, &x))
-			ml = int_last(&x);
-		n.max = ml >> 4;
-		n.left = ml & 0x0F;
-		if (!n.max || n.left > n.max)
-			return fail(b, PE_BAD_VALUES, "PUK %02X retry counter", n.ref);
+		if (code_entry(b, &p, "PUK", 8, 0x82, BENCH_SAIP_PUK_TRIES_DEFAULT, &n))
+			return -1;
 		n.enabled = true;
 		if (!puks)
 			continue;
