@@ -492,7 +492,11 @@ static void step_ota(runner *R, const vstep *s, const char *line, const vstep *e
 	const uint8_t *items[16];
 	size_t lens[16], n = 0;
 	char *save = NULL;
-	for (char *tok = strtok_r(sp + 1, ";", &save); tok && n < 16; tok = strtok_r(NULL, ";", &save)) {
+	for (char *tok = strtok_r(sp + 1, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+		if (n == 16) {
+			failf(R, s, "OTA: at most 16 APDUs in one script");
+			goto out;
+		}
 		abuf_init(&apdus[n]);
 		if (hex_arg(R, s, trim(tok), &apdus[n])) {
 			abuf_free(&apdus[n]);
