@@ -284,6 +284,19 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 	return st;
 }
 
+/* whether an answer 30 { A0 { 30 { 80 status ... } } } reports an element that did not install */
+static bool pe_error(const uint8_t *p, size_t len)
+{
+	tlv l30, la0, e, st;
+	if (tlv_find(p, len, 0x30, &l30) || tlv_find(l30.value, l30.len, 0xA0, &la0))
+		return false;
+	acur c = acur_make(la0.value, la0.len);
+	while (c.len && !tlv_next(&c, &e))
+		if (!tlv_find(e.value, e.len, 0x80, &st) && st.len == 1 && st.value[0] != PE_OK)
+			return true;
+	return false;
+}
+
 eu_status es8_scp03t(euicc_card *c, int isdp, uint32_t tag, const uint8_t *tlvp, size_t tlv_len, abuf *out)
 {
 	nvm_profile *p = &c->nvm.profiles[isdp];
@@ -342,9 +355,12 @@ eu_status es8_scp03t(euicc_card *c, int isdp, uint32_t tag, const uint8_t *tlvp,
 	abuf_free(&seg);
 	if (st != EU_OK) {
 		euicc_tracef(c, "  download failed: package refused, ISD-P %d keeps no profile", isdp);
+		/* the per-element answer, with the status of the element that did not install, still goes back
+		 * (ProfileInstallationResult) before the session ends */
+		bool answered = resp.len && pe_error(resp.p, resp.len) && !scp03t_card_wrap(&c->dl, resp.p, resp.len, out);
 		abuf_free(&resp);
 		es8_reset_session(c);
-		return st;
+		return answered ? EU_OK : st;
 	}
 	e = scp03t_card_wrap(&c->dl, resp.p, resp.len, out);
 	abuf_free(&resp);

@@ -624,7 +624,27 @@ int dev_download(dev_host *h, const bench_pki *pki, json_t *eis, const uint8_t a
 			rc = fail_log(h, "segment refused");
 			goto out;
 		}
+		/* the card's answer: 30 { A0 { 30 { 80 status, 81 element number } ... } }; one element that
+		 * did not install ends the download */
+		char refused[96] = "";
+		tlv l30, la0, e, st, pe;
+		if (!tlv_find(ans.p, ans.len, 0x30, &l30) && !tlv_find(l30.value, l30.len, 0xA0, &la0)) {
+			acur ecur = acur_make(la0.value, la0.len);
+			while (ecur.len && !tlv_next(&ecur, &e) && !refused[0])
+				if (!tlv_find(e.value, e.len, 0x80, &st) && st.len == 1 && st.value[0] != 0) {
+					unsigned n = !tlv_find(e.value, e.len, 0x81, &pe) && pe.len == 1 ? pe.value[0] : 0;
+					snprintf(refused, sizeof(refused), "profile element %u refused: %s", n,
+						 st.value[0] == 1 ? "not supported" : st.value[0] == 3 ? "bad values"
+						 : st.value[0] == 4 ? "not enough memory" : st.value[0] == 5 ? "invalid format"
+						 : "error");
+				}
+		}
 		abuf_free(&ans);
+		if (refused[0]) {
+			abuf_free(&auth);
+			rc = fail_log(h, refused);
+			goto out;
+		}
 		first = false;
 		off += take;
 		if (h->progress)

@@ -475,6 +475,8 @@ START_TEST(bad_file_system_refused)
 	uint8_t aid[16];
 	cu_isdp_aid(aid, 0);
 	ck_assert_int_ne(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
+	/* the card's answer names the element (1, the mf) and its status (3, bad values) */
+	ck_assert_str_eq((char *)F.host.log.p, "profile element 1 refused: bad values");
 	json_t *s = euicc_show(F.card, false);
 	json_t *p = json_array_get(json_object_get(s, "profiles"), 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(p, "package_bytes")), 0);
