@@ -114,9 +114,8 @@ typedef struct {
 	nvm_profile profiles[EUICC_MAX_PROFILES]; /* last: see nvm_copy */
 } euicc_nvm;
 
-/* Copy and compare up to the blobs' lengths. */
+/* Copy up to the blobs' lengths. */
 void nvm_copy(euicc_nvm *dst, const euicc_nvm *src);
-bool nvm_equal(const euicc_nvm *a, const euicc_nvm *b);
 /* The same without the blobs (package, files): the card's snapshot before every state-changing command
  * takes only these; whoever changes a profile's blobs calls euicc_blob_touch first, which saves them
  * into the snapshot (copy on write) and bumps blob_gen so the change is seen. */
@@ -160,6 +159,11 @@ enum { PE_OK = 0, PE_NOT_SUPPORTED = 1, PE_BAD_VALUES = 3, PE_NOT_ENOUGH_MEMORY 
  * and, with pins != NULL, the PINs and PUKs. Returns 0, or -1 with t->bad_pe/bad_status/why set. */
 int saip_build(const uint8_t *pkg, size_t len, fs_tree *t, uint8_t *data, size_t data_cap, nvm_pin *pins,
 	       nvm_pin *puks);
+/* Lookups in a tree (saip.c, used by fs.c too): the child of `dir` with `fid`; the first ADF whose AID
+ * starts with the 7-byte application code `prefix` (RID + application code, e.g. the USIM's). -1: none. */
+extern const uint8_t fs_usim_prefix[7];
+int fs_child(const fs_tree *t, int dir, uint16_t fid);
+int fs_adf(const fs_tree *t, const uint8_t *prefix);
 
 /* The selectable applications of a channel */
 enum { APP_NONE = 0, APP_ISDR, APP_ECASD, APP_FS, APP_ISDP0 /* + index */ };

@@ -17,8 +17,6 @@
 #define AM_READ 0x01
 #define AM_UPDATE 0x02
 
-static const uint8_t usim_prefix[7] = { 0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02 };
-
 void fs_forget(euicc_card *c)
 {
 	c->fs_valid = false;
@@ -83,14 +81,6 @@ static uint8_t *body(euicc_card *c, const fs_file *f)
 	return prof(c)->fsdata + f->data_off;
 }
 
-static int find_child(const fs_tree *t, int dir, uint16_t fid)
-{
-	for (size_t i = 1; i < t->n; i++)
-		if (t->f[i].parent == dir && t->f[i].fid == fid)
-			return (int)i;
-	return -1;
-}
-
 static bool is_dir(const fs_file *f)
 {
 	return f->type == FS_DF || f->type == FS_ADF;
@@ -102,10 +92,7 @@ static int current_adf(const fs_tree *t, int dir)
 	for (int d = dir; d > 0; d = t->f[d].parent)
 		if (t->f[d].type == FS_ADF)
 			return d;
-	for (size_t i = 1; i < t->n; i++)
-		if (t->f[i].type == FS_ADF && t->f[i].aid_len >= 7 && !memcmp(t->f[i].aid, usim_prefix, 7))
-			return (int)i;
-	return -1;
+	return fs_adf(t, fs_usim_prefix);
 }
 
 /* ---- PINs ---- */
@@ -163,7 +150,7 @@ static bool allowed(euicc_card *c, const fs_tree *t, int file, uint8_t am_bit)
 		return true; /* no rules given (the bench's own packages) */
 	int arr = -1;
 	for (int d = f->parent; d >= 0 && arr < 0; d = t->f[d].parent) {
-		arr = find_child(t, d, f->arr_fid);
+		arr = fs_child(t, d, f->arr_fid);
 		if (d == 0)
 			break;
 	}
@@ -287,7 +274,7 @@ static eu_status select_file(euicc_card *c, int ch, fs_tree *t, const capdu *a, 
 			else if (fid == 0x7FFF)
 				f = current_adf(t, dir);
 			else {
-				f = find_child(t, dir, fid);
+				f = fs_child(t, dir, fid);
 				if (a->p1 == 0x00 && f < 0) {
 					/* TS 102 221 8.4.1: the current DF itself, its parent, the parent's children, the MF's */
 					if (t->f[dir].fid == fid)
@@ -295,9 +282,9 @@ static eu_status select_file(euicc_card *c, int ch, fs_tree *t, const capdu *a, 
 					else if (dir > 0 && t->f[t->f[dir].parent].fid == fid)
 						f = t->f[dir].parent;
 					else if (dir > 0)
-						f = find_child(t, t->f[dir].parent, fid);
+						f = fs_child(t, t->f[dir].parent, fid);
 					if (f < 0)
-						f = find_child(t, 0, fid);
+						f = fs_child(t, 0, fid);
 				}
 			}
 			if (f < 0)
@@ -677,7 +664,7 @@ static eu_status status(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 /* a service of EF.UST (TS 31.102 4.2.8); without EF.UST every service counts as available */
 static bool ust_service(euicc_card *c, const fs_tree *t, int adf, unsigned n)
 {
-	int ust = find_child(t, adf, 0x6F38);
+	int ust = fs_child(t, adf, 0x6F38);
 	if (ust < 0)
 		return true;
 	const fs_file *f = &t->f[ust];
@@ -688,7 +675,7 @@ static bool ust_service(euicc_card *c, const fs_tree *t, int adf, unsigned n)
 static eu_status authenticate(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
 {
 	int adf = current_adf(t, c->fs_df[ch]);
-	if (adf < 0 || c->fs_df[ch] != adf || t->f[adf].aid_len < 7 || memcmp(t->f[adf].aid, usim_prefix, 7))
+	if (adf < 0 || c->fs_df[ch] != adf || t->f[adf].aid_len < 7 || memcmp(t->f[adf].aid, fs_usim_prefix, 7))
 		return EU_CONDITIONS;
 	if (a->p1 != 0x00 || (a->p2 != 0x81 && a->p2 != 0x80))
 		return EU_WRONG_P1P2;

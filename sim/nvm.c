@@ -44,19 +44,6 @@ bool nvm_equal_fixed(const euicc_nvm *a, const euicc_nvm *b)
 	return true;
 }
 
-bool nvm_equal(const euicc_nvm *a, const euicc_nvm *b)
-{
-	if (memcmp(a, b, offsetof(euicc_nvm, profiles)))
-		return false;
-	for (int i = 0; i < EUICC_MAX_PROFILES; i++) {
-		const nvm_profile *x = &a->profiles[i], *y = &b->profiles[i];
-		if (memcmp(x, y, offsetof(nvm_profile, fsdata)) || memcmp(x->fsdata, y->fsdata, x->fsdata_len) ||
-		    memcmp(x->package, y->package, x->package_len))
-			return false;
-	}
-	return true;
-}
-
 static json_t *pins_json(const nvm_pin *p, int n, bool secrets)
 {
 	json_t *a = json_array();

@@ -48,7 +48,7 @@ static const struct {
 	{ 0xBC, 0x4F06, 4 },  { 0xBC, 0x4F0A, 4 },  { 0xB5, 0x6FAD, 3 },
 };
 
-static const uint8_t usim_prefix[7] = { 0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02 };
+const uint8_t fs_usim_prefix[7] = { 0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02 };
 static const uint8_t isim_prefix[7] = { 0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x04 };
 static const uint8_t csim_prefix[7] = { 0xA0, 0x00, 0x00, 0x03, 0x43, 0x10, 0x02 };
 
@@ -84,7 +84,7 @@ static uint32_t be_uint(const uint8_t *p, size_t n)
 	return v;
 }
 
-static int find_adf(const fs_tree *t, const uint8_t *prefix)
+int fs_adf(const fs_tree *t, const uint8_t *prefix)
 {
 	for (size_t i = 1; i < t->n; i++)
 		if (t->f[i].type == FS_ADF && t->f[i].aid_len >= 7 && !memcmp(t->f[i].aid, prefix, 7))
@@ -92,7 +92,7 @@ static int find_adf(const fs_tree *t, const uint8_t *prefix)
 	return -1;
 }
 
-static int child(const fs_tree *t, int dir, uint16_t fid)
+int fs_child(const fs_tree *t, int dir, uint16_t fid)
 {
 	for (size_t i = 1; i < t->n; i++)
 		if (t->f[i].parent == dir && t->f[i].fid == fid)
@@ -260,9 +260,9 @@ static int fs_element(bctx *b, uint8_t tag, const uint8_t *v, size_t len)
 			break;
 	int base = 0;
 	switch (fs_elements[k].base) {
-	case BASE_USIM: base = find_adf(t, usim_prefix); break;
-	case BASE_ISIM: base = find_adf(t, isim_prefix); break;
-	case BASE_CSIM: base = find_adf(t, csim_prefix); break;
+	case BASE_USIM: base = fs_adf(t, fs_usim_prefix); break;
+	case BASE_ISIM: base = fs_adf(t, isim_prefix); break;
+	case BASE_CSIM: base = fs_adf(t, csim_prefix); break;
 	}
 	if (base < 0)
 		return fail(b, PE_BAD_VALUES, "its application (ADF) is not installed before it", 0);
@@ -363,7 +363,7 @@ static int generic_fm(bctx *b, const uint8_t *v, size_t len)
 				cur = -1;
 				for (size_t i = 0; i < x.len; i += 2) {
 					uint16_t fid = (uint16_t)be_uint(x.value + i, 2);
-					int n = fid == 0x7FFF ? find_adf(t, usim_prefix) : child(t, dir, fid);
+					int n = fid == 0x7FFF ? fs_adf(t, fs_usim_prefix) : fs_child(t, dir, fid);
 					if (n < 0 && dir == 0) /* ADFs by FID as well */
 						for (size_t j = 1; j < t->n && n < 0; j++)
 							if (t->f[j].type == FS_ADF && t->f[j].fid == fid)

@@ -498,21 +498,9 @@ END_TEST
 /* A TS.48 package: after enabling it, EF.IMSI reads 080910101032540636 (when ../shared/profiles exists). */
 START_TEST(ts48_imsi)
 {
-	const char *dir = getenv("PROFILES_DIR");
-	char path[512];
-	snprintf(path, sizeof(path), "%s/TS48V2-SAIP2-3-NOBERTLV-UNIQUE.der", dir ? dir : "../shared/profiles");
-	FILE *fp = fopen(path, "rb");
-	if (!fp) {
-		ck_assert_msg(getenv("CI") == NULL || strcmp(getenv("CI"), "true"), "%s is missing", path);
-		fprintf(stderr, "note: %s is missing, the TS.48 file check did not run\n", path);
-		return;
-	}
 	abuf pkg = ABUF_INIT;
-	uint8_t buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-		abuf_put(&pkg, buf, n);
-	fclose(fp);
+	if (!tu_ts48("TS48V2-SAIP2-3-NOBERTLV-UNIQUE.der", &pkg))
+		return;
 	ck_assert_int_eq(dev_attach(&F.host), 0);
 	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
 	uint8_t aid[16];

@@ -74,19 +74,6 @@ static void install(int n, const char *iccid, const char *imsi, bool pin_enabled
 	install_keys(n, iccid, imsi, pin_enabled, enable, NULL, NULL);
 }
 
-static bool read_file(const char *path, abuf *out)
-{
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return false;
-	uint8_t buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-		abuf_put(out, buf, n);
-	fclose(fp);
-	return true;
-}
-
 /* Every TS.48 package installs whole: the USIM, ISIM and CSIM through EF.DIR, DF.TELECOM, DF.5GS, the
  * files genericFileManagement adds, EF.ARR rules, PINs and PUKs. */
 START_TEST(ts48_file_systems)
@@ -94,19 +81,13 @@ START_TEST(ts48_file_systems)
 	static const char *names[] = { "TS48V2-SAIP2-3-NOBERTLV-UNIQUE.der", "TS48V2-SAIP2-3-BERTLV-UNIQUE.der",
 				       "TS48V3-SAIP2-3-NOBERTLV-UNIQUE.der", "TS48V4-SAIP2-1A-NOBERTLV-UNIQUE.der",
 				       "TS48V5-SAIP2-3-BERTLV-SUCI-UNIQUE.der" };
-	const char *dir = getenv("PROFILES_DIR");
 	abuf r = ABUF_INIT;
 	/* a generated profile in ISD-P 0 to come back to; each TS.48 package goes to ISD-P 1 */
 	install(0, "8988211000000467285", "001010000000001", false, true);
 	for (size_t i = 0; i < 5; i++) {
-		char path[512];
-		snprintf(path, sizeof(path), "%s/%s", dir ? dir : "../shared/profiles", names[i]);
 		abuf pkg = ABUF_INIT;
-		if (!read_file(path, &pkg)) {
-			ck_assert_msg(getenv("CI") == NULL || strcmp(getenv("CI"), "true"), "%s is missing", path);
-			fprintf(stderr, "note: %s is missing, its file-system check did not run\n", path);
+		if (!tu_ts48(names[i], &pkg))
 			continue;
-		}
 		ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
 		uint8_t aid[16];
 		cu_isdp_aid(aid, 1);
@@ -311,15 +292,9 @@ END_TEST
 /* A cyclic EF (TS.48 EF.ICI, 6F80): UPDATE RECORD previous writes the oldest, which becomes record 1. */
 START_TEST(cyclic_file)
 {
-	const char *dir = getenv("PROFILES_DIR");
-	char path[512];
-	snprintf(path, sizeof(path), "%s/TS48V2-SAIP2-3-NOBERTLV-UNIQUE.der", dir ? dir : "../shared/profiles");
 	abuf pkg = ABUF_INIT, r = ABUF_INIT;
-	if (!read_file(path, &pkg)) {
-		ck_assert_msg(getenv("CI") == NULL || strcmp(getenv("CI"), "true"), "%s is missing", path);
-		fprintf(stderr, "note: %s is missing, the cyclic-file check did not run\n", path);
+	if (!tu_ts48("TS48V2-SAIP2-3-NOBERTLV-UNIQUE.der", &pkg))
 		return;
-	}
 	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
 	uint8_t aid[16];
 	cu_isdp_aid(aid, 0);

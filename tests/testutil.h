@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,27 @@ static inline json_t *tu_vectors(const char *name)
 		exit(EXIT_FAILURE);
 	}
 	return j;
+}
+
+/* Reads the TS.48 package NAME from ../shared/profiles (PROFILES_DIR comes from meson). When it is
+ * missing: fails the test in CI (CI=true), else says so and returns false (the check did not run). */
+static inline bool tu_ts48(const char *name, abuf *out)
+{
+	const char *dir = getenv("PROFILES_DIR");
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "../shared/profiles", name);
+	FILE *fp = fopen(path, "rb");
+	if (!fp) {
+		ck_assert_msg(getenv("CI") == NULL || strcmp(getenv("CI"), "true"), "%s is missing", path);
+		fprintf(stderr, "note: %s is missing, the check that needs it did not run\n", path);
+		return false;
+	}
+	uint8_t buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		abuf_put(out, buf, n);
+	fclose(fp);
+	return true;
 }
 
 static inline const char *tu_str(json_t *o, const char *key)

@@ -15,6 +15,7 @@
 
 #include "apdu/hex.h"
 #include "apdu/pki.h"
+#include "bench_constants.h"
 #include "link.h"
 #include "profile.h"
 #include "replay.h"
@@ -437,11 +438,12 @@ static int open_card(runner *R, char *why, size_t why_len)
 
 static const uint8_t *tar_of(const char *name, uint8_t tar[3])
 {
-	if (!strcmp(name, "isdr"))
-		memcpy(tar, "\x00\x00\x01", 3);
-	else if (!strcmp(name, "ecasd"))
-		memcpy(tar, "\x00\x00\x02", 3);
-	else if (strlen(name) == 6 && !hex_decode_exact(name, tar, 3))
+	uint32_t v = !strcmp(name, "isdr") ? BENCH_TAR_ISDR : !strcmp(name, "ecasd") ? BENCH_TAR_ECASD : 0;
+	if (v) {
+		tar[0] = (uint8_t)(v >> 16);
+		tar[1] = (uint8_t)(v >> 8);
+		tar[2] = (uint8_t)v;
+	} else if (strlen(name) == 6 && !hex_decode_exact(name, tar, 3))
 		return tar;
 	else
 		return NULL;
