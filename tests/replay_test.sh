@@ -118,6 +118,9 @@ out=$("$APDU" replay "${CARD[@]}" --eis "$work/eis.json" "$work/bad4.vec" 2>&1);
 printf 'case X-04 unknown variable\n  C: 00A4040C10 $NOPE\n  R: 9000\n' >"$work/bad5.vec"
 out=$("$APDU" replay "${CARD[@]}" --eis "$work/eis.json" "$work/bad5.vec" 2>&1); rc=$?
 [ $rc -eq 1 ] && [[ "$out" == *'unknown variable $NOPE'* ]] && ok "an unknown variable fails its case" || not_ok "bad5" "exit $rc: $out"
+out=$("$APDU" replay --inproc "$work/nocard.json" --eis "$work/eis.json" "$VEC/es5.vec" 2>&1); rc=$?
+[ $rc -eq 2 ] && [[ "$out" == *"--inproc $work/nocard.json: No such file"* ]] && ok "a missing --inproc card is refused before any case" ||
+	not_ok "missing card" "exit $rc: ${out:0:300}"
 out=$("$APDU" replay "${CARD[@]}" --eis "$work/eis.json" "$work/missing.vec" 2>&1); rc=$?
 [ $rc -eq 2 ] && [[ "$out" == *"missing.vec: No such file"* ]] && ok "a missing file is named" || not_ok "missing" "exit $rc: $out"
 if [ "$MODE" = inproc ]; then

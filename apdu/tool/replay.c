@@ -403,6 +403,35 @@ static const vstep *expect_line(runner *R, const vblock *b, size_t *k, const cha
 	return &b->steps[*k];
 }
 
+/* byte for byte, no shell (a path may hold any character) */
+static int copy_file(const char *from, const char *to, char *why, size_t why_len)
+{
+	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+	char buf[8192];
+	size_t n;
+	int rc = 0;
+	if (!in || !out) {
+		snprintf(why, why_len, "%s: %s", in ? to : from, strerror(errno));
+		rc = -1;
+	}
+	while (!rc && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n) {
+			snprintf(why, why_len, "%s: %s", to, strerror(errno));
+			rc = -1;
+		}
+	if (!rc && ferror(in)) {
+		snprintf(why, why_len, "%s: read error", from);
+		rc = -1;
+	}
+	if (out && fclose(out) && !rc) {
+		snprintf(why, why_len, "%s: %s", to, strerror(errno));
+		rc = -1;
+	}
+	if (in)
+		fclose(in);
+	return rc;
+}
+
 static int open_card(runner *R, char *why, size_t why_len)
 {
 	const replay_opts *o = R->o;
@@ -412,13 +441,10 @@ static int open_card(runner *R, char *why, size_t why_len)
 	}
 	if (o->inproc) {
 		/* a fresh copy of the state file for every case: the user's file is never touched */
-		char copy[400], cmd[1200];
+		char copy[400];
 		snprintf(copy, sizeof(copy), "%s/card.json", R->tmpdir);
-		snprintf(cmd, sizeof(cmd), "cp -f '%s' '%s'", o->inproc, copy);
-		if (system(cmd) != 0) {
-			snprintf(why, why_len, "cannot copy %s", o->inproc);
+		if (copy_file(o->inproc, copy, why, why_len))
 			return -1;
-		}
 		return link_open_inproc(copy, &R->link, why, why_len);
 	}
 	if (o->reset_cmd && system(o->reset_cmd) != 0) {
@@ -897,6 +923,11 @@ int replay_run(const replay_opts *o, char *why, size_t why_len)
 		printf("# %zu cases in %zu files\n", L.ncases, L.nfiles);
 		free_lib(&L);
 		return 0;
+	}
+	if (o->inproc && access(o->inproc, R_OK) != 0) {
+		snprintf(why, why_len, "--inproc %s: %s", o->inproc, strerror(errno));
+		free_lib(&L);
+		return -1;
 	}
 	runner R;
 	memset(&R, 0, sizeof(R));
