@@ -157,6 +157,7 @@ euicc_card *euicc_create_empty(void)
 		free(c);
 		return NULL;
 	}
+	journal_init(&c->jr);
 	c->perso_target = -1;
 	c->dl_target = -1;
 	c->check_blobs = getenv("EUICC_CHECK_BLOBS") != NULL;
@@ -286,6 +287,7 @@ void euicc_free(euicc_card *c)
 {
 	if (!c)
 		return;
+	journal_close(&c->jr);
 	sms_reassembly_free(&c->sms);
 	abuf_free(&c->dl_buf);
 	crypto_wipe(&c->nvm, sizeof(c->nvm));
@@ -625,9 +627,18 @@ size_t euicc_transmit(euicc_card *c, const uint8_t *in, size_t len, uint8_t *r)
 		}
 	}
 	c->snapshot_active = false;
-	if (!ro && c->path && !nvm_equal_fixed(c->snapshot, &c->nvm)) {
+	bool touched = false;
+	for (int i = 0; i < EUICC_MAX_PROFILES; i++)
+		touched |= c->blob_saved[i];
+	if (!ro && c->path && !touched && nvm_only_confirmations(c->snapshot, &c->nvm) &&
+	    !nvm_equal_fixed(c->snapshot, &c->nvm)) {
+		/* A confirmation alone is not written now: it goes to disk with the next change (or the save at
+		 * exit). Lost in a crash, the notification is sent again at the next attach and confirmed again,
+		 * which SGP.02's notification handling expects (the SM-SR treats duplicates as done). */
+		euicc_tracef(c, "NVM: confirmation kept until the next write");
+	} else if (!ro && c->path && !nvm_equal_fixed(c->snapshot, &c->nvm)) {
 		char why[256];
-		if (nvm_write_file(&c->nvm, c->path, why, sizeof(why)) != 0) {
+		if (nvm_commit(c, c->blob_saved, why, sizeof(why)) != 0) {
 			/* nothing half-applied: the command is undone and reported as a memory failure */
 			snprintf(c->last_error, sizeof(c->last_error), "%s", why);
 			nvm_copy_fixed(&c->nvm, c->snapshot);

@@ -121,6 +121,8 @@ void nvm_copy(euicc_nvm *dst, const euicc_nvm *src);
  * into the snapshot (copy on write) and bumps blob_gen so the change is seen. */
 void nvm_copy_fixed(euicc_nvm *dst, const euicc_nvm *src);
 bool nvm_equal_fixed(const euicc_nvm *a, const euicc_nvm *b);
+/* after differs from before only in notifications that were confirmed (removed) */
+bool nvm_only_confirmations(const euicc_nvm *before, const euicc_nvm *after);
 
 /* The enabled profile's file system (saip.c builds it from the stored package, fs.c runs the commands) */
 #define FS_MAX_FILES 320
@@ -206,8 +208,45 @@ uint16_t euicc_sw_of(eu_status s);
 /* The context a command runs in */
 typedef enum { CTX_CONTACT, CTX_OTA } eu_context;
 
+/* journal.c: the NVM's write-ahead journal (STATE.journal), see the layout there */
+#define JOURNAL_PAGE 4096u
+#define JOURNAL_BYTES (1u << 20) /* preallocated once; a snapshot is written when it is full */
+#define JOURNAL_FORMAT 1u
+#define JOURNAL_HDR 44
+#define JOURNAL_REC_HDR 28
+#define JOURNAL_MAC 16
+
+typedef struct {
+	int fd;         /* open once the first record is written, else -1 */
+	bool have_id;   /* the snapshot names a journal (a file without one gets a snapshot first) */
+	uint8_t id[16]; /* the snapshot's "journal": records of any other id are not this state's */
+	uint32_t seq;   /* records so far; the next is seq + 1 */
+	uint64_t end;   /* offset of the next record */
+	uint64_t size;  /* the file's size (JOURNAL_BYTES; tests make it smaller) */
+	bool header_ok; /* the file's header names id */
+} nvm_journal;
+
+void journal_init(nvm_journal *j);
+void journal_close(nvm_journal *j);
+/* a new snapshot names id: the journal starts over (its header is rewritten with the first record) */
+void journal_restart(nvm_journal *j, const uint8_t id[16]);
+void journal_frame_header(uint8_t out[JOURNAL_HDR], const uint8_t id[16]);
+/* out holds JOURNAL_REC_HDR + len + JOURNAL_MAC bytes; returns that size */
+size_t journal_frame_record(uint8_t *out, const uint8_t id[16], uint32_t seq, const void *payload, size_t len);
+/* applies the journal in buf to *root (the snapshot's document, replaced by the last record's, with its
+ * kept blobs filled in); sets j's seq, end and header_ok. -1 with why when the journal is damaged. */
+int journal_replay(const uint8_t *buf, size_t len, const uint8_t id[16], json_t **root, nvm_journal *j, char *why,
+		   size_t why_len);
+/* the same from PATH.journal (absent: nothing to apply) */
+int journal_read(const char *path, const uint8_t id[16], json_t **root, nvm_journal *j, char *why, size_t why_len);
+/* one record, durable when it returns 0; 1 when it does not fit (write a snapshot instead), -1 on error */
+int journal_append(nvm_journal *j, const char *path, const char *payload, size_t len, char *why, size_t why_len);
+char *journal_path(const char *path);
+int sync_dir_of(const char *path);
+
 struct euicc_card {
 	euicc_nvm nvm;
+	nvm_journal jr;
 	euicc_nvm *snapshot;         /* copy taken before a state-changing command */
 	char *path;                  /* state file, NULL for an in-memory card */
 	char last_error[256];
@@ -317,6 +356,9 @@ json_t *euicc_notifs_json(const euicc_nvm *n);
 /* nvm.c */
 json_t *nvm_to_json(const euicc_nvm *n, bool secrets);
 int nvm_from_json(json_t *root, euicc_nvm *n, char *why, size_t why_len);
-int nvm_write_file(const euicc_nvm *n, const char *path, char *why, size_t why_len);
+/* the whole NVM as PATH (new file, fdatasync, rename, fsync of the directory), naming journal id */
+int nvm_write_snapshot(const euicc_nvm *n, const char *path, const uint8_t id[16], char *why, size_t why_len);
+/* a state change made durable: a journal record (blobs inline where touched[i]) or a new snapshot */
+int nvm_commit(euicc_card *c, const bool touched[EUICC_MAX_PROFILES], char *why, size_t why_len);
 
 #endif

@@ -1,6 +1,7 @@
-/* The card's NVM file: one JSON document per card, versioned, written atomically (new file, fsync,
- * rename, 0600). Loading validates every field and refuses a corrupt, truncated or inconsistent file
- * with a message that names what is wrong; it never resets a card silently. */
+/* The card's NVM: one JSON document per card (the snapshot, versioned, written atomically: new file,
+ * fdatasync, rename, directory fsync, 0600) and its journal (journal.c), where each state change is one
+ * record. Loading applies the journal to the snapshot and validates every field; a corrupt, truncated or
+ * inconsistent state is refused with a message that names what is wrong, never reset silently. */
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
@@ -44,6 +45,23 @@ bool nvm_equal_fixed(const euicc_nvm *a, const euicc_nvm *b)
 	return true;
 }
 
+bool nvm_only_confirmations(const euicc_nvm *before, const euicc_nvm *after)
+{
+	size_t a = offsetof(euicc_nvm, notifs), b = a + sizeof(before->notifs), e = offsetof(euicc_nvm, profiles);
+	if (memcmp(before, after, a) || memcmp((const uint8_t *)before + b, (const uint8_t *)after + b, e - b))
+		return false;
+	for (int i = 0; i < EUICC_MAX_PROFILES; i++)
+		if (memcmp(&before->profiles[i], &after->profiles[i], offsetof(nvm_profile, fsdata)))
+			return false;
+	static const nvm_notif gone;
+	for (int i = 0; i < EUICC_MAX_NOTIFS; i++) {
+		const nvm_notif *x = &before->notifs[i], *y = &after->notifs[i];
+		if (memcmp(x, y, sizeof(*x)) && !(x->used && !memcmp(y, &gone, sizeof(*y))))
+			return false;
+	}
+	return true;
+}
+
 static json_t *pins_json(const nvm_pin *p, int n, bool secrets)
 {
 	json_t *a = json_array();
@@ -71,18 +89,20 @@ static json_t *blob(const uint8_t *p, size_t len, bool placeholder, char kind, i
 	return json_string(m);
 }
 
-static json_t *to_json(const euicc_nvm *n, bool secrets, bool placeholders);
+static json_t *to_json(const euicc_nvm *n, bool secrets, bool placeholders, const uint8_t *journal_id);
 
 json_t *nvm_to_json(const euicc_nvm *n, bool secrets)
 {
-	return to_json(n, secrets, false);
+	return to_json(n, secrets, false, NULL);
 }
 
-static json_t *to_json(const euicc_nvm *n, bool secrets, bool placeholders)
+static json_t *to_json(const euicc_nvm *n, bool secrets, bool placeholders, const uint8_t *journal_id)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "format", json_string(NVM_FORMAT));
 	json_object_set_new(o, "version", json_integer(EUICC_NVM_VERSION));
+	if (journal_id)
+		json_object_set_new(o, "journal", euicc_hexj(journal_id, 16));
 	json_object_set_new(o, "eid", euicc_hexj(n->eid, 16));
 	json_object_set_new(o, "curve", json_integer(n->curve));
 	if (secrets)
@@ -385,10 +405,11 @@ out:
 	return v.bad ? -1 : 0;
 }
 
-/* the document with its placeholders ("\u0001P0" ...) replaced by the blobs' hex */
-static char *render(const euicc_nvm *n, size_t *out_len)
+/* the document with its placeholders ("\u0001P0" ...) replaced by the blobs' hex, or by "=" (kept from
+ * the state before) for a profile whose inline[i] is false; a snapshot (inline NULL) names journal_id */
+static char *render(const euicc_nvm *n, const uint8_t *journal_id, const bool *inline_blob, size_t *out_len)
 {
-	json_t *o = to_json(n, true, true);
+	json_t *o = to_json(n, true, true, journal_id);
 	char *small = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	if (!small)
@@ -415,7 +436,9 @@ static char *render(const euicc_nvm *n, size_t *out_len)
 		memcpy(text + w, r, (size_t)(m - r));
 		w += (size_t)(m - r);
 		const nvm_profile *p = &n->profiles[m[7] - '0'];
-		if (m[6] == 'P')
+		if (inline_blob && !inline_blob[m[7] - '0'])
+			memcpy(text + w, "=", 2);
+		else if (m[6] == 'P')
 			hex_encode(p->package, p->package_len, text + w);
 		else
 			hex_encode(p->fsdata, p->fsdata_len, text + w);
@@ -428,10 +451,10 @@ static char *render(const euicc_nvm *n, size_t *out_len)
 	return text;
 }
 
-int nvm_write_file(const euicc_nvm *n, const char *path, char *why, size_t why_len)
+int nvm_write_snapshot(const euicc_nvm *n, const char *path, const uint8_t id[16], char *why, size_t why_len)
 {
 	size_t len = 0;
-	char *text = render(n, &len);
+	char *text = render(n, id, NULL, &len);
 	if (!text) {
 		snprintf(why, why_len, "out of memory serialising the NVM");
 		return -1;
@@ -469,8 +492,11 @@ int nvm_write_file(const euicc_nvm *n, const char *path, char *why, size_t why_l
 		snprintf(why, why_len, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
 		goto out;
 	}
-	/* No fsync of the directory: after a power loss the rename may be lost, which leaves the previous
-	 * complete NVM (never a mix); after a process crash the rename is already there. */
+	/* the rename itself must be durable before the journal starts over for the new snapshot's id */
+	if (sync_dir_of(path) != 0) {
+		snprintf(why, why_len, "cannot sync the directory of %s: %s", path, strerror(errno));
+		goto out;
+	}
 	rc = 0;
 out:
 	if (fd >= 0)
@@ -481,6 +507,37 @@ out:
 	crypto_wipe(text, len);
 	free(text);
 	return rc;
+}
+
+/* a snapshot with a new journal id; the journal starts over */
+static int checkpoint(euicc_card *c, char *why, size_t why_len)
+{
+	uint8_t id[16];
+	if (crypto_random(id, sizeof(id))) {
+		snprintf(why, why_len, "no random numbers for the journal id");
+		return -1;
+	}
+	if (nvm_write_snapshot(&c->nvm, c->path, id, why, why_len))
+		return -1;
+	journal_restart(&c->jr, id);
+	euicc_tracef(c, "NVM: snapshot written, journal started over");
+	return 0;
+}
+
+int nvm_commit(euicc_card *c, const bool touched[EUICC_MAX_PROFILES], char *why, size_t why_len)
+{
+	size_t len = 0;
+	char *text = render(&c->nvm, NULL, touched, &len);
+	if (!text) {
+		snprintf(why, why_len, "out of memory serialising the NVM");
+		return -1;
+	}
+	int rc = journal_append(&c->jr, c->path, text, len, why, why_len);
+	crypto_wipe(text, len);
+	free(text);
+	if (rc == 0)
+		euicc_tracef(c, "NVM: journal record %u (%zu bytes)", c->jr.seq, len);
+	return rc == 1 ? checkpoint(c, why, why_len) : rc;
 }
 
 euicc_card *euicc_load(const char *path, char *why, size_t why_len)
@@ -503,7 +560,27 @@ euicc_card *euicc_load(const char *path, char *why, size_t why_len)
 		snprintf(why, why_len, "out of memory");
 		return NULL;
 	}
-	char inner[300];
+	char inner[400];
+	/* the journal named by the snapshot, applied on top of it */
+	json_t *jid = json_object_get(root, "journal");
+	if (jid) {
+		uint8_t id[16];
+		const char *h = json_string_value(jid);
+		if (!h || hex_decode_exact(h, id, 16)) {
+			snprintf(why, why_len, "%s: field 'journal' is not 16 bytes of hex; refusing to load it", path);
+			json_decref(root);
+			euicc_free(c);
+			return NULL;
+		}
+		if (journal_read(path, id, &root, &c->jr, inner, sizeof(inner))) {
+			snprintf(why, why_len, "%s; refusing to load it", inner);
+			json_decref(root);
+			euicc_free(c);
+			return NULL;
+		}
+		memcpy(c->jr.id, id, 16);
+		c->jr.have_id = true;
+	}
 	if (nvm_from_json(root, &c->nvm, inner, sizeof(inner))) {
 		snprintf(why, why_len, "%s: %s; refusing to load it", path, inner);
 		json_decref(root);
@@ -532,11 +609,23 @@ int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len)
 	c->nvm.rng_counter = c->rng_pos;
 	for (int i = 4, v = 0; i >= 0; i--, v += 8)
 		c->nvm.mo_counter[i] = (uint8_t)(c->mo_pos >> v);
-	if (nvm_write_file(&c->nvm, path, why, why_len))
+	uint8_t id[16];
+	if (crypto_random(id, sizeof(id))) {
+		snprintf(why, why_len, "no random numbers for the journal id");
 		return -1;
+	}
+	if (nvm_write_snapshot(&c->nvm, path, id, why, why_len))
+		return -1;
+	/* at rest the state is the one file: a journal there belongs to an earlier snapshot */
+	char *jp = journal_path(path);
+	if (jp)
+		unlink(jp);
+	free(jp);
 	if (!c->path || strcmp(c->path, path)) {
 		free(c->path);
 		c->path = strdup(path);
 	}
+	journal_close(&c->jr);
+	journal_restart(&c->jr, id);
 	return 0;
 }

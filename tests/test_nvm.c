@@ -1,0 +1,327 @@
+/* The card's NVM: the JSON snapshot and its journal. Every state change is one journal record; a
+ * reload gives the live card's state; a torn last record is a crash (the state before it), a damaged
+ * record followed by good ones is refused; a journal of another snapshot is ignored; a full journal
+ * makes a snapshot; a save leaves one file; a write that fails undoes the command. */
+#define _GNU_SOURCE /* memmem */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "testutil.h"
+#include "cardutil.h"
+#include "euicc_int.h"
+
+static cu_fixture F;
+static char snap[400], jrnl[400];
+
+static void setup(void)
+{
+	ck_assert_int_eq(cu_setup(&F, 42), 0);
+	snprintf(snap, sizeof(snap), "%s/card.json", F.dir);
+	snprintf(jrnl, sizeof(jrnl), "%s/card.json.journal", F.dir);
+	ck_assert_int_eq(dev_attach(&F.host), 0);
+	ck_assert_int_eq(dev_confirm_notifications(&F.host), 0);
+}
+
+static void teardown(void)
+{
+	cu_teardown(&F);
+}
+
+static abuf slurp(const char *path)
+{
+	abuf b = ABUF_INIT;
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "%s missing", path);
+	uint8_t buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		abuf_put(&b, buf, n);
+	fclose(f);
+	return b;
+}
+
+static void spit(const char *path, const abuf *b)
+{
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(b->p, 1, b->len, f), b->len);
+	fclose(f);
+}
+
+static void patch(const char *path, long off, const void *p, size_t n)
+{
+	int fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, p, n, off), (ssize_t)n);
+	close(fd);
+}
+
+/* the state a load of the files gives equals want (secrets included); want NULL: the live card */
+static void loads_as(json_t *want)
+{
+	char why[600];
+	euicc_card *again = euicc_load(snap, why, sizeof(why));
+	ck_assert_msg(again != NULL, "%s", why);
+	json_t *a = want ? json_incref(want) : euicc_show(F.card, true), *b = euicc_show(again, true);
+	char *da = json_dumps(a, JSON_SORT_KEYS), *db = json_dumps(b, JSON_SORT_KEYS);
+	ck_assert_msg(json_equal(a, b), "loaded state differs:\n want %.300s\n  got %.300s", da, db);
+	free(da);
+	free(db);
+	json_decref(a);
+	json_decref(b);
+	euicc_free(again);
+}
+
+static void refused(const char *needle)
+{
+	char why[600];
+	euicc_card *again = euicc_load(snap, why, sizeof(why));
+	ck_assert_msg(again == NULL, "a damaged journal loaded");
+	ck_assert_msg(strstr(why, needle) != NULL, "message '%s' lacks '%s'", why, needle);
+}
+
+START_TEST(changes_go_to_the_journal)
+{
+	abuf before = slurp(snap);
+	uint32_t seq = F.card->jr.seq;
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	ck_assert_uint_eq(F.card->jr.seq, seq + 1);
+	ck_assert_int_eq(cu_install(&F, 1, "8949449999999990015"), 0);
+	ck_assert_uint_gt(F.card->jr.seq, seq + 2);
+	/* the snapshot is as it was; the state is snapshot + journal */
+	abuf after = slurp(snap);
+	ck_assert_uint_eq(before.len, after.len);
+	ck_assert(memcmp(before.p, after.p, before.len) == 0);
+	loads_as(NULL);
+	/* a record of a command that touched no blob keeps them ("="); the download's record has them */
+	abuf j = slurp(jrnl);
+	ck_assert_ptr_nonnull(memmem(j.p, j.len, "\"package\":\"=\"", 13));
+	bool inline_seen = false;
+	for (const uint8_t *q = j.p; (q = memmem(q, j.len - (size_t)(q - j.p), "\"package\":\"", 11)) != NULL; q += 11)
+		inline_seen |= q[11] == 'a' || q[11] == 'A';
+	ck_assert_msg(inline_seen, "no record holds the downloaded package");
+	abuf_free(&j);
+	abuf_free(&before);
+	abuf_free(&after);
+	/* and the reloaded card carries on where the live one is: one more change, loaded again */
+	char why[600];
+	euicc_card *again = euicc_load(snap, why, sizeof(why));
+	ck_assert_ptr_nonnull(again);
+	ck_assert_uint_eq(again->jr.seq, F.card->jr.seq);
+	ck_assert_uint_eq(again->jr.end, F.card->jr.end);
+	euicc_free(again);
+}
+END_TEST
+
+START_TEST(torn_last_record_is_a_crash)
+{
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	json_t *was = euicc_show(F.card, true);
+	uint64_t off = F.card->jr.end;
+	ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
+	loads_as(NULL);
+	/* one byte of the last record's payload flipped: as if the crash came mid-write */
+	abuf j = slurp(jrnl);
+	uint8_t b = j.p[off + JOURNAL_REC_HDR + 7] ^ 0x20;
+	patch(jrnl, (long)off + JOURNAL_REC_HDR + 7, &b, 1);
+	loads_as(was);
+	/* cut short in the middle of the record: the same */
+	spit(jrnl, &j);
+	ck_assert_int_eq(truncate(jrnl, (off_t)off + 100), 0);
+	loads_as(was);
+	/* no journal at all: the snapshot alone (no ISD-P yet) */
+	unlink(jrnl);
+	char why[600];
+	euicc_card *again = euicc_load(snap, why, sizeof(why));
+	ck_assert_ptr_nonnull(again);
+	ck_assert(!again->nvm.profiles[0].used && !again->nvm.profiles[1].used);
+	euicc_free(again);
+	abuf_free(&j);
+	json_decref(was);
+}
+END_TEST
+
+START_TEST(damage_before_good_records_refused)
+{
+	uint64_t first = F.card->jr.end;
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
+	abuf s0 = slurp(snap), j0 = slurp(jrnl);
+	uint8_t b = 'x';
+	patch(jrnl, (long)first + JOURNAL_REC_HDR + 3, &b, 1);
+	refused("is damaged but record");
+	/* the refused load changed neither file */
+	abuf s1 = slurp(snap), j1 = slurp(jrnl);
+	ck_assert(s0.len == s1.len && !memcmp(s0.p, s1.p, s0.len));
+	ck_assert(j0.len == j1.len && !memcmp(j0.p + first + 40, j1.p + first + 40, j0.len - first - 40));
+	abuf_free(&s0);
+	abuf_free(&j0);
+	abuf_free(&s1);
+	abuf_free(&j1);
+}
+END_TEST
+
+START_TEST(well_framed_bad_records_refused)
+{
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	uint64_t off = F.card->jr.end;
+	uint32_t seq = F.card->jr.seq + 1;
+	static const char *const bad[] = {
+		"not json",
+		/* a blob kept from a profile that never had one */
+		"{\"profiles\":[{\"slot\":3,\"package\":\"=\",\"files\":\"=\"}]}",
+		/* valid JSON, wrong field: the loader names it */
+		"{\"format\":\"euicc-bench-nvm\",\"version\":1,\"eid\":\"12\"}",
+	};
+	static const char *const why[] = { "not a JSON document", "keeps field 'package'", "'eid'" };
+	abuf j = slurp(jrnl);
+	for (size_t i = 0; i < 3; i++) {
+		spit(jrnl, &j);
+		uint8_t rec[512];
+		size_t n = journal_frame_record(rec, F.card->jr.id, seq, bad[i], strlen(bad[i]));
+		patch(jrnl, (long)off, rec, n);
+		refused(why[i]);
+	}
+	/* the same record with the next sequence number skipped is not part of the state */
+	spit(jrnl, &j);
+	uint8_t rec[512];
+	size_t n = journal_frame_record(rec, F.card->jr.id, seq + 1, bad[0], strlen(bad[0]));
+	patch(jrnl, (long)off, rec, n);
+	loads_as(NULL);
+	abuf_free(&j);
+}
+END_TEST
+
+START_TEST(journal_of_another_snapshot_ignored)
+{
+	/* a copy of the card saved elsewhere now: a snapshot with its own journal id */
+	json_t *was = euicc_show(F.card, true);
+	char other[400], why[600];
+	snprintf(other, sizeof(other), "%s/other.json", F.dir);
+	euicc_card *copy = euicc_load(snap, why, sizeof(why));
+	ck_assert_ptr_nonnull(copy);
+	ck_assert_int_eq(euicc_save(copy, other, why, sizeof(why)), 0);
+	euicc_free(copy);
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
+	abuf o = slurp(other);
+	char idhex[33];
+	hex_encode(F.card->jr.id, 16, idhex);
+	ck_assert_ptr_nonnull(memmem(o.p, o.len, "\"journal\":\"", 11));
+	ck_assert_ptr_null(memmem(o.p, o.len, idhex, 32));
+	/* that copy put over the state file: its own state; the records there belong to another snapshot */
+	spit(snap, &o);
+	loads_as(was);
+	abuf_free(&o);
+	json_decref(was);
+}
+END_TEST
+
+START_TEST(full_journal_makes_a_snapshot)
+{
+	F.card->jr.size = 3 * JOURNAL_PAGE; /* room for two small records */
+	abuf s0 = slurp(snap);
+	uint8_t id0[16];
+	memcpy(id0, F.card->jr.id, 16);
+	for (int round = 0; round < 3; round++) {
+		ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+		ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
+		ck_assert_uint_eq(cu_delete(&F, 0), 0x9000);
+		ck_assert_uint_eq(cu_delete(&F, 1), 0x9000);
+		loads_as(NULL);
+	}
+	ck_assert(memcmp(id0, F.card->jr.id, 16) != 0);
+	abuf s1 = slurp(snap);
+	ck_assert(s0.len != s1.len || memcmp(s0.p, s1.p, s0.len));
+	ck_assert_uint_le(F.card->jr.end, F.card->jr.size);
+	/* a record larger than the whole journal: a snapshot every time, still loads */
+	ck_assert_int_eq(cu_install(&F, 2, "8949449999999990023"), 0);
+	loads_as(NULL);
+	abuf_free(&s0);
+	abuf_free(&s1);
+}
+END_TEST
+
+START_TEST(save_leaves_one_file)
+{
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	struct stat st;
+	ck_assert_int_eq(stat(jrnl, &st), 0);
+	ck_assert_uint_eq((uint64_t)st.st_size, JOURNAL_BYTES);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	char why[600];
+	ck_assert_int_eq(euicc_save(F.card, snap, why, sizeof(why)), 0);
+	ck_assert_int_ne(stat(jrnl, &st), 0);
+	loads_as(NULL);
+	/* and the card goes on journaling after the save */
+	ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
+	ck_assert_int_eq(stat(jrnl, &st), 0);
+	ck_assert_uint_eq(F.card->jr.seq, 1);
+	loads_as(NULL);
+}
+END_TEST
+
+START_TEST(confirmation_waits_for_the_next_write)
+{
+	ck_assert_int_eq(cu_install(&F, 0, "8949449999999990015"), 0);
+	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000); /* enable: its notification arrives */
+	ck_assert_uint_eq(F.host.n_notifs, 1);
+	uint32_t seq = F.card->jr.seq;
+	ck_assert_int_eq(dev_confirm_notifications(&F.host), 0);
+	/* the confirmation alone wrote nothing: a load still has the notification (sent again) */
+	ck_assert_uint_eq(F.card->jr.seq, seq);
+	char why[600];
+	euicc_card *again = euicc_load(snap, why, sizeof(why));
+	ck_assert_ptr_nonnull(again);
+	int pending = 0;
+	for (int i = 0; i < EUICC_MAX_NOTIFS; i++)
+		pending += again->nvm.notifs[i].used;
+	ck_assert_int_ge(pending, 1);
+	euicc_free(again);
+	/* the next change carries it */
+	ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
+	ck_assert_uint_eq(F.card->jr.seq, seq + 1);
+	loads_as(NULL);
+}
+END_TEST
+
+START_TEST(failed_write_undoes_the_command)
+{
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	json_t *was = euicc_show(F.card, true);
+	int real = F.card->jr.fd;
+	F.card->jr.fd = open("/dev/full", O_RDWR);
+	ck_assert_int_ge(F.card->jr.fd, 0);
+	ck_assert_uint_ne(cu_create(&F, 1), 0x9000);
+	ck_assert_ptr_nonnull(strstr(euicc_last_error(F.card), "cannot write the journal"));
+	json_t *now = euicc_show(F.card, true);
+	ck_assert(json_equal(was, now));
+	json_decref(now);
+	close(F.card->jr.fd);
+	F.card->jr.fd = real;
+	loads_as(was);
+	/* the disk back: the same command goes through */
+	ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
+	loads_as(NULL);
+	json_decref(was);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("nvm");
+	TCase *tc = tcase_create("nvm");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, changes_go_to_the_journal);
+	tcase_add_test(tc, torn_last_record_is_a_crash);
+	tcase_add_test(tc, damage_before_good_records_refused);
+	tcase_add_test(tc, well_framed_bad_records_refused);
+	tcase_add_test(tc, journal_of_another_snapshot_ignored);
+	tcase_add_test(tc, full_journal_makes_a_snapshot);
+	tcase_add_test(tc, save_leaves_one_file);
+	tcase_add_test(tc, confirmation_waits_for_the_next_write);
+	tcase_add_test(tc, failed_write_undoes_the_command);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
