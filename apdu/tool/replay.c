@@ -440,10 +440,16 @@ static int open_card(runner *R, char *why, size_t why_len)
 		R->link = NULL;
 	}
 	if (o->inproc) {
-		/* a fresh copy of the state file for every case: the user's file is never touched */
-		char copy[400];
+		/* a fresh copy of the state file (and its journal, when the card was not stopped cleanly) for
+		 * every case: the user's files are never touched */
+		char copy[400], from_j[1100], copy_j[420];
 		snprintf(copy, sizeof(copy), "%s/card.json", R->tmpdir);
+		snprintf(from_j, sizeof(from_j), "%s.journal", o->inproc);
+		snprintf(copy_j, sizeof(copy_j), "%s.journal", copy);
 		if (copy_file(o->inproc, copy, why, why_len))
+			return -1;
+		unlink(copy_j);
+		if (access(from_j, F_OK) == 0 && copy_file(from_j, copy_j, why, why_len))
 			return -1;
 		return link_open_inproc(copy, &R->link, why, why_len);
 	}
