@@ -1,6 +1,8 @@
 /* Plays pcscd's vpcd driver (the TCP server side) and an SM-SR at once, so that the real euicc-sim can
  * be killed at any moment: loops create/download/enable/delete over OTA, reconnecting whenever the card
- * process dies. usage: crash_host PORT EIS.json PKI_DIR SECONDS */
+ * process dies. Before each operation it prints "begin K OP" and after one the card acknowledged
+ * "acked K STATE" (ISD-P K's state from then on), so that the test can check that an acknowledged change
+ * survived the kill. usage: crash_host PORT EIS.json PKI_DIR SECONDS */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -71,6 +73,12 @@ static void aid_of(uint8_t aid[16], int n)
 }
 
 /* prefix ‖ AID as one C-APDU */
+static void note(const char *what, int k, const char *detail)
+{
+	printf("%s %d %s\n", what, k, detail);
+	fflush(stdout);
+}
+
 static uint16_t by_aid(dev_host *h, const char *prefix, const uint8_t aid[16])
 {
 	char ah[33], hex[200];
@@ -156,6 +164,7 @@ int main(int argc, char **argv)
 				snprintf(hex, sizeof(hex),
 					 "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010%s0380C00006C9048102037000",
 					 ah);
+				note("begin", k, "create+download");
 				if (dev_isdr(&h, hex, NULL) != 0x9000)
 					continue;
 				abuf_reset(&pkg);
@@ -177,12 +186,18 @@ int main(int argc, char **argv)
 				abuf_fill(&pkg, 0x5A, 900); /* a body worth a few segments */
 				tlv_end(&pkg, m);
 				tlv_put(&pkg, 0xAA, "\xA0\x02\x80\x00", 4);
-				dev_download(&h, &pki, eis, aid, pkg.p, pkg.len, 300);
+				if (dev_download(&h, &pki, eis, aid, pkg.p, pkg.len, 300) == 0)
+					note("acked", k, "disabled");
 			} else if (state[k] == 0x1F && (seed & 0x100)) {
-				by_aid(&h, "80E28800153A03124F10", aid); /* enable */
+				note("begin", k, "enable");
+				if (by_aid(&h, "80E28800153A03124F10", aid) == 0x9000) /* enable */
+					note("acked", k, "enabled");
 			} else if (state[k] != 0x3F) {
-				by_aid(&h, "80E40000124F10", aid); /* delete (any half-made one too) */
+				note("begin", k, "delete");
+				if (by_aid(&h, "80E40000124F10", aid) == 0x9000) /* delete (any half-made one too) */
+					note("acked", k, "absent");
 			} else {
+				note("begin", k, "fallback");
 				by_aid(&h, "80E28800153A05124F10", aid); /* fall-back on the enabled one */
 			}
 			dev_confirm_notifications(&h);
