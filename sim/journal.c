@@ -224,7 +224,13 @@ int journal_read(const char *path, const uint8_t id[16], json_t **root, nvm_jour
 	struct stat st;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	if (fstat(fd, &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size <= 64u * JOURNAL_BYTES) {
+	if (fstat(fd, &st) != 0) {
+		snprintf(why, why_len, "cannot read %s: %s", jp, strerror(errno));
+		close(fd);
+		free(jp);
+		return -1;
+	}
+	if (st.st_size > 0 && (uint64_t)st.st_size <= 64u * JOURNAL_BYTES) {
 		buf = malloc((size_t)st.st_size);
 		while (buf && len < (size_t)st.st_size) {
 			ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
@@ -251,6 +257,8 @@ int journal_read(const char *path, const uint8_t id[16], json_t **root, nvm_jour
 			rc = -1;
 		}
 	}
+	if (buf)
+		crypto_wipe(buf, len); /* records hold the card's keys */
 	free(buf);
 	free(jp);
 	return rc;

@@ -509,15 +509,21 @@ out:
 	return rc;
 }
 
+/* the whole NVM as a snapshot at path under a new journal id (id out) */
+static int snapshot_new_id(const euicc_nvm *n, const char *path, uint8_t id[16], char *why, size_t why_len)
+{
+	if (crypto_random(id, 16)) {
+		snprintf(why, why_len, "no random numbers for the journal id");
+		return -1;
+	}
+	return nvm_write_snapshot(n, path, id, why, why_len);
+}
+
 /* a snapshot with a new journal id; the journal starts over */
 static int checkpoint(euicc_card *c, char *why, size_t why_len)
 {
 	uint8_t id[16];
-	if (crypto_random(id, sizeof(id))) {
-		snprintf(why, why_len, "no random numbers for the journal id");
-		return -1;
-	}
-	if (nvm_write_snapshot(&c->nvm, c->path, id, why, why_len))
+	if (snapshot_new_id(&c->nvm, c->path, id, why, why_len))
 		return -1;
 	journal_restart(&c->jr, id);
 	euicc_tracef(c, "NVM: snapshot written, journal started over");
@@ -610,11 +616,7 @@ int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len)
 	for (int i = 4, v = 0; i >= 0; i--, v += 8)
 		c->nvm.mo_counter[i] = (uint8_t)(c->mo_pos >> v);
 	uint8_t id[16];
-	if (crypto_random(id, sizeof(id))) {
-		snprintf(why, why_len, "no random numbers for the journal id");
-		return -1;
-	}
-	if (nvm_write_snapshot(&c->nvm, path, id, why, why_len))
+	if (snapshot_new_id(&c->nvm, path, id, why, why_len))
 		return -1;
 	/* at rest the state is the one file: a journal there belongs to an earlier snapshot */
 	char *jp = journal_path(path);

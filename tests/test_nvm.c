@@ -146,14 +146,14 @@ START_TEST(damage_before_good_records_refused)
 	uint64_t first = F.card->jr.end;
 	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
 	ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
-	abuf s0 = slurp(snap), j0 = slurp(jrnl);
 	uint8_t b = 'x';
 	patch(jrnl, (long)first + JOURNAL_REC_HDR + 3, &b, 1);
+	abuf s0 = slurp(snap), j0 = slurp(jrnl);
 	refused("is damaged but record");
 	/* the refused load changed neither file */
 	abuf s1 = slurp(snap), j1 = slurp(jrnl);
 	ck_assert(s0.len == s1.len && !memcmp(s0.p, s1.p, s0.len));
-	ck_assert(j0.len == j1.len && !memcmp(j0.p + first + 40, j1.p + first + 40, j0.len - first - 40));
+	ck_assert(j0.len == j1.len && !memcmp(j0.p, j1.p, j0.len));
 	abuf_free(&s0);
 	abuf_free(&j0);
 	abuf_free(&s1);
@@ -189,6 +189,17 @@ START_TEST(well_framed_bad_records_refused)
 	patch(jrnl, (long)off, rec, n);
 	loads_as(NULL);
 	abuf_free(&j);
+}
+END_TEST
+
+START_TEST(bad_journal_id_refused)
+{
+	abuf a = slurp(snap);
+	const char *f = memmem(a.p, a.len, "\"journal\":\"", 11);
+	ck_assert_ptr_nonnull(f);
+	patch(snap, (long)((const uint8_t *)f - a.p) + 11, "zz", 2);
+	refused("field 'journal'");
+	abuf_free(&a);
 }
 END_TEST
 
@@ -317,6 +328,7 @@ int main(void)
 	tcase_add_test(tc, torn_last_record_is_a_crash);
 	tcase_add_test(tc, damage_before_good_records_refused);
 	tcase_add_test(tc, well_framed_bad_records_refused);
+	tcase_add_test(tc, bad_journal_id_refused);
 	tcase_add_test(tc, journal_of_another_snapshot_ignored);
 	tcase_add_test(tc, full_journal_makes_a_snapshot);
 	tcase_add_test(tc, save_leaves_one_file);
