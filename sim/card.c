@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apdu/hex.h"
 #include "apdu/ids.h"
@@ -158,6 +159,7 @@ euicc_card *euicc_create_empty(void)
 		return NULL;
 	}
 	journal_init(&c->jr);
+	c->lock_fd = -1;
 	c->perso_target = -1;
 	c->dl_target = -1;
 	c->check_blobs = getenv("EUICC_CHECK_BLOBS") != NULL;
@@ -288,6 +290,8 @@ void euicc_free(euicc_card *c)
 	if (!c)
 		return;
 	journal_close(&c->jr);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
 	sms_reassembly_free(&c->sms);
 	abuf_free(&c->dl_buf);
 	crypto_wipe(&c->nvm, sizeof(c->nvm));

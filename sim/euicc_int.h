@@ -247,6 +247,7 @@ int sync_dir_of(const char *path);
 struct euicc_card {
 	euicc_nvm nvm;
 	nvm_journal jr;
+	int lock_fd;                 /* the state file's inode, flock'ed by euicc_lock; -1 when not locked */
 	euicc_nvm *snapshot;         /* copy taken before a state-changing command */
 	char *path;                  /* state file, NULL for an in-memory card */
 	char last_error[256];
@@ -356,8 +357,10 @@ json_t *euicc_notifs_json(const euicc_nvm *n);
 /* nvm.c */
 json_t *nvm_to_json(const euicc_nvm *n, bool secrets);
 int nvm_from_json(json_t *root, euicc_nvm *n, char *why, size_t why_len);
-/* the whole NVM as PATH (new file, fdatasync, rename, fsync of the directory), naming journal id */
-int nvm_write_snapshot(const euicc_nvm *n, const char *path, const uint8_t id[16], char *why, size_t why_len);
+/* the whole NVM as PATH (new file, fdatasync, rename, fsync of the directory), naming journal id; with
+ * lock_fd (>= 0) the lock moves to the new file before it takes the name */
+int nvm_write_snapshot(const euicc_nvm *n, const char *path, const uint8_t id[16], int *lock_fd, char *why,
+		       size_t why_len);
 /* a state change made durable: a journal record (blobs inline where touched[i]) or a new snapshot */
 int nvm_commit(euicc_card *c, const bool touched[EUICC_MAX_PROFILES], char *why, size_t why_len);
 

@@ -388,7 +388,7 @@ static int cmd_run(int argc, char **argv)
 		if (!echo) {
 			char why[1024];
 			s->card = euicc_load(s->state, why, sizeof(why));
-			if (!s->card) {
+			if (!s->card || euicc_lock(s->card, why, sizeof(why))) {
 				rc = fail(1, "%s", why);
 				goto out;
 			}
@@ -417,8 +417,10 @@ static int cmd_run(int argc, char **argv)
 				fprintf(stderr, "euicc-sim: card 0 not reset: %s\n", why);
 				euicc_free(fresh);
 			} else {
-				euicc_free(s->card);
+				euicc_free(s->card); /* releases the old file's lock */
 				s->card = fresh;
+				if (euicc_lock(s->card, why, sizeof(why)))
+					fprintf(stderr, "euicc-sim: card 0: %s\n", why);
 				if (trace)
 					euicc_set_trace(s->card, trace_line, s);
 				uint8_t atr[EUICC_ATR_MAX];

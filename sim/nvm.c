@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -451,7 +452,8 @@ static char *render(const euicc_nvm *n, const uint8_t *journal_id, const bool *i
 	return text;
 }
 
-int nvm_write_snapshot(const euicc_nvm *n, const char *path, const uint8_t id[16], char *why, size_t why_len)
+int nvm_write_snapshot(const euicc_nvm *n, const char *path, const uint8_t id[16], int *lock_fd, char *why,
+		       size_t why_len)
 {
 	size_t len = 0;
 	char *text = render(n, id, NULL, &len);
@@ -486,11 +488,20 @@ int nvm_write_snapshot(const euicc_nvm *n, const char *path, const uint8_t id[16
 		snprintf(why, why_len, "cannot sync %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	close(fd);
-	fd = -1;
+	/* a locked card keeps its lock: the new file is locked before it takes the name */
+	bool move_lock = lock_fd && *lock_fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+	if (!move_lock) {
+		close(fd);
+		fd = -1;
+	}
 	if (rename(tmp, path) != 0) {
 		snprintf(why, why_len, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
 		goto out;
+	}
+	if (move_lock) {
+		close(*lock_fd);
+		*lock_fd = fd;
+		fd = -1;
 	}
 	/* the rename itself must be durable before the journal starts over for the new snapshot's id */
 	if (sync_dir_of(path) != 0) {
@@ -510,20 +521,20 @@ out:
 }
 
 /* the whole NVM as a snapshot at path under a new journal id (id out) */
-static int snapshot_new_id(const euicc_nvm *n, const char *path, uint8_t id[16], char *why, size_t why_len)
+static int snapshot_new_id(euicc_card *c, const char *path, uint8_t id[16], char *why, size_t why_len)
 {
 	if (crypto_random(id, 16)) {
 		snprintf(why, why_len, "no random numbers for the journal id");
 		return -1;
 	}
-	return nvm_write_snapshot(n, path, id, why, why_len);
+	return nvm_write_snapshot(&c->nvm, path, id, &c->lock_fd, why, why_len);
 }
 
 /* a snapshot with a new journal id; the journal starts over */
 static int checkpoint(euicc_card *c, char *why, size_t why_len)
 {
 	uint8_t id[16];
-	if (snapshot_new_id(&c->nvm, c->path, id, why, why_len))
+	if (snapshot_new_id(c, c->path, id, why, why_len))
 		return -1;
 	journal_restart(&c->jr, id);
 	euicc_tracef(c, "NVM: snapshot written, journal started over");
@@ -599,6 +610,41 @@ euicc_card *euicc_load(const char *path, char *why, size_t why_len)
 	return c;
 }
 
+int euicc_lock(euicc_card *c, char *why, size_t why_len)
+{
+	if (!c->path || c->lock_fd >= 0)
+		return 0;
+	/* the name may move to a new file between open and lock (another card's snapshot): lock, then check
+	 * that the name still means the locked file */
+	for (int tries = 0; tries < 100; tries++) {
+		int fd = open(c->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(why, why_len, "%s: %s", c->path, strerror(errno));
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			int e = errno;
+			close(fd);
+			if (e == EWOULDBLOCK) {
+				snprintf(why, why_len,
+					 "%s is in use by another process (euicc-sim run, or an --inproc smsr or apdu); "
+					 "stop it first: two writers would interleave the card's journal",
+					 c->path);
+				return -1;
+			}
+			return 0; /* no locks on this file system: carry on unguarded */
+		}
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && stat(c->path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+			c->lock_fd = fd;
+			return 0;
+		}
+		close(fd);
+	}
+	snprintf(why, why_len, "%s keeps being replaced; cannot lock it", c->path);
+	return -1;
+}
+
 void euicc_forget_state_file(euicc_card *c)
 {
 	free(c->path);
@@ -616,7 +662,7 @@ int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len)
 	for (int i = 4, v = 0; i >= 0; i--, v += 8)
 		c->nvm.mo_counter[i] = (uint8_t)(c->mo_pos >> v);
 	uint8_t id[16];
-	if (snapshot_new_id(&c->nvm, path, id, why, why_len))
+	if (snapshot_new_id(c, path, id, why, why_len))
 		return -1;
 	/* at rest the state is the one file: a journal there belongs to an earlier snapshot */
 	char *jp = journal_path(path);

@@ -104,7 +104,8 @@ int link_open_inproc(const char *state, smsr_link **out, char *why, size_t why_l
 		return -1;
 	l->inproc = true;
 	l->card = euicc_load(state, why, why_len);
-	if (!l->card) {
+	if (!l->card || euicc_lock(l->card, why, why_len)) {
+		euicc_free(l->card);
 		free(l);
 		return -1;
 	}

@@ -39,6 +39,17 @@ expect "missing NVM named" 1 "nope.json" "$SIM" show --state "$work/nope.json"
 expect "run without a card" 2 "--state FILE (or --echo) is required" "$SIM" run
 expect "run --echo with --state" 2 "--echo serves no card state" "$SIM" run --echo --state "$work/a.json"
 expect "run with a bad --vpcd" 2 "is not HOST:PORT" "$SIM" run --state "$work/a.json" --vpcd localhost:99999
+# one card file, one writer: a second run on the same state is refused while the first serves it;
+# show still reads it
+"$SIM" run --state "$work/a.json" --vpcd 127.0.0.1:1 >/dev/null 2>"$work/run1.log" &
+rpid=$!
+# it has the card (and its lock) once it tries the reader
+for i in $(seq 100); do grep -q "not reachable" "$work/run1.log" && break; sleep 0.05; done
+expect "a second run on the same state is refused" 1 "is in use by another process" \
+	"$SIM" run --state "$work/a.json" --vpcd 127.0.0.1:2
+expect "show reads a card that runs" 0 '"eid"' "$SIM" show --json --state "$work/a.json"
+kill "$rpid" 2>/dev/null; wait "$rpid" 2>/dev/null
+expect "the state is free again after the run stops" 0 '"eid"' sh -c "'$SIM' run --state '$work/a.json' --vpcd 127.0.0.1:1 >/dev/null 2>&1 & p=\$!; sleep 0.3; kill -0 \$p && kill \$p && wait \$p; '$SIM' show --json --state '$work/a.json'"
 expect "unknown command" 2 "unknown command 'frob'" "$SIM" frob
 expect "json error object" 2 '"error"' "$SIM" --json new
 echo "1..$n"

@@ -1,7 +1,7 @@
 /* The card's NVM: the JSON snapshot and its journal. Every state change is one journal record; a
  * reload gives the live card's state; a torn last record is a crash (the state before it), a damaged
  * record followed by good ones is refused; a journal of another snapshot is ignored; a full journal
- * makes a snapshot; a save leaves one file; a write that fails undoes the command. */
+ * makes a snapshot; a save leaves one file; a write that fails undoes the command; one writer per file. */
 #define _GNU_SOURCE /* memmem */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -318,6 +318,38 @@ START_TEST(failed_write_undoes_the_command)
 }
 END_TEST
 
+static bool lock_taken_by_other(void)
+{
+	char why[600];
+	euicc_card *other = euicc_load(snap, why, sizeof(why));
+	ck_assert_msg(other != NULL, "%s", why);
+	int rc = euicc_lock(other, why, sizeof(why));
+	if (rc)
+		ck_assert_msg(strstr(why, "in use by another process") != NULL, "%s", why);
+	euicc_free(other);
+	return rc != 0;
+}
+
+START_TEST(one_writer_per_state_file)
+{
+	char why[600];
+	ck_assert_int_eq(euicc_lock(F.card, why, sizeof(why)), 0);
+	ck_assert(lock_taken_by_other());
+	/* the lock follows the card to every new snapshot: a full journal, a save */
+	F.card->jr.size = 2 * JOURNAL_PAGE;
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
+	ck_assert(lock_taken_by_other());
+	ck_assert_int_eq(euicc_save(F.card, snap, why, sizeof(why)), 0);
+	ck_assert(lock_taken_by_other());
+	loads_as(NULL);
+	/* freed, the card lets go */
+	euicc_free(F.card);
+	F.card = NULL;
+	ck_assert(!lock_taken_by_other());
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("nvm");
@@ -334,6 +366,7 @@ int main(void)
 	tcase_add_test(tc, save_leaves_one_file);
 	tcase_add_test(tc, confirmation_waits_for_the_next_write);
 	tcase_add_test(tc, failed_write_undoes_the_command);
+	tcase_add_test(tc, one_writer_per_state_file);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

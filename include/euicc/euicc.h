@@ -35,6 +35,11 @@ euicc_card *euicc_load(const char *path, char *why, size_t why_len);
  * between commands (e.g. at exit): it also brings the counter marks down to the values really used. */
 int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len);
 void euicc_free(euicc_card *c);
+/* Claims the state file for this card alone (an exclusive lock, held until euicc_free and moved along
+ * with every new snapshot): a second process serving or driving the same file is refused, since two
+ * writers would interleave their journal records. -1 with why when another process holds it; a file
+ * system without locks is not an error. Readers (euicc-sim show) do not lock. */
+int euicc_lock(euicc_card *c, char *why, size_t why_len);
 /* Stops saving to the state file: the card lives in memory only (tests, fuzzing). */
 void euicc_forget_state_file(euicc_card *c);
 
