@@ -10,7 +10,46 @@
 #include <openssl/bn.h>
 #include <openssl/param_build.h>
 
+#include <pthread.h>
+
 #include "apdu/crypto.h"
+
+/* Algorithms fetched once: OpenSSL 3 looks a legacy EVP_aes_128_cbc() or a CMAC by name up again on
+ * every init (name lookups, locks), which was most of the cost of a short message. CMAC contexts are
+ * kept as templates with their cipher set (and a zero key), duplicated and keyed per use. A fetch that fails leaves NULL and the
+ * call falls back to the lookup by name. */
+static EVP_CIPHER *fetched_aes[3], *fetched_des3[2];
+static EVP_MAC_CTX *cmac_template[3];
+static EVP_MD *fetched_sha256;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_algorithms(void)
+{
+	static const char *const aes[3] = { "AES-128-CBC", "AES-192-CBC", "AES-256-CBC" };
+	EVP_MAC *cmac = EVP_MAC_fetch(NULL, "CMAC", NULL);
+	for (int i = 0; i < 3; i++) {
+		fetched_aes[i] = EVP_CIPHER_fetch(NULL, aes[i], NULL);
+		EVP_MAC_CTX *t = cmac ? EVP_MAC_CTX_new(cmac) : NULL;
+		OSSL_PARAM p[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)aes[i], 0),
+				   OSSL_PARAM_construct_end() };
+		/* keyed once (with zeros): OpenSSL copies only an initialised CMAC context */
+		static const uint8_t zero[32];
+		if (t && (EVP_MAC_CTX_set_params(t, p) != 1 || EVP_MAC_init(t, zero, 16 + 8 * (size_t)i, NULL) != 1)) {
+			EVP_MAC_CTX_free(t);
+			t = NULL;
+		}
+		cmac_template[i] = t;
+	}
+	EVP_MAC_free(cmac);
+	fetched_des3[0] = EVP_CIPHER_fetch(NULL, "DES-EDE-CBC", NULL);
+	fetched_des3[1] = EVP_CIPHER_fetch(NULL, "DES-EDE3-CBC", NULL);
+	fetched_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static void fetch(void)
+{
+	pthread_once(&fetch_once, fetch_algorithms);
+}
 
 struct crypto_eckey {
 	EVP_PKEY *pkey;
@@ -37,10 +76,11 @@ apdu_err crypto_random(void *out, size_t len)
 
 static const EVP_CIPHER *aes_cbc_for(size_t key_len)
 {
+	fetch();
 	switch (key_len) {
-	case 16: return EVP_aes_128_cbc();
-	case 24: return EVP_aes_192_cbc();
-	case 32: return EVP_aes_256_cbc();
+	case 16: return fetched_aes[0] ? fetched_aes[0] : EVP_aes_128_cbc();
+	case 24: return fetched_aes[1] ? fetched_aes[1] : EVP_aes_192_cbc();
+	case 32: return fetched_aes[2] ? fetched_aes[2] : EVP_aes_256_cbc();
 	}
 	return NULL;
 }
@@ -89,23 +129,31 @@ apdu_err crypto_aes_block(const uint8_t *key, size_t key_len, const uint8_t in[1
 apdu_err crypto_aes_cmac(const uint8_t *key, size_t key_len, const uint8_t *data, size_t len, uint8_t out[16])
 {
 	const char *name;
+	int k;
 	switch (key_len) {
-	case 16: name = "AES-128-CBC"; break;
-	case 24: name = "AES-192-CBC"; break;
-	case 32: name = "AES-256-CBC"; break;
+	case 16: name = "AES-128-CBC"; k = 0; break;
+	case 24: name = "AES-192-CBC"; k = 1; break;
+	case 32: name = "AES-256-CBC"; k = 2; break;
 	default: return APDU_E_KEY_LENGTH;
 	}
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
-	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-	apdu_err ret = APDU_E_CRYPTO;
-	size_t outl = 0;
+	fetch();
+	EVP_MAC *mac = NULL;
+	EVP_MAC_CTX *ctx;
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)name, 0),
 		OSSL_PARAM_construct_end(),
 	};
+	if (cmac_template[k]) {
+		ctx = EVP_MAC_CTX_dup(cmac_template[k]);
+	} else {
+		mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
+		ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	}
+	apdu_err ret = APDU_E_CRYPTO;
+	size_t outl = 0;
 	if (!ctx)
 		goto out;
-	if (EVP_MAC_init(ctx, key, key_len, params) != 1)
+	if (EVP_MAC_init(ctx, key, key_len, cmac_template[k] ? NULL : params) != 1)
 		goto out;
 	if (len && EVP_MAC_update(ctx, data, len) != 1)
 		goto out;
@@ -123,10 +171,11 @@ apdu_err crypto_des3_cbc(const uint8_t *key, size_t key_len, const uint8_t *iv, 
 {
 	static const uint8_t zero_iv[8];
 	const EVP_CIPHER *c;
+	fetch();
 	if (key_len == 16)
-		c = EVP_des_ede_cbc();
+		c = fetched_des3[0] ? fetched_des3[0] : EVP_des_ede_cbc();
 	else if (key_len == 24)
-		c = EVP_des_ede3_cbc();
+		c = fetched_des3[1] ? fetched_des3[1] : EVP_des_ede3_cbc();
 	else
 		return APDU_E_KEY_LENGTH;
 	if (len % 8)
@@ -156,7 +205,8 @@ apdu_err crypto_des3_cbc_mac(const uint8_t *key, size_t key_len, const uint8_t *
 apdu_err crypto_sha256(const uint8_t *data, size_t len, uint8_t out[32])
 {
 	unsigned int l = 0;
-	if (EVP_Digest(data, len, out, &l, EVP_sha256(), NULL) != 1 || l != 32)
+	fetch();
+	if (EVP_Digest(data, len, out, &l, fetched_sha256 ? fetched_sha256 : EVP_sha256(), NULL) != 1 || l != 32)
 		return APDU_E_CRYPTO;
 	return APDU_OK;
 }
