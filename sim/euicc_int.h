@@ -80,6 +80,7 @@ typedef struct {
 	nvm_pin puks[EUICC_MAX_PUKS];
 	uint32_t package_len;
 	uint32_t fsdata_len;          /* installed file contents (saip.c lays them out, fs.c updates them) */
+	bool files_pristine;          /* fsdata is what installing the package gives: not saved, rebuilt */
 	uint32_t blob_gen;            /* bumped by euicc_blob_touch before the blobs change (RAM only) */
 	uint8_t fsdata[EUICC_MAX_FSDATA];
 	uint8_t package[EUICC_MAX_PACKAGE];

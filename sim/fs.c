@@ -47,8 +47,16 @@ uint8_t fs_install(nvm_profile *p, size_t *bad_pe, char *why, size_t why_len)
 	} else {
 		p->fsdata_len = (uint32_t)t->data_len;
 	}
+	p->files_pristine = st == PE_OK;
 	free(t);
 	return st;
+}
+
+/* the enabled profile's file contents are about to change: saved from now on, not rebuilt */
+static void files_touch(euicc_card *c)
+{
+	euicc_blob_touch(c, c->fs_profile);
+	c->nvm.profiles[c->fs_profile].files_pristine = false;
 }
 
 /* The tree of the enabled profile, (re)built when the enabled profile changed. */
@@ -370,7 +378,7 @@ static eu_status binary(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 			return EU_WRONG_LENGTH;
 		if (off + a->lc > f->size)
 			return EU_WRONG_LENGTH;
-		euicc_blob_touch(c, c->fs_profile);
+		files_touch(c);
 		memcpy(body(c, f) + off, a->data, a->lc);
 		return EU_OK;
 	}
@@ -410,7 +418,7 @@ static eu_status record(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 		if (upd && cyclic) {
 			if (mode != 0x03)
 				return EU_WRONG_P1P2; /* a cyclic EF is written in previous mode only */
-			euicc_blob_touch(c, c->fs_profile);
+			files_touch(c);
 			uint8_t *b = body(c, f);
 			memmove(b + f->rec_len, b, (size_t)(nrec - 1) * f->rec_len);
 			memcpy(b, a->data, f->rec_len);
@@ -440,7 +448,7 @@ static eu_status record(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 	}
 	uint8_t *rec = body(c, f) + (size_t)(r - 1) * f->rec_len;
 	if (upd) {
-		euicc_blob_touch(c, c->fs_profile);
+		files_touch(c);
 		memcpy(rec, a->data, f->rec_len);
 	}
 	else

@@ -148,7 +148,9 @@ static json_t *to_json(const euicc_nvm *n, bool secrets, bool placeholders, cons
 		}
 		if (secrets) {
 			json_object_set_new(j, "package", blob(p->package, p->package_len, placeholders, 'P', i));
-			json_object_set_new(j, "files", blob(p->fsdata, p->fsdata_len, placeholders, 'F', i));
+			/* files as installed from the package are not saved: loading installs them again */
+			if (!p->files_pristine)
+				json_object_set_new(j, "files", blob(p->fsdata, p->fsdata_len, placeholders, 'F', i));
 		} else {
 			json_object_set_new(j, "package_len", json_integer(p->package_len));
 			json_object_set_new(j, "files_len", json_integer(p->fsdata_len));
@@ -233,6 +235,22 @@ static bool valid_state(int s)
 	return s == PS_INSTALLED || s == PS_SELECTABLE || s == PS_PERSONALIZED || s == PS_DISABLED || s == PS_ENABLED;
 }
 
+/* two PIN tables hold the same references */
+static bool same_refs(const nvm_pin *a, const nvm_pin *b, int n)
+{
+	int na = 0, nb = 0;
+	for (int i = 0; i < n; i++) {
+		na += a[i].used;
+		nb += b[i].used;
+		bool found = !a[i].used;
+		for (int k = 0; k < n && !found; k++)
+			found = b[k].used && b[k].ref == a[i].ref;
+		if (!found)
+			return false;
+	}
+	return na == nb;
+}
+
 static void load_pins(vctx *v, json_t *j, const char *key, nvm_pin *p, int max)
 {
 	json_t *a = json_object_get(j, key), *e;
@@ -253,15 +271,33 @@ static void load_pins(vctx *v, json_t *j, const char *key, nvm_pin *p, int max)
 	}
 }
 
-/* The installed files and PINs. A file written before they existed gets them installed from the
- * package; otherwise their layout must be the package's. */
+/* The installed files and PINs. Without "files" (never changed since the install, or a file written
+ * before files existed) they are installed from the package, and the PIN and PUK states kept in the
+ * document (when there) replace the package's; otherwise the files' layout must be the package's. */
 static void load_files(vctx *v, json_t *j, nvm_profile *p)
 {
 	if (!json_object_get(j, "files")) {
 		size_t bad_pe;
 		char why[160];
-		if (fs_install(p, &bad_pe, why, sizeof(why)) != PE_OK)
+		if (fs_install(p, &bad_pe, why, sizeof(why)) != PE_OK) {
 			bad(v, "the stored package does not install ('%s')", "package");
+			return;
+		}
+		if (json_object_get(j, "pins") || json_object_get(j, "puks")) {
+			nvm_pin pins[EUICC_MAX_PINS], puks[EUICC_MAX_PUKS];
+			memset(pins, 0, sizeof(pins));
+			memset(puks, 0, sizeof(puks));
+			load_pins(v, j, "pins", pins, EUICC_MAX_PINS);
+			load_pins(v, j, "puks", puks, EUICC_MAX_PUKS);
+			if (!v->bad && !same_refs(pins, p->pins, EUICC_MAX_PINS))
+				bad(v, "field '%s' does not match the package's PINs", "pins");
+			if (!v->bad && !same_refs(puks, p->puks, EUICC_MAX_PUKS))
+				bad(v, "field '%s' does not match the package's PUKs", "puks");
+			memcpy(p->pins, pins, sizeof(pins));
+			memcpy(p->puks, puks, sizeof(puks));
+			crypto_wipe(pins, sizeof(pins));
+			crypto_wipe(puks, sizeof(puks));
+		}
 		return;
 	}
 	p->fsdata_len = (uint32_t)get_hex_var(v, j, "files", p->fsdata, sizeof(p->fsdata));

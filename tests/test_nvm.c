@@ -318,6 +318,32 @@ START_TEST(failed_write_undoes_the_command)
 }
 END_TEST
 
+START_TEST(installed_files_are_rebuilt_not_saved)
+{
+	ck_assert_int_eq(cu_install(&F, 0, "8949449999999990015"), 0);
+	char why[600];
+	ck_assert_int_eq(euicc_save(F.card, snap, why, sizeof(why)), 0);
+	/* the profile as installed: its package is saved, its files are not (loading installs them) */
+	json_t *doc = json_load_file(snap, 0, NULL);
+	ck_assert_ptr_nonnull(doc);
+	json_t *p = json_array_get(json_object_get(doc, "profiles"), 0);
+	ck_assert_ptr_nonnull(json_object_get(p, "package"));
+	ck_assert_ptr_null(json_object_get(p, "files"));
+	json_decref(doc);
+	loads_as(NULL);
+	ck_assert(F.card->nvm.profiles[0].files_pristine);
+	/* PIN states kept for rebuilt files must be the package's PINs */
+	doc = json_load_file(snap, 0, NULL);
+	p = json_array_get(json_object_get(doc, "profiles"), 0);
+	json_array_append_new(json_object_get(p, "pins"),
+			      json_pack("{s:i,s:i,s:i,s:i,s:i,s:b,s:s}", "ref", 1, "max", 3, "left", 3, "unblock_ref", 1,
+					"attrs", 1, "enabled", 1, "value", "31323334ffffffff"));
+	ck_assert_int_eq(json_dump_file(doc, snap, 0), 0);
+	json_decref(doc);
+	refused("does not match the package's PINs");
+}
+END_TEST
+
 static bool lock_taken_by_other(void)
 {
 	char why[600];
@@ -367,6 +393,7 @@ int main(void)
 	tcase_add_test(tc, confirmation_waits_for_the_next_write);
 	tcase_add_test(tc, failed_write_undoes_the_command);
 	tcase_add_test(tc, one_writer_per_state_file);
+	tcase_add_test(tc, installed_files_are_rebuilt_not_saved);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
