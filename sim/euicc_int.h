@@ -13,7 +13,10 @@
 #include "bench_constants.h"
 #include "euicc/euicc.h"
 
-#define EUICC_NVM_VERSION 1
+/* 2: the snapshot names a journal (STATE.journal) and may leave out a profile's files as installed;
+ * a build that reads only version 1 would silently ignore both, so it refuses version 2 instead */
+#define EUICC_NVM_VERSION 2
+#define EUICC_NVM_OLDEST 1 /* version-1 files load (no journal, files always present) */
 #define EUICC_MAX_KEYSETS 3
 #define EUICC_MAX_NOTIFS 16
 #define EUICC_MAX_PACKAGE (32 * 1024)   /* one stored SAIP package */

@@ -325,9 +325,9 @@ int nvm_from_json(json_t *root, euicc_nvm *out, char *why, size_t why_len)
 		goto out;
 	}
 	long long ver = get_int(&v, root, "version", 0, 1000);
-	if (!v.bad && ver != EUICC_NVM_VERSION) {
-		snprintf(why, why_len, "NVM version %lld is not supported (this build reads version %d)", ver,
-			 EUICC_NVM_VERSION);
+	if (!v.bad && (ver < EUICC_NVM_OLDEST || ver > EUICC_NVM_VERSION)) {
+		snprintf(why, why_len, "NVM version %lld is not supported (this build reads versions %d to %d)", ver,
+			 EUICC_NVM_OLDEST, EUICC_NVM_VERSION);
 		v.bad = 1;
 		goto out;
 	}

@@ -344,6 +344,36 @@ START_TEST(installed_files_are_rebuilt_not_saved)
 }
 END_TEST
 
+START_TEST(version_1_file_loads_and_moves_on)
+{
+	/* a file of the previous format: no journal, version 1 */
+	json_t *doc = json_load_file(snap, 0, NULL);
+	ck_assert_ptr_nonnull(doc);
+	json_object_del(doc, "journal");
+	json_object_set_new(doc, "version", json_integer(1));
+	ck_assert_int_eq(json_dump_file(doc, snap, 0), 0);
+	json_decref(doc);
+	unlink(jrnl);
+	char why[600];
+	euicc_free(F.card);
+	F.card = euicc_load(snap, why, sizeof(why));
+	ck_assert_msg(F.card != NULL, "%s", why);
+	ck_assert(!F.card->jr.have_id);
+	uint8_t atr[EUICC_ATR_MAX];
+	euicc_power_on(F.card, atr);
+	ck_assert_int_eq(dev_attach(&F.host), 0);
+	/* its first change writes a snapshot of the current version, then the journal goes on */
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	doc = json_load_file(snap, 0, NULL);
+	ck_assert_int_eq(json_integer_value(json_object_get(doc, "version")), 2);
+	ck_assert_ptr_nonnull(json_object_get(doc, "journal"));
+	json_decref(doc);
+	ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
+	ck_assert_uint_ge(F.card->jr.seq, 1);
+	loads_as(NULL);
+}
+END_TEST
+
 static bool lock_taken_by_other(void)
 {
 	char why[600];
@@ -394,6 +424,7 @@ int main(void)
 	tcase_add_test(tc, failed_write_undoes_the_command);
 	tcase_add_test(tc, one_writer_per_state_file);
 	tcase_add_test(tc, installed_files_are_rebuilt_not_saved);
+	tcase_add_test(tc, version_1_file_loads_and_moves_on);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
