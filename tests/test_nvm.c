@@ -103,7 +103,7 @@ START_TEST(changes_go_to_the_journal)
 	abuf_free(&j);
 	abuf_free(&before);
 	abuf_free(&after);
-	/* and the reloaded card carries on where the live one is: one more change, loaded again */
+	/* a card loaded from the files would append its next record where the live one does */
 	char why[600];
 	euicc_card *again = euicc_load(snap, why, sizeof(why));
 	ck_assert_ptr_nonnull(again);

@@ -29,10 +29,13 @@ typedef struct {
 
 /* A new card in memory. NULL on failure, with the reason in why. */
 euicc_card *euicc_create(const euicc_new_opts *opts, char *why, size_t why_len);
-/* Loads a card from its NVM file and keeps saving to it. A corrupt or truncated file is refused. */
+/* Loads a card from its NVM (the snapshot PATH and the journal PATH.journal, see docs/card.md) and keeps
+ * saving to it: each state change becomes a journal record before its answer. A corrupt or truncated
+ * state is refused, the failing field named. */
 euicc_card *euicc_load(const char *path, char *why, size_t why_len);
-/* Saves atomically (new file, fsync, rename; 0600) and makes `path` the card's state file. Call it
- * between commands (e.g. at exit): it also brings the counter marks down to the values really used. */
+/* Saves the whole state as a snapshot (new file, fdatasync, rename, directory fsync; 0600), removes
+ * PATH.journal and makes `path` the card's state file. Call it between commands (e.g. at exit): it also
+ * brings the counter marks down to the values really used. */
 int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len);
 void euicc_free(euicc_card *c);
 /* Claims the state file for this card alone (an exclusive lock, held until euicc_free and moved along
