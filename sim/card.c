@@ -631,16 +631,15 @@ size_t euicc_transmit(euicc_card *c, const uint8_t *in, size_t len, uint8_t *r)
 		}
 	}
 	c->snapshot_active = false;
-	bool touched = false;
+	bool changed = !ro && c->path && !nvm_equal_fixed(c->snapshot, &c->nvm), touched = false;
 	for (int i = 0; i < EUICC_MAX_PROFILES; i++)
 		touched |= c->blob_saved[i];
-	if (!ro && c->path && !touched && nvm_only_confirmations(c->snapshot, &c->nvm) &&
-	    !nvm_equal_fixed(c->snapshot, &c->nvm)) {
+	if (changed && !touched && nvm_only_confirmations(c->snapshot, &c->nvm)) {
 		/* A confirmation alone is not written now: it goes to disk with the next change (or the save at
 		 * exit). Lost in a crash, the notification is sent again at the next attach and confirmed again,
 		 * which SGP.02's notification handling expects (the SM-SR treats duplicates as done). */
 		euicc_tracef(c, "NVM: confirmation kept until the next write");
-	} else if (!ro && c->path && !nvm_equal_fixed(c->snapshot, &c->nvm)) {
+	} else if (changed) {
 		char why[256];
 		if (nvm_commit(c, c->blob_saved, why, sizeof(why)) != 0) {
 			/* nothing half-applied: the command is undone and reported as a memory failure */
