@@ -88,6 +88,26 @@ const char *euicc_last_error(const euicc_card *c)
 	return c->last_error[0] ? c->last_error : NULL;
 }
 
+const char *euicc_load_note(const euicc_card *c)
+{
+	return c->load_note[0] ? c->load_note : NULL;
+}
+
+int euicc_commit_now(euicc_card *c)
+{
+	if (!c->path || !c->snapshot_active)
+		return 0; /* in memory only, or no state-changing command running */
+	char why[256];
+	if (nvm_commit(c, c->blob_saved, why, sizeof(why)) != 0) {
+		snprintf(c->last_error, sizeof(c->last_error), "%s", why);
+		euicc_tracef(c, "NVM save failed: %s", why);
+		return -1;
+	}
+	/* what is on disk now is what the command is measured against (and undone to) */
+	nvm_copy_fixed(c->snapshot, &c->nvm);
+	return 0;
+}
+
 apdu_err euicc_random(euicc_card *c, void *out, size_t len)
 {
 	/* the generator state lives in NVM so a seeded card stays reproducible across runs */

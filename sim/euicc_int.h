@@ -215,7 +215,7 @@ typedef enum { CTX_CONTACT, CTX_OTA } eu_context;
 /* journal.c: the NVM's write-ahead journal (STATE.journal), see the layout there */
 #define JOURNAL_PAGE 4096u
 #define JOURNAL_BYTES (1u << 20) /* preallocated once; a snapshot is written when it is full */
-#define JOURNAL_FORMAT 1u
+#define JOURNAL_FORMAT 2u /* 2: the slot after each record starts zeroed (1 still loads) */
 #define JOURNAL_HDR 44
 #define JOURNAL_REC_HDR 28
 #define JOURNAL_MAC 16
@@ -239,11 +239,17 @@ void journal_frame_header(uint8_t out[JOURNAL_HDR], const uint8_t id[16]);
 size_t journal_frame_record(uint8_t *out, const uint8_t id[16], uint32_t seq, const void *payload, size_t len);
 /* applies the journal in buf to *root (the snapshot's document, replaced by the last record's, with its
  * kept blobs filled in); sets j's seq, end and header_ok. -1 with why when the journal is damaged. */
-int journal_replay(const uint8_t *buf, size_t len, const uint8_t id[16], json_t **root, nvm_journal *j, char *why,
-		   size_t why_len);
+/* checks one record's document (a whole card); non-zero with why refuses the journal */
+typedef int (*journal_check_fn)(void *ctx, json_t *doc, char *why, size_t why_len);
+/* applies the journal in buf to *root (the snapshot's document, replaced by the last record's, with its
+ * kept blobs filled in), each record checked by check; sets j's seq, end and header_ok. A torn last
+ * record (a crash while it was written) is ignored and said in note. -1 with why when the journal is
+ * damaged: its header, a record that does not load, a damaged record before good ones. */
+int journal_replay(const uint8_t *buf, size_t len, const uint8_t id[16], json_t **root, nvm_journal *j, char *note,
+		   size_t note_len, journal_check_fn check, void *check_ctx, char *why, size_t why_len);
 /* the same from PATH.journal (absent: nothing to apply) */
-int journal_read(const char *path, const uint8_t id[16], json_t **root, nvm_journal *j, char *why, size_t why_len);
-/* one record, durable when it returns 0; 1 when it does not fit (write a snapshot instead), -1 on error */
+int journal_read(const char *path, const uint8_t id[16], json_t **root, nvm_journal *j, char *note, size_t note_len,
+		 journal_check_fn check, void *check_ctx, char *why, size_t why_len);
 int journal_append(nvm_journal *j, const char *path, const char *payload, size_t len, char *why, size_t why_len);
 char *journal_path(const char *path);
 int sync_dir_of(const char *path);
@@ -255,6 +261,9 @@ struct euicc_card {
 	euicc_nvm *snapshot;         /* copy taken before a state-changing command */
 	char *path;                  /* state file, NULL for an in-memory card */
 	char last_error[256];
+	char load_note[256];         /* what the load noticed and accepted (a torn last journal record) */
+	bool state_lost;             /* the state file or journal was removed or replaced: no more commits */
+	char state_lost_why[320];
 	drbg rng;
 	bool powered;
 	uint8_t channel_app[EUICC_CHANNELS];
@@ -312,6 +321,10 @@ void euicc_trace_hex(euicc_card *c, const char *label, const uint8_t *p, size_t 
 int euicc_find_profile(const euicc_card *c, const uint8_t *aid, size_t aid_len);
 int euicc_enabled_profile(const euicc_card *c);
 void euicc_blob_touch(euicc_card *c, int profile);
+/* Inside a state-changing command: makes the NVM as it is now durable before the command goes on (a
+ * PIN try is counted before the value is compared). -1 when it cannot be written (the command must then
+ * stop with EU_MEMORY_FAILURE, having changed nothing else). */
+int euicc_commit_now(euicc_card *c);
 /* an ISD-P slot emptied (create, delete): every byte of the profile wiped */
 void euicc_profile_clear(euicc_card *c, int profile);
 apdu_err euicc_random(euicc_card *c, void *out, size_t len);

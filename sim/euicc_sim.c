@@ -155,10 +155,12 @@ static int cmd_new(int argc, char **argv)
 	if (!card)
 		return fail(o.eid ? EXIT_USAGE : 1, "new: %s", why);
 	int rc = 0;
-	if (euicc_save(card, state, why, sizeof(why))) {
+	/* a state file another process serves is not replaced under it (it would write its card back) */
+	if (euicc_claim(card, state, why, sizeof(why))) {
 		rc = fail(1, "new: %s", why);
 		goto out;
 	}
+	/* the EIS first: a card whose EIS could not be written is not left behind */
 	if (eis) {
 		json_t *e = euicc_eis(card);
 		int w = write_json_file(eis, e, why, sizeof(why));
@@ -167,6 +169,10 @@ static int cmd_new(int argc, char **argv)
 			rc = fail(1, "new: %s", why);
 			goto out;
 		}
+	}
+	if (euicc_save(card, state, why, sizeof(why))) {
+		rc = fail(1, "new: %s", why);
+		goto out;
 	}
 	char eid[33];
 	euicc_eid(card, eid);
@@ -237,7 +243,7 @@ static int cmd_show(int argc, char **argv)
 	if (!state)
 		return fail(EXIT_USAGE, "show: --state FILE is required");
 	char why[1024];
-	euicc_card *card = euicc_load(state, why, sizeof(why));
+	euicc_card *card = euicc_load_readonly(state, why, sizeof(why));
 	if (!card)
 		return fail(1, "%s", why);
 	json_t *s = euicc_show(card, secrets);
@@ -375,6 +381,7 @@ static int cmd_run(int argc, char **argv)
 	if (nvpcd > n || (nvpcd && nvpcd != n))
 		return fail(EXIT_USAGE, "run: give one --vpcd per --state (got %d --state, %d --vpcd)", n, nvpcd);
 	int rc = 0;
+	bool started = false, saved_all = true;
 	for (int i = 0; i < n; i++) {
 		slot *s = &slots[i];
 		s->index = i;
@@ -387,15 +394,25 @@ static int cmd_run(int argc, char **argv)
 		}
 		if (!echo) {
 			char why[1024];
+			for (int k = 0; k < i; k++)
+				if (!strcmp(slots[k].state, s->state)) {
+					rc = fail(EXIT_USAGE, "run: --state %s is given twice", s->state);
+					goto out;
+				}
+			/* locked, then read: a card another process holds is refused here, and nothing of
+			 * this process is written anywhere */
 			s->card = euicc_load(s->state, why, sizeof(why));
-			if (!s->card || euicc_lock(s->card, why, sizeof(why))) {
+			if (!s->card) {
 				rc = fail(1, "%s", why);
 				goto out;
 			}
+			if (euicc_load_note(s->card))
+				fprintf(stderr, "euicc-sim: card %d: %s\n", i, euicc_load_note(s->card));
 			if (trace)
 				euicc_set_trace(s->card, trace_line, s);
 		}
 	}
+	started = true;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -412,7 +429,7 @@ static int cmd_run(int argc, char **argv)
 			g_reset = 0;
 			slot *s = &slots[0];
 			char why[1024];
-			euicc_card *fresh = euicc_load(reset_from, why, sizeof(why));
+			euicc_card *fresh = euicc_load_readonly(reset_from, why, sizeof(why));
 			if (!fresh || euicc_save(fresh, s->state, why, sizeof(why))) {
 				fprintf(stderr, "euicc-sim: card 0 not reset: %s\n", why);
 				euicc_free(fresh);
@@ -493,13 +510,16 @@ out:
 			close(s->fd);
 		if (s->card) {
 			char why[1024];
-			if (euicc_save(s->card, s->state, why, sizeof(why)))
-				rc = fail(1, "card %d: %s", i, why);
+			/* a start that failed changed no card: nothing is saved */
+			if (started && euicc_save(s->card, s->state, why, sizeof(why))) {
+				rc = fail(1, "card %d not saved: %s", i, why);
+				saved_all = false;
+			}
 			euicc_free(s->card);
 		}
 	}
 	if (g_stop)
-		fprintf(stderr, "euicc-sim: stopped, state saved\n");
+		fprintf(stderr, "euicc-sim: stopped%s\n", saved_all ? ", state saved" : "; a state was NOT saved (above)");
 	return rc;
 }
 

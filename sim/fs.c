@@ -545,13 +545,20 @@ static bool pin_format_ok(const uint8_t *v)
 	return n >= 4;
 }
 
-/* one presentation of a PIN or PUK value: 9000, or 63Cx with the counter down by one */
+/* One presentation of a PIN or PUK value: 9000, or 63Cx with the counter down by one. As on a real
+ * card the try is counted in the NVM before the value is compared: a card whose NVM cannot be written
+ * answers 6581 without comparing, so no guess goes uncounted (the counter is never given back by an
+ * undo). The right value then restores the counter with the command's own commit. */
 static eu_status present(euicc_card *c, nvm_pin *p, const uint8_t *v)
 {
 	if (!p->left)
 		return EU_PIN_BLOCKED;
+	p->left--;
+	if (euicc_commit_now(c)) {
+		p->left++;
+		return EU_MEMORY_FAILURE;
+	}
 	if (!crypto_equal(p->value, v, 8)) {
-		p->left--;
 		c->pin_left = p->left;
 		return EU_PIN_WRONG;
 	}

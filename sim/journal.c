@@ -154,15 +154,44 @@ static int resolve(json_t *doc, json_t *prev, uint32_t seq, char *why, size_t wh
 	return 0;
 }
 
-int journal_replay(const uint8_t *buf, size_t len, const uint8_t id[16], json_t **root, nvm_journal *j, char *why,
-		   size_t why_len)
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* the journal's header: 2 ours (format in *format), 1 of another snapshot or none yet (all zero), 0
+ * damaged */
+static int header_kind(const uint8_t *buf, size_t len, const uint8_t id[16], uint32_t *format)
+{
+	if (len < JOURNAL_HDR)
+		return all_zero(buf, len) ? 1 : 0;
+	if (all_zero(buf, JOURNAL_HDR))
+		return 1; /* preallocated, no record written yet */
+	uint8_t m[JOURNAL_MAC];
+	mac16(buf, 28, m);
+	uint32_t f = get32(buf + 8);
+	if (memcmp(buf, hdr_magic, 8) || f < 1 || f > JOURNAL_FORMAT || memcmp(m, buf + 28, JOURNAL_MAC))
+		return 0;
+	*format = f;
+	return memcmp(buf + 12, id, 16) ? 1 : 2;
+}
+
+int journal_replay(const uint8_t *buf, size_t len, const uint8_t id[16], json_t **root, nvm_journal *j, char *note,
+		   size_t note_len, journal_check_fn check, void *check_ctx, char *why, size_t why_len)
 {
 	j->seq = 0;
 	j->end = JOURNAL_PAGE;
 	j->header_ok = false;
-	uint8_t h[JOURNAL_HDR];
-	journal_frame_header(h, id);
-	if (len < JOURNAL_HDR || memcmp(buf, h, JOURNAL_HDR))
+	uint32_t format = 0;
+	int kind = header_kind(buf, len, id, &format);
+	if (kind == 0) {
+		snprintf(why, why_len, "the journal's header is damaged (not a journal of this card's format)");
+		return -1;
+	}
+	if (kind == 1)
 		return 0; /* no journal for this snapshot (none yet, or one of an earlier snapshot) */
 	j->header_ok = true;
 	uint64_t off = JOURNAL_PAGE;
@@ -175,7 +204,15 @@ int journal_replay(const uint8_t *buf, size_t len, const uint8_t id[16], json_t 
 			snprintf(why, why_len, "journal record %u is not a JSON document (%s)", j->seq + 1, err.text);
 			return -1;
 		}
+		char inner[300];
 		if (resolve(doc, *root, j->seq + 1, why, why_len)) {
+			json_decref(doc);
+			return -1;
+		}
+		/* every record is a whole card: one whose fields do not load is damage, even when a later
+		 * record would replace it */
+		if (check && check(check_ctx, doc, inner, sizeof(inner))) {
+			snprintf(why, why_len, "journal record %u: %s", j->seq + 1, inner);
 			json_decref(doc);
 			return -1;
 		}
@@ -185,14 +222,34 @@ int journal_replay(const uint8_t *buf, size_t len, const uint8_t id[16], json_t 
 		off = page_up(off + JOURNAL_REC_HDR + n + JOURNAL_MAC);
 	}
 	j->end = off;
-	/* the walk stopped: a torn last record is a crash, a good record further on is damage */
+	/* the walk stopped: a good record further on is damage, not a crash */
 	for (uint64_t o = off + JOURNAL_PAGE; o < len; o += JOURNAL_PAGE)
 		if (record_at(buf, len, o, id, 0, &p, &n) && get32(buf + o + 20) > j->seq + 1) {
 			snprintf(why, why_len, "journal record %u is damaged but record %u follows it", j->seq + 1,
 				 get32(buf + o + 20));
 			return -1;
 		}
-	return 0;
+	/* What the walk stopped at. A format-2 writer zeroes the head of the slot after each record in the
+	 * same write, so that slot holds zeros, a record of an earlier journal (another id), or the next
+	 * record as far as a crash let it be written (its head intact, the rest torn). Anything else is
+	 * damage. (Format 1 made no such promise: there the walk's end is taken as it is.) */
+	if (off + JOURNAL_REC_HDR > len)
+		return 0;
+	const uint8_t *r = buf + off;
+	if (all_zero(r, JOURNAL_REC_HDR) || (!memcmp(r, rec_magic, 4) && memcmp(r + 4, id, 16)))
+		return 0;
+	if (!memcmp(r, rec_magic, 4) && get32(r + 20) == j->seq + 1) {
+		if (note && note_len)
+			snprintf(note, note_len,
+				 "journal record %u is torn (the card stopped while writing it; it was never "
+				 "acknowledged): ignored",
+				 j->seq + 1);
+		return 0;
+	}
+	if (format < 2)
+		return 0;
+	snprintf(why, why_len, "journal record %u is damaged (its header does not read)", j->seq + 1);
+	return -1;
 }
 
 char *journal_path(const char *path)
@@ -204,7 +261,8 @@ char *journal_path(const char *path)
 	return p;
 }
 
-int journal_read(const char *path, const uint8_t id[16], json_t **root, nvm_journal *j, char *why, size_t why_len)
+int journal_read(const char *path, const uint8_t id[16], json_t **root, nvm_journal *j, char *note, size_t note_len,
+		 journal_check_fn check, void *check_ctx, char *why, size_t why_len)
 {
 	char *jp = journal_path(path);
 	if (!jp) {
@@ -252,7 +310,7 @@ int journal_read(const char *path, const uint8_t id[16], json_t **root, nvm_jour
 	}
 	if (!rc && buf) {
 		char inner[300];
-		if (journal_replay(buf, len, id, root, j, inner, sizeof(inner))) {
+		if (journal_replay(buf, len, id, root, j, note, note_len, check, check_ctx, inner, sizeof(inner))) {
 			snprintf(why, why_len, "%s: %s", jp, inner);
 			rc = -1;
 		}
@@ -344,7 +402,11 @@ int journal_append(nvm_journal *j, const char *path, const char *payload, size_t
 		return 1; /* no room (or no journal yet): the caller writes a snapshot */
 	if (journal_open(j, path, why, why_len))
 		return -1;
-	uint8_t *rec = malloc(framed);
+	/* the record, zeros to the next page and the head of the next slot zeroed, in one write: the slot
+	 * after the last record never holds what an earlier journal left there (see journal_replay) */
+	uint64_t next = page_up(j->end + framed);
+	size_t wlen = next + JOURNAL_REC_HDR <= j->size ? (size_t)(next - j->end) + JOURNAL_REC_HDR : framed;
+	uint8_t *rec = calloc(1, wlen);
 	if (!rec) {
 		snprintf(why, why_len, "out of memory");
 		return -1;
@@ -359,13 +421,13 @@ int journal_append(nvm_journal *j, const char *path, const char *payload, size_t
 		rc = pwrite_all(j->fd, h, sizeof(h), 0);
 	}
 	if (!rc)
-		rc = pwrite_all(j->fd, rec, framed, (off_t)j->end);
+		rc = pwrite_all(j->fd, rec, wlen, (off_t)j->end);
 	if (!rc)
 		rc = fdatasync(j->fd);
 	if (rc) {
 		snprintf(why, why_len, "cannot write the journal of %s: %s", path, strerror(errno));
 		/* best effort: the record must not count at the next load, since the command is undone */
-		static const uint8_t zero[4];
+		static const uint8_t zero[JOURNAL_REC_HDR];
 		if (!pwrite_all(j->fd, zero, sizeof(zero), (off_t)j->end))
 			(void)fdatasync(j->fd);
 	} else {
@@ -373,7 +435,7 @@ int journal_append(nvm_journal *j, const char *path, const char *payload, size_t
 		j->seq++;
 		j->end = page_up(j->end + framed);
 	}
-	crypto_wipe(rec, framed);
+	crypto_wipe(rec, wlen);
 	free(rec);
 	return rc ? -1 : 0;
 }

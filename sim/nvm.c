@@ -577,8 +577,12 @@ static int checkpoint(euicc_card *c, char *why, size_t why_len)
 	return 0;
 }
 
+static int still_ours(euicc_card *c, char *why, size_t why_len);
+
 int nvm_commit(euicc_card *c, const bool touched[EUICC_MAX_PROFILES], char *why, size_t why_len)
 {
+	if (still_ours(c, why, why_len))
+		return -1;
 	size_t len = 0;
 	char *text = render(&c->nvm, NULL, touched, &len);
 	if (!text) {
@@ -593,15 +597,64 @@ int nvm_commit(euicc_card *c, const bool touched[EUICC_MAX_PROFILES], char *why,
 	return rc == 1 ? checkpoint(c, why, why_len) : rc;
 }
 
-euicc_card *euicc_load(const char *path, char *why, size_t why_len)
+/* path opened and flock'ed (exclusive), the lock checked to be on the file the name means now (a
+ * writer's next snapshot may have taken the name between open and lock). The fd, or -1 with why;
+ * *locked false on a file system without locks (the fd is then unguarded). */
+static int open_locked(const char *path, bool *locked, char *why, size_t why_len)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(why, why_len, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			int e = errno;
+			if (e == EWOULDBLOCK) {
+				close(fd);
+				snprintf(why, why_len,
+					 "%s is in use by another process (euicc-sim run, or an --inproc smsr or apdu); "
+					 "stop it first: two writers would interleave the card's journal",
+					 path);
+				return -1;
+			}
+			*locked = false;
+			return fd; /* no locks on this file system: carry on unguarded */
+		}
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+			*locked = true;
+			return fd;
+		}
+		close(fd);
+	}
+	snprintf(why, why_len, "%s keeps being replaced; cannot lock it", path);
+	return -1;
+}
+
+static int check_record(void *ctx, json_t *doc, char *why, size_t why_len)
+{
+	(void)ctx;
+	euicc_nvm *n = malloc(sizeof(*n));
+	if (!n) {
+		snprintf(why, why_len, "out of memory");
+		return -1;
+	}
+	int rc = nvm_from_json(doc, n, why, why_len);
+	crypto_wipe(n, sizeof(*n));
+	free(n);
+	return rc;
+}
+
+/* the card of the snapshot read from fd (at offset 0) and its journal; NULL with why */
+static euicc_card *load_from(int fd, const char *path, char *why, size_t why_len)
 {
 	json_error_t err;
-	struct stat st;
-	if (stat(path, &st) != 0) {
+	if (lseek(fd, 0, SEEK_SET) != 0) {
 		snprintf(why, why_len, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+	json_t *root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &err);
 	if (!root) {
 		snprintf(why, why_len, "%s is corrupt or truncated (%s at line %d, column %d); refusing to load it", path,
 			 err.text, err.line, err.column);
@@ -625,7 +678,8 @@ euicc_card *euicc_load(const char *path, char *why, size_t why_len)
 			euicc_free(c);
 			return NULL;
 		}
-		if (journal_read(path, id, &root, &c->jr, inner, sizeof(inner))) {
+		if (journal_read(path, id, &root, &c->jr, c->load_note, sizeof(c->load_note), check_record, NULL, inner,
+				 sizeof(inner))) {
 			snprintf(why, why_len, "%s; refusing to load it", inner);
 			json_decref(root);
 			euicc_free(c);
@@ -642,43 +696,106 @@ euicc_card *euicc_load(const char *path, char *why, size_t why_len)
 	}
 	json_decref(root);
 	euicc_counters_from_nvm(c);
-	c->path = strdup(path);
 	return c;
+}
+
+euicc_card *euicc_load(const char *path, char *why, size_t why_len)
+{
+	/* lock first, then read the locked file: a card read before the lock could be a stale copy of
+	 * one another process was still changing */
+	bool locked = false;
+	int fd = open_locked(path, &locked, why, why_len);
+	if (fd < 0)
+		return NULL;
+	euicc_card *c = load_from(fd, path, why, why_len);
+	if (!c || !(c->path = strdup(path))) {
+		if (c)
+			snprintf(why, why_len, "out of memory");
+		euicc_free(c);
+		close(fd);
+		return NULL;
+	}
+	if (locked)
+		c->lock_fd = fd;
+	else
+		close(fd);
+	return c;
+}
+
+euicc_card *euicc_load_readonly(const char *path, char *why, size_t why_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, why_len, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	euicc_card *c = load_from(fd, path, why, why_len);
+	close(fd);
+	return c; /* no state file: it changes in memory only, until euicc_save gives it one */
+}
+
+int euicc_claim(euicc_card *c, const char *path, char *why, size_t why_len)
+{
+	if (c->lock_fd >= 0 || (c->path && strcmp(c->path, path))) {
+		snprintf(why, why_len, "this card already has a state file");
+		return -1;
+	}
+	if (access(path, F_OK) != 0)
+		return 0; /* nothing there yet: the save creates it */
+	bool locked = false;
+	int fd = open_locked(path, &locked, why, why_len);
+	if (fd < 0)
+		return -1;
+	if (locked)
+		c->lock_fd = fd;
+	else
+		close(fd);
+	return 0;
 }
 
 int euicc_lock(euicc_card *c, char *why, size_t why_len)
 {
 	if (!c->path || c->lock_fd >= 0)
 		return 0;
-	/* the name may move to a new file between open and lock (another card's snapshot): lock, then check
-	 * that the name still means the locked file */
-	for (int tries = 0; tries < 100; tries++) {
-		int fd = open(c->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			snprintf(why, why_len, "%s: %s", c->path, strerror(errno));
-			return -1;
-		}
-		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-			int e = errno;
-			close(fd);
-			if (e == EWOULDBLOCK) {
-				snprintf(why, why_len,
-					 "%s is in use by another process (euicc-sim run, or an --inproc smsr or apdu); "
-					 "stop it first: two writers would interleave the card's journal",
-					 c->path);
-				return -1;
-			}
-			return 0; /* no locks on this file system: carry on unguarded */
-		}
-		struct stat a, b;
-		if (fstat(fd, &a) == 0 && stat(c->path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
-			c->lock_fd = fd;
-			return 0;
-		}
+	bool locked = false;
+	int fd = open_locked(c->path, &locked, why, why_len);
+	if (fd < 0)
+		return -1;
+	if (locked)
+		c->lock_fd = fd;
+	else
 		close(fd);
+	return 0;
+}
+
+/* The state file and the journal are still the ones this card writes: not removed, not replaced (by
+ * hand, or by a tool that ignored the lock). After either, a crash would bring back an older card, or
+ * none, with its counters below those already used: the card stops acknowledging changes. */
+static int still_ours(euicc_card *c, char *why, size_t why_len)
+{
+	if (c->state_lost) {
+		snprintf(why, why_len, "%s", c->state_lost_why);
+		return -1;
 	}
-	snprintf(why, why_len, "%s keeps being replaced; cannot lock it", c->path);
-	return -1;
+	struct stat a, b;
+	const char *what = NULL;
+	if (c->lock_fd >= 0 && fstat(c->lock_fd, &a) == 0 &&
+	    (a.st_nlink == 0 || stat(c->path, &b) != 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev))
+		what = c->path;
+	char *jp = NULL;
+	if (!what && c->jr.fd >= 0 && fstat(c->jr.fd, &a) == 0) {
+		jp = journal_path(c->path);
+		if (jp && (a.st_nlink == 0 || stat(jp, &b) != 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev))
+			what = jp;
+	}
+	if (what) {
+		snprintf(c->state_lost_why, sizeof(c->state_lost_why),
+			 "%.200s was removed or replaced while the card ran; it acknowledges no more changes", what);
+		c->state_lost = true;
+		snprintf(why, why_len, "%s", c->state_lost_why);
+	}
+	free(jp);
+	return what ? -1 : 0;
 }
 
 void euicc_forget_state_file(euicc_card *c)
@@ -689,6 +806,8 @@ void euicc_forget_state_file(euicc_card *c)
 
 int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len)
 {
+	if (c->path && !strcmp(c->path, path) && still_ours(c, why, why_len))
+		return -1; /* not written over what took its place */
 	/* An explicit save happens between commands: the marks can come down to what was really used
 	 * (never below it), so the next start needs no resynchronisation. */
 	for (int i = 0; i < EUICC_MAX_KEYSETS; i++)

@@ -365,7 +365,15 @@ int dev_send(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *co
 			abuf_put(&script, items[i], lens[i]);
 	}
 	uint8_t cntr[5];
-	uint64_t cv = h->next_counter ? h->next_counter(h->counter_ctx) : h->cntr++;
+	uint64_t cv = 0;
+	if (!h->next_counter) {
+		cv = h->cntr++;
+	} else if (h->next_counter(h->counter_ctx, &cv)) {
+		/* a counter the SM-SR could not commit would be reused after a crash: nothing leaves */
+		logf_(h, "cannot commit the SCP80 counter in the store: packet not sent");
+		abuf_free(&script);
+		return -1;
+	}
 	for (int i = 0; i < 5; i++)
 		cntr[i] = (uint8_t)(cv >> (8 * (4 - i)));
 	tracef(h, "SCP80 packet: SPI %04x KIc %02x KID %02x TAR %02x%02x%02x CNTR %010llx", h->spi, h->ks.kic, h->ks.kid,

@@ -103,9 +103,9 @@ int link_open_inproc(const char *state, smsr_link **out, char *why, size_t why_l
 	if (!l)
 		return -1;
 	l->inproc = true;
+	/* locked, then read (euicc_load): never a stale copy of a card another process is changing */
 	l->card = euicc_load(state, why, why_len);
-	if (!l->card || euicc_lock(l->card, why, why_len)) {
-		euicc_free(l->card);
+	if (!l->card) {
 		free(l);
 		return -1;
 	}

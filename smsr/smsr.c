@@ -103,13 +103,10 @@ static void trace_line(void *ctx, const char *line)
 		fprintf(stderr, "%s\n", line);
 }
 
-static uint64_t next_counter(void *ctx)
+static int next_counter(void *ctx, uint64_t *c)
 {
 	smsr_ctx *x = ctx;
-	uint64_t c = 0;
-	if (store_next_counter(x->st, x->eid, 1, &c))
-		fprintf(stderr, "smsr: cannot commit the SCP80 counter: refusing to send\n");
-	return c;
+	return store_next_counter(x->st, x->eid, 1, c);
 }
 
 static int open_store(smsr_ctx *x)

@@ -1,10 +1,15 @@
 /* The enabled profile's file system in-process: the TS.48 packages installed whole, PINs with their
  * counters in NVM, access rules, UPDATE BINARY/RECORD, record modes, SEARCH RECORD, SFIs, STATUS, a
  * cyclic EF, updates that survive a reload and stay with their profile. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
 #include "testutil.h"
 #include "cardutil.h"
 #include "apdu/milenage.h"
 #include "profile.h"
+#include "euicc_int.h"
 
 static cu_fixture F;
 
@@ -211,6 +216,41 @@ START_TEST(pins_and_access)
 END_TEST
 
 /* UPDATE BINARY, record modes, SEARCH RECORD, UPDATE RECORD, STATUS on a generated profile */
+/* The NVM cannot be written (the journal's name means a full device): a PIN try is counted in the NVM
+ * before the value is compared, so every presentation is refused with 6581 and none is counted or
+ * answered; back on a writable NVM the counter is where it was. */
+START_TEST(no_pin_guesses_without_nvm)
+{
+	install(0, "8988211000000467285", "001010000000001", true, true);
+	ck_assert_uint_eq(apdu("00A4040C07A0000000871002", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("0020000100", NULL), 0x63C3); /* counter full: a right PIN would change nothing */
+	char jrnl[320], real[330];
+	snprintf(jrnl, sizeof(jrnl), "%s/card.json.journal", F.dir);
+	snprintf(real, sizeof(real), "%s.real", jrnl);
+	ck_assert_int_ge(F.card->jr.fd, 0);
+	ck_assert_int_eq(rename(jrnl, real), 0);
+	ck_assert_int_eq(symlink("/dev/full", jrnl), 0);
+	int keep = F.card->jr.fd;
+	F.card->jr.fd = open(jrnl, O_RDWR);
+	ck_assert_int_ge(F.card->jr.fd, 0);
+	for (int i = 0; i < 10; i++)
+		ck_assert_uint_eq(apdu("0020000108 30303030FFFFFFFF", NULL), 0x6581);
+	ck_assert_uint_eq(apdu("0020000108 31323334FFFFFFFF", NULL), 0x6581); /* the right one: not compared */
+	ck_assert_uint_eq(apdu("002C000110 3132333435363738 39393939FFFFFFFF", NULL), 0x6581); /* PUK */
+	ck_assert_uint_eq(apdu("0020000100", NULL), 0x63C3);                 /* nothing counted, nothing verified */
+	close(F.card->jr.fd);
+	F.card->jr.fd = keep;
+	ck_assert_int_eq(unlink(jrnl), 0);
+	ck_assert_int_eq(rename(real, jrnl), 0);
+	ck_assert_uint_eq(apdu("0020000108 31313131FFFFFFFF", NULL), 0x63C2); /* writable again: counted */
+	reload();
+	ck_assert_uint_eq(apdu("0020000100", NULL), 0x63C2);
+	ck_assert_uint_eq(apdu("0020000108 31323334FFFFFFFF", NULL), 0x9000);
+	reload();
+	ck_assert_uint_eq(apdu("0020000100", NULL), 0x63C3); /* the right PIN restored the counter, durably */
+}
+END_TEST
+
 START_TEST(records_and_updates)
 {
 	abuf r = ABUF_INIT;
@@ -469,6 +509,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, ts48_file_systems);
 	tcase_add_test(tc, pins_and_access);
+	tcase_add_test(tc, no_pin_guesses_without_nvm);
 	tcase_add_test(tc, records_and_updates);
 	tcase_add_test(tc, cyclic_file);
 	tcase_add_test(tc, profile_isolation);

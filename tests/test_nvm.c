@@ -60,7 +60,7 @@ static void patch(const char *path, long off, const void *p, size_t n)
 static void loads_as(json_t *want)
 {
 	char why[600];
-	euicc_card *again = euicc_load(snap, why, sizeof(why));
+	euicc_card *again = euicc_load_readonly(snap, why, sizeof(why));
 	ck_assert_msg(again != NULL, "%s", why);
 	json_t *a = want ? json_incref(want) : euicc_show(F.card, true), *b = euicc_show(again, true);
 	char *da = json_dumps(a, JSON_SORT_KEYS), *db = json_dumps(b, JSON_SORT_KEYS);
@@ -75,7 +75,7 @@ static void loads_as(json_t *want)
 static void refused(const char *needle)
 {
 	char why[600];
-	euicc_card *again = euicc_load(snap, why, sizeof(why));
+	euicc_card *again = euicc_load_readonly(snap, why, sizeof(why));
 	ck_assert_msg(again == NULL, "a damaged journal loaded");
 	ck_assert_msg(strstr(why, needle) != NULL, "message '%s' lacks '%s'", why, needle);
 }
@@ -105,7 +105,7 @@ START_TEST(changes_go_to_the_journal)
 	abuf_free(&after);
 	/* a card loaded from the files would append its next record where the live one does */
 	char why[600];
-	euicc_card *again = euicc_load(snap, why, sizeof(why));
+	euicc_card *again = euicc_load_readonly(snap, why, sizeof(why));
 	ck_assert_ptr_nonnull(again);
 	ck_assert_uint_eq(again->jr.seq, F.card->jr.seq);
 	ck_assert_uint_eq(again->jr.end, F.card->jr.end);
@@ -132,7 +132,7 @@ START_TEST(torn_last_record_is_a_crash)
 	/* no journal at all: the snapshot alone (no ISD-P yet) */
 	unlink(jrnl);
 	char why[600];
-	euicc_card *again = euicc_load(snap, why, sizeof(why));
+	euicc_card *again = euicc_load_readonly(snap, why, sizeof(why));
 	ck_assert_ptr_nonnull(again);
 	ck_assert(!again->nvm.profiles[0].used && !again->nvm.profiles[1].used);
 	euicc_free(again);
@@ -182,12 +182,13 @@ START_TEST(well_framed_bad_records_refused)
 		patch(jrnl, (long)off, rec, n);
 		refused(why[i]);
 	}
-	/* the same record with the next sequence number skipped is not part of the state */
+	/* a record of this journal where the next one belongs, with a sequence number skipped, is damage
+	 * (the writer zeroes the slot after each record: nothing else can be there) */
 	spit(jrnl, &j);
 	uint8_t rec[512];
 	size_t n = journal_frame_record(rec, F.card->jr.id, seq + 1, bad[0], strlen(bad[0]));
 	patch(jrnl, (long)off, rec, n);
-	loads_as(NULL);
+	refused("damaged (its header does not read)");
 	abuf_free(&j);
 }
 END_TEST
@@ -209,7 +210,7 @@ START_TEST(journal_of_another_snapshot_ignored)
 	json_t *was = euicc_show(F.card, true);
 	char other[400], why[600];
 	snprintf(other, sizeof(other), "%s/other.json", F.dir);
-	euicc_card *copy = euicc_load(snap, why, sizeof(why));
+	euicc_card *copy = euicc_load_readonly(snap, why, sizeof(why));
 	ck_assert_ptr_nonnull(copy);
 	ck_assert_int_eq(euicc_save(copy, other, why, sizeof(why)), 0);
 	euicc_free(copy);
@@ -282,7 +283,7 @@ START_TEST(confirmation_waits_for_the_next_write)
 	/* the confirmation alone wrote nothing: a load still has the notification (sent again) */
 	ck_assert_uint_eq(F.card->jr.seq, seq);
 	char why[600];
-	euicc_card *again = euicc_load(snap, why, sizeof(why));
+	euicc_card *again = euicc_load_readonly(snap, why, sizeof(why));
 	ck_assert_ptr_nonnull(again);
 	int pending = 0;
 	for (int i = 0; i < EUICC_MAX_NOTIFS; i++)
@@ -300,8 +301,14 @@ START_TEST(failed_write_undoes_the_command)
 {
 	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
 	json_t *was = euicc_show(F.card, true);
-	int real = F.card->jr.fd;
-	F.card->jr.fd = open("/dev/full", O_RDWR);
+	/* the journal's name means a full device for a while (the card checks that the name is still its
+	 * journal: a symbolic link to the device it writes passes) */
+	char real[420];
+	snprintf(real, sizeof(real), "%s.real", jrnl);
+	ck_assert_int_eq(rename(jrnl, real), 0);
+	ck_assert_int_eq(symlink("/dev/full", jrnl), 0);
+	int keep = F.card->jr.fd;
+	F.card->jr.fd = open(jrnl, O_RDWR);
 	ck_assert_int_ge(F.card->jr.fd, 0);
 	ck_assert_uint_ne(cu_create(&F, 1), 0x9000);
 	ck_assert_ptr_nonnull(strstr(euicc_last_error(F.card), "cannot write the journal"));
@@ -309,7 +316,9 @@ START_TEST(failed_write_undoes_the_command)
 	ck_assert(json_equal(was, now));
 	json_decref(now);
 	close(F.card->jr.fd);
-	F.card->jr.fd = real;
+	F.card->jr.fd = keep;
+	ck_assert_int_eq(unlink(jrnl), 0);
+	ck_assert_int_eq(rename(real, jrnl), 0);
 	loads_as(was);
 	/* the disk back: the same command goes through */
 	ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
@@ -374,16 +383,15 @@ START_TEST(version_1_file_loads_and_moves_on)
 }
 END_TEST
 
+/* a second writer (euicc_load locks before it reads) is refused while the card holds the file */
 static bool lock_taken_by_other(void)
 {
 	char why[600];
 	euicc_card *other = euicc_load(snap, why, sizeof(why));
-	ck_assert_msg(other != NULL, "%s", why);
-	int rc = euicc_lock(other, why, sizeof(why));
-	if (rc)
+	if (!other)
 		ck_assert_msg(strstr(why, "in use by another process") != NULL, "%s", why);
 	euicc_free(other);
-	return rc != 0;
+	return other == NULL;
 }
 
 START_TEST(one_writer_per_state_file)
@@ -406,6 +414,193 @@ START_TEST(one_writer_per_state_file)
 }
 END_TEST
 
+START_TEST(damaged_header_refused)
+{
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	abuf j = slurp(jrnl);
+	/* one bit of the header's id: neither this snapshot's journal nor any other's */
+	uint8_t b = j.p[14] ^ 0x01;
+	patch(jrnl, 14, &b, 1);
+	refused("journal's header is damaged");
+	/* garbage where the journal is */
+	static const char junk[] = "this is not a journal at all, but it is where one should be";
+	spit(jrnl, &j);
+	patch(jrnl, 0, junk, sizeof(junk));
+	refused("journal's header is damaged");
+	/* a journal of another snapshot (good header, other id) and a zeroed one are not this state's */
+	spit(jrnl, &j);
+	uint8_t h[JOURNAL_HDR], other[16];
+	memset(other, 0x5A, sizeof(other));
+	journal_frame_header(h, other);
+	patch(jrnl, 0, h, sizeof(h));
+	json_t *snapshot_only = NULL;
+	{
+		char why[600];
+		euicc_card *c = euicc_load_readonly(snap, why, sizeof(why));
+		ck_assert_msg(c != NULL, "%s", why);
+		ck_assert(!c->nvm.profiles[0].used);
+		snapshot_only = euicc_show(c, true);
+		euicc_free(c);
+	}
+	memset(h, 0, sizeof(h));
+	patch(jrnl, 0, h, sizeof(h));
+	loads_as(snapshot_only);
+	json_decref(snapshot_only);
+	abuf_free(&j);
+}
+END_TEST
+
+START_TEST(bad_record_before_good_ones_refused)
+{
+	/* record seq is well framed (its MAC holds) but a field is wrong; good records follow it */
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	uint64_t off = F.card->jr.end;
+	uint32_t seq = F.card->jr.seq + 1;
+	ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
+	ck_assert_uint_eq(cu_create(&F, 2), 0x9000);
+	loads_as(NULL);
+	abuf j = slurp(jrnl);
+	const uint8_t *p = j.p + off + JOURNAL_REC_HDR;
+	uint32_t len = (uint32_t)j.p[off + 24] << 24 | (uint32_t)j.p[off + 25] << 16 | (uint32_t)j.p[off + 26] << 8 |
+		       j.p[off + 27];
+	char *doc = strndup((const char *)p, len);
+	char *f = strstr(doc, "\"fallback_threshold\":");
+	ck_assert_ptr_nonnull(f);
+	/* the threshold becomes 99x: out of range (1-255) */
+	doc = realloc(doc, len + 3);
+	f = strstr(doc, "\"fallback_threshold\":");
+	memmove(f + 23, f + 21, strlen(f + 21) + 1);
+	f[21] = f[22] = '9';
+	uint8_t rec[8192];
+	ck_assert_uint_lt(strlen(doc) + JOURNAL_REC_HDR + JOURNAL_MAC, sizeof(rec));
+	size_t n = journal_frame_record(rec, F.card->jr.id, seq, doc, strlen(doc));
+	ck_assert_uint_le(off + n, off + JOURNAL_PAGE); /* still within its own page */
+	patch(jrnl, (long)off, rec, n);
+	char want[64];
+	snprintf(want, sizeof(want), "journal record %u: ", seq);
+	refused(want);
+	refused("fallback_threshold");
+	free(doc);
+	abuf_free(&j);
+}
+END_TEST
+
+START_TEST(torn_tail_is_noted)
+{
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	uint64_t off = F.card->jr.end;
+	ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
+	abuf j = slurp(jrnl);
+	uint8_t b = j.p[off + JOURNAL_REC_HDR + 40] ^ 0x04;
+	patch(jrnl, (long)off + JOURNAL_REC_HDR + 40, &b, 1);
+	char why[600];
+	euicc_card *c = euicc_load_readonly(snap, why, sizeof(why));
+	ck_assert_msg(c != NULL, "%s", why);
+	ck_assert_ptr_nonnull(euicc_load_note(c));
+	ck_assert_ptr_nonnull(strstr(euicc_load_note(c), "is torn"));
+	euicc_free(c);
+	/* a clean journal says nothing */
+	spit(jrnl, &j);
+	c = euicc_load_readonly(snap, why, sizeof(why));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_null(euicc_load_note(c));
+	euicc_free(c);
+	abuf_free(&j);
+}
+END_TEST
+
+/* the card's files removed or replaced while it runs: it stops acknowledging, and does not write its
+ * state back over what took the name */
+/* the fixture's card saved and opened again as a writer (locked, as euicc-sim run opens it) */
+static void reopen_locked(void)
+{
+	char why[600];
+	ck_assert_int_eq(euicc_save(F.card, snap, why, sizeof(why)), 0);
+	euicc_free(F.card);
+	F.card = euicc_load(snap, why, sizeof(why));
+	ck_assert_msg(F.card != NULL, "%s", why);
+	uint8_t atr[EUICC_ATR_MAX];
+	euicc_power_on(F.card, atr);
+	ck_assert_int_eq(dev_attach(&F.host), 0);
+}
+
+static void lost_state_case(bool journal, bool replace)
+{
+	char why[600];
+	reopen_locked();
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000); /* the journal is open now */
+	const char *victim = journal ? jrnl : snap;
+	if (replace) {
+		char tmp[420];
+		snprintf(tmp, sizeof(tmp), "%s.other", victim);
+		abuf b = slurp(victim);
+		spit(tmp, &b);
+		ck_assert_int_eq(rename(tmp, victim), 0);
+		abuf_free(&b);
+	} else {
+		ck_assert_int_eq(unlink(victim), 0);
+	}
+	ck_assert_uint_ne(cu_create(&F, 1), 0x9000);
+	ck_assert_ptr_nonnull(euicc_last_error(F.card));
+	ck_assert_msg(strstr(euicc_last_error(F.card), "removed or replaced") != NULL, "%s", euicc_last_error(F.card));
+	ck_assert(!F.card->nvm.profiles[1].used);
+	/* and it stays so: no later change is acknowledged, the exit's save is refused */
+	ck_assert_uint_ne(cu_create(&F, 2), 0x9000);
+	ck_assert_int_ne(euicc_save(F.card, snap, why, sizeof(why)), 0);
+	ck_assert_ptr_nonnull(strstr(why, "removed or replaced"));
+}
+
+START_TEST(state_file_removed_while_running)
+{
+	lost_state_case(false, false);
+}
+END_TEST
+
+START_TEST(state_file_replaced_while_running)
+{
+	lost_state_case(false, true);
+}
+END_TEST
+
+START_TEST(journal_removed_while_running)
+{
+	lost_state_case(true, false);
+}
+END_TEST
+
+START_TEST(journal_replaced_while_running)
+{
+	lost_state_case(true, true);
+}
+END_TEST
+
+START_TEST(refused_second_writer_touches_nothing)
+{
+	char why[600];
+	reopen_locked();
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	abuf s0 = slurp(snap), j0 = slurp(jrnl);
+	/* a second writer is refused before it reads; a new card cannot be claimed over the file either */
+	ck_assert_ptr_null(euicc_load(snap, why, sizeof(why)));
+	ck_assert_ptr_nonnull(strstr(why, "in use by another process"));
+	euicc_card *fresh = euicc_load_readonly(snap, why, sizeof(why));
+	ck_assert_ptr_nonnull(fresh);
+	ck_assert_int_ne(euicc_claim(fresh, snap, why, sizeof(why)), 0);
+	ck_assert_ptr_nonnull(strstr(why, "in use by another process"));
+	euicc_free(fresh);
+	abuf s1 = slurp(snap), j1 = slurp(jrnl);
+	ck_assert(s0.len == s1.len && !memcmp(s0.p, s1.p, s0.len));
+	ck_assert(j0.len == j1.len && !memcmp(j0.p, j1.p, j0.len));
+	/* the first writer goes on */
+	ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
+	loads_as(NULL);
+	abuf_free(&s0);
+	abuf_free(&j0);
+	abuf_free(&s1);
+	abuf_free(&j1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("nvm");
@@ -425,6 +620,14 @@ int main(void)
 	tcase_add_test(tc, one_writer_per_state_file);
 	tcase_add_test(tc, installed_files_are_rebuilt_not_saved);
 	tcase_add_test(tc, version_1_file_loads_and_moves_on);
+	tcase_add_test(tc, damaged_header_refused);
+	tcase_add_test(tc, bad_record_before_good_ones_refused);
+	tcase_add_test(tc, torn_tail_is_noted);
+	tcase_add_test(tc, state_file_removed_while_running);
+	tcase_add_test(tc, state_file_replaced_while_running);
+	tcase_add_test(tc, journal_removed_while_running);
+	tcase_add_test(tc, journal_replaced_while_running);
+	tcase_add_test(tc, refused_second_writer_touches_nothing);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

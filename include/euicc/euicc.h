@@ -29,20 +29,33 @@ typedef struct {
 
 /* A new card in memory. NULL on failure, with the reason in why. */
 euicc_card *euicc_create(const euicc_new_opts *opts, char *why, size_t why_len);
-/* Loads a card from its NVM (the snapshot PATH and the journal PATH.journal, see docs/card.md) and keeps
- * saving to it: each state change becomes a journal record before its answer. A corrupt or truncated
- * state is refused, the failing field named. */
+/* Opens a card's NVM (the snapshot PATH and the journal PATH.journal, see docs/card.md) for this process
+ * alone: the file is locked first (an exclusive flock, held until euicc_free and moved along with every
+ * new snapshot), then read through the locked descriptor, so the card is never a stale copy of one
+ * another process is changing. Each state change becomes a journal record before its answer. NULL with
+ * why when another process holds the file ("is in use"), or when the state is corrupt or truncated (the
+ * failing field named); nothing is written then. */
 euicc_card *euicc_load(const char *path, char *why, size_t why_len);
+/* The same state read without the lock (euicc-sim show, a fresh card to copy): the card has no state
+ * file, changes stay in memory unless euicc_save gives it one. */
+euicc_card *euicc_load_readonly(const char *path, char *why, size_t why_len);
+/* What the last load accepted and a user should know (a torn last journal record: a crash while it was
+ * written, never acknowledged), or NULL. */
+const char *euicc_load_note(const euicc_card *c);
 /* Saves the whole state as a snapshot (new file, fdatasync, rename, directory fsync; 0600), removes
  * PATH.journal and makes `path` the card's state file. Call it between commands (e.g. at exit): it also
- * brings the counter marks down to the values really used. */
+ * brings the counter marks down to the values really used. Refused when the card's own state file was
+ * removed or replaced while it ran (nothing is written over what took its place). */
 int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len);
 void euicc_free(euicc_card *c);
-/* Claims the state file for this card alone (an exclusive lock, held until euicc_free and moved along
- * with every new snapshot): a second process serving or driving the same file is refused, since two
- * writers would interleave their journal records. -1 with why when another process holds it; a file
- * system without locks is not an error. Readers (euicc-sim show) do not lock. */
+/* Claims the card's state file for this process alone (see euicc_load); for a card that got its file
+ * from euicc_save. -1 with why when another process holds it; a file system without locks is not an
+ * error. */
 int euicc_lock(euicc_card *c, char *why, size_t why_len);
+/* Before a new card is saved over an existing PATH (euicc-sim new --force): locks PATH as it is, so a
+ * process serving it refuses the overwrite ("in use"); the save then moves the lock. 0 when PATH does
+ * not exist. */
+int euicc_claim(euicc_card *c, const char *path, char *why, size_t why_len);
 /* Stops saving to the state file: the card lives in memory only (tests, fuzzing). */
 void euicc_forget_state_file(euicc_card *c);
 

@@ -47,7 +47,9 @@ typedef struct {
 	bool fail_refresh;          /* answer REFRESH with 'command beyond terminal's capabilities' */
 	abuf log;                   /* last error text */
 	/* optional hooks */
-	uint64_t (*next_counter)(void *ctx); /* the SCP80 counter to use (the store commits it first) */
+	/* the SCP80 counter to use, committed by the store first; non-zero: it could not be committed and
+	 * the packet is not sent (dev_send fails with the reason in log) */
+	int (*next_counter)(void *ctx, uint64_t *counter);
 	void *counter_ctx;
 	dev_trace_fn trace;                  /* each step decoded, for the shell's `trace on` */
 	void *trace_ctx;

@@ -135,7 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	char why[512];
-	euicc_card *c = euicc_load(pristine, why, sizeof(why));
+	euicc_card *c = euicc_load_readonly(pristine, why, sizeof(why));
 	if (!c)
 		abort();
 	euicc_forget_state_file(c);

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	journal_init(&j);
 	/* the input as the file */
 	json_t *root = base();
-	if (journal_replay(data, size, id, &root, &j, why, sizeof(why)) == 0 && j.end % JOURNAL_PAGE)
+	if (journal_replay(data, size, id, &root, &j, NULL, 0, NULL, NULL, why, sizeof(why)) == 0 && j.end % JOURNAL_PAGE)
 		abort(); /* records start on page boundaries */
 	json_decref(root);
 	/* the input's parts as records */
@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		start = i + 1;
 	}
 	root = base();
-	if (journal_replay(buf, off, id, &root, &j, why, sizeof(why)) == 0) {
+	if (journal_replay(buf, off, id, &root, &j, NULL, 0, NULL, NULL, why, sizeof(why)) == 0) {
 		if (j.seq != seq - 1 || j.end != off)
 			abort(); /* every well-formed record counts */
 		euicc_nvm *n = calloc(1, sizeof(*n));
