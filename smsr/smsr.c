@@ -21,6 +21,7 @@
 #include "smsr.h"
 
 #define EXIT_USAGE 2
+#define SMSR_EIS_MAX (1 << 20) /* an EIS is a few kB; a larger file is refused before it is read */
 
 const char *const smsr_commands[] = { "register", "list", "audit", "download", "enable", "disable", "delete",
 				      "set-fallback", "set-emergency", "set-pol1", "update-connectivity", "connectivity-loss", "notifications", "status",
@@ -56,10 +57,13 @@ static const char usage[] =
 static int failx(smsr_ctx *x, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int failx(smsr_ctx *x, int code, const char *fmt, ...)
 {
+	/* formatted aside first: an argument may be x->msg itself */
+	char line[sizeof(x->msg)];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	memcpy(x->msg, line, sizeof(line));
 	fprintf(stderr, "smsr: %s\n", x->msg);
 	if (x->json) {
 		json_t *o = json_pack("{s:s}", "error", x->msg);
@@ -671,7 +675,14 @@ int smsr_run(smsr_ctx *x, int argc, char **argv)
 		if (argc != 2)
 			return failx(x, EXIT_USAGE, "usage: smsr register EIS.json");
 		json_error_t je;
-		json_t *eis = json_load_file(argv[1], 0, &je);
+		struct stat sb;
+		if (stat(argv[1], &sb) != 0)
+			return failx(x, 1, "%s: %s", argv[1], strerror(errno));
+		if (sb.st_size > SMSR_EIS_MAX)
+			return failx(x, 1, "%s is larger than an EIS can be (%lld bytes, at most %d)", argv[1],
+				     (long long)sb.st_size, SMSR_EIS_MAX);
+		/* jansson keeps the last of two equal keys: an EIS that says two things is refused */
+		json_t *eis = json_load_file(argv[1], JSON_REJECT_DUPLICATES, &je);
 		if (!eis)
 			return failx(x, 1, "%s: %s (line %d)", argv[1], je.text, je.line);
 		char e[33], why[600];

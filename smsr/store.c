@@ -11,6 +11,8 @@
 #include <sqlite3.h>
 
 #include "apdu/crypto.h"
+#include "apdu/gpcert.h"
+#include "apdu/scp80.h"
 #include "apdu/hex.h"
 #include "apdu/ids.h"
 #include "apdu/pki.h"
@@ -159,6 +161,78 @@ static int hexfield(json_t *o, const char *key, uint8_t *out, size_t cap, size_t
 	return 0;
 }
 
+/* a GP certificate (7F21) in hex at o.key, parsed whole */
+static int certfield(json_t *o, const char *key, bool required)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v)
+		return required ? -1 : 0;
+	const char *h = json_string_value(v);
+	abuf b = ABUF_INIT;
+	gpcert c;
+	int rc = !h || hex_decode(h, &b, NULL) || gpcert_parse(b.p, b.len, &c) ? -1 : 0;
+	abuf_free(&b);
+	return rc;
+}
+
+/* One OTA keyset of an EIS: kvn 1-15, algorithms (TS 102 225 5.1.2) with keys of their length, a
+ * counter of 10 hex digits (0 to 2^40-1). The keyset and counter go to ks and counter. */
+static int check_keyset(json_t *k, size_t i, scp80_keyset *ks, uint64_t *counter, char *why, size_t why_len)
+{
+	json_t *jk = json_object_get(k, "kvn"), *jc = json_object_get(k, "kic"), *jd = json_object_get(k, "kid");
+	json_int_t kvn = json_integer_value(jk);
+	if (!json_is_integer(jk) || kvn < 1 || kvn > 15) {
+		snprintf(why, why_len, "field 'ota_keysets[%zu].kvn' is not a key version from 1 to 15", i);
+		return -1;
+	}
+	const char *names[2] = { "kic", "kid" };
+	json_t *objs[2] = { jc, jd };
+	uint8_t alg[2];
+	for (int n = 0; n < 2; n++) {
+		json_t *a = json_object_get(objs[n], "algorithm");
+		json_int_t v = json_integer_value(a);
+		if (!json_is_integer(a) || v < 1 || v > 15) {
+			snprintf(why, why_len, "field 'ota_keysets[%zu].%s.algorithm' is missing or not an algorithm nibble",
+				 i, names[n]);
+			return -1;
+		}
+		alg[n] = (uint8_t)v;
+	}
+	memset(ks, 0, sizeof(*ks));
+	ks->kic = (uint8_t)(kvn << 4 | alg[0]);
+	ks->kid = (uint8_t)(kvn << 4 | alg[1]);
+	if (hexfield(jc, "key", ks->kic_key, 32, &ks->kic_key_len)) {
+		snprintf(why, why_len, "field 'ota_keysets[%zu].kic.key' is missing or not 1-32 bytes of hex", i);
+		return -1;
+	}
+	if (hexfield(jd, "key", ks->kid_key, 32, &ks->kid_key_len)) {
+		snprintf(why, why_len, "field 'ota_keysets[%zu].kid.key' is missing or not 1-32 bytes of hex", i);
+		return -1;
+	}
+	/* SGP.02's SPI (ciphered, cryptographic checksum, PoR the same) takes both keys with both algorithms */
+	if (scp80_keyset_check(ks, 0x1639)) {
+		snprintf(why, why_len,
+			 "field 'ota_keysets[%zu]': algorithm %u (KIc) / %u (KID) with keys of %zu / %zu bytes is not a "
+			 "keyset SCP80 can use (AES 16/24/32, 3DES 16/24 bytes)",
+			 i, alg[0], alg[1], ks->kic_key_len, ks->kid_key_len);
+		scp80_keyset_clear(ks);
+		return -1;
+	}
+	json_t *jn = json_object_get(k, "counter");
+	const char *cn = json_string_value(jn);
+	uint8_t cb[5];
+	if (jn && (!cn || strlen(cn) != 10 || hex_decode_exact(cn, cb, 5))) {
+		snprintf(why, why_len, "field 'ota_keysets[%zu].counter' is not 10 hex digits (0 to 2^40-1)", i);
+		scp80_keyset_clear(ks);
+		return -1;
+	}
+	*counter = 0;
+	if (jn)
+		for (int b = 0; b < 5; b++)
+			*counter = *counter << 8 | cb[b];
+	return 0;
+}
+
 int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size_t why_len)
 {
 	const char *fmt = json_string_value(json_object_get(eis, "format"));
@@ -168,17 +242,38 @@ int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size
 		snprintf(why, why_len, "not an EIS file (field 'format' is not \"euicc-bench-eis\")");
 		return -1;
 	}
-	if (!eid || eid_check(eid)) {
+	if (!eid || strlen(eid) != 32 || eid_check(eid)) {
 		snprintf(why, why_len, "field 'eid' is missing or its check digits are wrong");
 		return -1;
 	}
-	if (!json_is_array(ks) || !json_array_size(ks)) {
-		snprintf(why, why_len, "field 'ota_keysets' is missing or empty");
+	if (!json_is_array(ks) || !json_array_size(ks) || json_array_size(ks) > 15) {
+		snprintf(why, why_len, "field 'ota_keysets' is missing, empty or longer than 15");
 		return -1;
 	}
-	if (!json_is_string(json_object_get(json_object_get(eis, "ecasd"), "certificate"))) {
-		snprintf(why, why_len, "field 'ecasd.certificate' is missing");
+	json_t *ecasd = json_object_get(eis, "ecasd");
+	if (certfield(ecasd, "certificate", true)) {
+		snprintf(why, why_len, "field 'ecasd.certificate' is missing or not a GP certificate (7F21)");
 		return -1;
+	}
+	if (certfield(ecasd, "eum_certificate", false)) {
+		snprintf(why, why_len, "field 'ecasd.eum_certificate' is not a GP certificate (7F21)");
+		return -1;
+	}
+	{
+		size_t i;
+		json_t *k;
+		json_array_foreach(ks, i, k) {
+			scp80_keyset one;
+			uint64_t c;
+			if (check_keyset(k, i, &one, &c, why, why_len))
+				return -1;
+			scp80_keyset_clear(&one);
+			for (size_t m = 0; m < i; m++)
+				if (json_equal(json_object_get(json_array_get(ks, m), "kvn"), json_object_get(k, "kvn"))) {
+					snprintf(why, why_len, "field 'ota_keysets[%zu].kvn' repeats keyset %zu's", i, m);
+					return -1;
+				}
+		}
 	}
 	char *text = json_dumps(eis, JSON_COMPACT | JSON_SORT_KEYS);
 	char ts[32];
@@ -201,16 +296,17 @@ int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size
 	size_t i;
 	json_t *k;
 	json_array_foreach(ks, i, k) {
-		uint8_t kic[32], kid[32];
-		size_t lc = 0, ld = 0;
-		json_t *jc = json_object_get(k, "kic"), *jd = json_object_get(k, "kid");
-		int kvn = (int)json_integer_value(json_object_get(k, "kvn"));
-		if (kvn < 1 || kvn > 15 || hexfield(jc, "key", kic, 32, &lc) || hexfield(jd, "key", kid, 32, &ld)) {
-			snprintf(why, why_len, "field 'ota_keysets[%zu]' is incomplete (kvn, kic.key, kid.key)", i);
+		scp80_keyset one;
+		uint64_t counter = 0;
+		if (check_keyset(k, i, &one, &counter, why, why_len))
 			goto fail;
-		}
-		const char *cn = json_string_value(json_object_get(k, "counter"));
-		uint64_t counter = cn ? strtoull(cn, NULL, 16) : 0;
+		int kvn = one.kic >> 4;
+		uint8_t kic[32], kid[32];
+		size_t lc = one.kic_key_len, ld = one.kid_key_len;
+		memcpy(kic, one.kic_key, lc);
+		memcpy(kid, one.kid_key, ld);
+		json_t *jc = json_object_get(k, "kic"), *jd = json_object_get(k, "kid");
+		scp80_keyset_clear(&one);
 		if (sqlite3_prepare_v2(s->db, "INSERT INTO keyset (eid,kvn,kic_alg,kid_alg,kic,kid,counter) VALUES (?,?,?,?,?,?,?)",
 				       -1, &st, NULL))
 			goto fail;

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# What a red team broke (issue 12), as a user meets it: one writer per card for real (a refused second
+# writer or `new --force` touches nothing; clients racing on one --inproc card never lose an
+# acknowledged change), a counter the store cannot commit is never sent, `register` validates every
+# field. Prints TAP.
+set -u
+SIM=${1:?euicc-sim}; SMSR=${2:?smsr}; APDU=${3:?apdu}
+work=$(mktemp -d /tmp/euicc-redteam-XXXXXX)
+export XDG_DATA_HOME="$work/data"
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+n=0; failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+expect() { # NAME CODE SUBSTRING CMD...
+	local name=$1 code=$2 want=$3; shift 3
+	local out rc
+	out=$("$@" 2>&1); rc=$?
+	if [ $rc -eq "$code" ] && [[ "$out" == *"$want"* ]]; then ok "$name"; else not_ok "$name" "exit $rc (want $code)" "want: $want" "got: ${out:0:600}"; fi
+}
+same_files() { # NAME FILE... : each FILE equals its copy FILE.before
+	local name=$1; shift
+	for f in "$@"; do
+		if ! cmp -s "$f" "$f.before"; then not_ok "$name" "$f changed"; return; fi
+	done
+	ok "$name"
+}
+snap() { for f in "$@"; do cp "$f" "$f.before"; done; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+S="$work/card.json"
+"$SIM" new --state "$S" --eis "$work/eis.json" --seed 5 >/dev/null || { echo "not ok 1 - new"; echo "1..1"; exit 1; }
+D=("$SMSR" --db "$work/smsr.db")
+expect "register" 0 "registered eUICC" "${D[@]}" register "$work/eis.json"
+"$SMSR" profile new --iccid 8988211000000467285 --imsi 001010123456063 --k 000102030405060708090a0b0c0d0e0f \
+	--opc 00112233445566778899aabbccddeeff --out "$work/A.der" >/dev/null
+"$SMSR" profile new --iccid 8988211000000467293 --imsi 001010123456071 --k 000102030405060708090a0b0c0d0e0f \
+	--opc 00112233445566778899aabbccddeeff --out "$work/B.der" >/dev/null
+expect "download A" 0 "installed:" "${D[@]}" --inproc "$S" download "$work/A.der"
+expect "download B" 0 "installed:" "${D[@]}" --inproc "$S" download "$work/B.der"
+expect "enable A" 0 "done" "${D[@]}" --inproc "$S" enable 8988211000000467285
+
+# ---- 1 and 11: a card served by one process; a second writer and `new --force` are refused, nothing moves
+port=$(free_port)
+"$SIM" run --state "$S" --vpcd "127.0.0.1:$port" 2>"$work/run1.log" &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q "not reachable" "$work/run1.log" && break; sleep 0.1; done
+# the running card has written its journal: make one change through nobody (it holds the lock), so
+# compare the files as they are while it runs
+snap "$S"; [ -e "$S.journal" ] && snap "$S.journal"
+expect "a second euicc-sim run is refused" 1 "is in use by another process" \
+	timeout 10 "$SIM" run --state "$S" --vpcd "127.0.0.1:$(free_port)"
+expect "new --force over a served card is refused" 1 "is in use by another process" \
+	"$SIM" new --state "$S" --force --seed 9
+expect "an --inproc smsr is refused" 1 "is in use by another process" "${D[@]}" --inproc "$S" audit
+expect "an --inproc apdu send is refused" 1 "is in use by another process" "$APDU" send --inproc "$S" 00A4040000
+files=("$S"); [ -e "$S.journal" ] && files+=("$S.journal")
+same_files "the refused writers left the served card's files as they were" "${files[@]}"
+[ -e "$S.journal" ] || ok "no journal appeared"
+expect "show still reads the served card (read-only)" 0 "enabled" "$SIM" show --state "$S"
+kill -TERM "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null; PIDS=()
+expect "the card served before is intact" 0 "8988211000000467285" "$SIM" show --state "$S"
+
+# ---- 2: clients racing on one --inproc card: each one either runs whole or is refused; nothing lost
+enabled_iccid() { "$SIM" show --json --state "$S" | python3 -c "
+import json,sys
+print(''.join(p.get('iccid') or '' for p in json.load(sys.stdin)['profiles'] if p['state'] == 'enabled'))"; }
+lost=0; ran=0; refused=0
+for i in $(seq 1 16); do
+	if [ "$(enabled_iccid)" = 8988211000000467285 ]; then want=8988211000000467293; else want=8988211000000467285; fi
+	"${D[@]}" --inproc "$S" enable "$want" >"$work/e.out" 2>&1 &
+	e=$!
+	sleep "0.0$((i % 4))"
+	for _ in 1 2 3; do "$APDU" send --inproc "$S" 00A4040C07A0000000871002 >/dev/null 2>&1; done
+	wait $e; rc=$?
+	if [ $rc -eq 0 ]; then
+		ran=$((ran + 1))
+		[ "$(enabled_iccid)" = "$want" ] || lost=$((lost + 1))
+	elif grep -q "in use by another process" "$work/e.out"; then
+		refused=$((refused + 1))
+	else
+		not_ok "race $i: enable failed otherwise" "$(cat "$work/e.out")"
+	fi
+done
+[ $lost -eq 0 ] && [ $ran -gt 0 ] && ok "16 races: $ran enables ran, $refused refused as busy, none lost" ||
+	not_ok "races lost an acknowledged enable" "ran $ran, refused $refused, lost $lost"
+
+# ---- 3: the store cannot commit the counter: nothing is sent, the card is unchanged
+"$SIM" show --json --show-secrets --state "$S" >"$work/show.before"
+python3 - "$work/smsr.db" "$work/hold.ready" <<'PY' &
+import sqlite3, sys, time, os
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA busy_timeout=100")
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+time.sleep(30)
+PY
+holder=$!; PIDS+=($holder)
+for _ in $(seq 100); do [ -e "$work/hold.ready" ] && break; sleep 0.05; done
+expect "a counter the store cannot commit is not sent" 1 "packet not sent" \
+	"${D[@]}" --inproc "$S" enable 8988211000000467285
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; PIDS=()
+"$SIM" show --json --show-secrets --state "$S" >"$work/show.after"
+cmp -s "$work/show.before" "$work/show.after" && ok "the card saw no packet (counters, profiles as before)" ||
+	not_ok "the card changed" "$(diff "$work/show.before" "$work/show.after" | head -5)"
+
+# ---- 6: register validates every field
+python3 - "$work/eis.json" "$work" <<'PY'
+import json, sys, copy
+eis = json.load(open(sys.argv[1])); w = sys.argv[2]
+def variant(name, f):
+    e = copy.deepcopy(eis); f(e); json.dump(e, open(f"{w}/{name}.json", "w"))
+variant("neg", lambda e: e["ota_keysets"][0].__setitem__("counter", "-5"))
+variant("big", lambda e: e["ota_keysets"][0].__setitem__("counter", "10000000000"))
+variant("alg", lambda e: e["ota_keysets"][0]["kic"].__setitem__("algorithm", 99))
+variant("noalg", lambda e: e["ota_keysets"][0]["kid"].pop("algorithm"))
+variant("keylen", lambda e: e["ota_keysets"][0]["kic"].__setitem__("key", "00112233445566778899"))
+variant("cert", lambda e: e["ecasd"].__setitem__("certificate", "00"))
+variant("eid", lambda e: e.__setitem__("eid", e["eid"][:-1] + ("0" if e["eid"][-1] != "0" else "1")))
+text = open(sys.argv[1]).read()
+i = text.index('"eid"')
+open(f"{w}/dup.json", "w").write(text[:i] + '"eid": "89049032123451234512345678901235", ' + text[i:])
+open(f"{w}/huge.json", "w").write('{"eid": "' + "0" * (2 << 20) + '"}')
+PY
+R=("$SMSR" --db "$work/other.db")
+expect "register: negative counter refused" 1 "counter" "${R[@]}" register "$work/neg.json"
+expect "register: counter over 2^40-1 refused" 1 "counter" "${R[@]}" register "$work/big.json"
+expect "register: algorithm 99 refused" 1 "algorithm" "${R[@]}" register "$work/alg.json"
+expect "register: missing algorithm refused" 1 "algorithm" "${R[@]}" register "$work/noalg.json"
+expect "register: key of the wrong length refused" 1 "key" "${R[@]}" register "$work/keylen.json"
+expect "register: certificate 00 refused" 1 "ecasd.certificate" "${R[@]}" register "$work/cert.json"
+expect "register: EID check digits refused" 1 "eid" "${R[@]}" register "$work/eid.json"
+expect "register: duplicate JSON keys refused" 1 "duplicate" "${R[@]}" register "$work/dup.json"
+expect "register: an EIS over 1 MiB refused" 1 "larger than" "${R[@]}" register "$work/huge.json"
+expect "nothing was registered" 0 "" "${R[@]}" list
+[ "$("${R[@]}" --json list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["euiccs"]))')" = 0 ] &&
+	ok "the store has no eUICC after the refusals" || not_ok "a refused EIS was stored"
+
+echo "1..$n"
+[ $failed -eq 0 ]
