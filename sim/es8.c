@@ -229,6 +229,19 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 				st = EU_WRONG_DATA;
 				break;
 			}
+			/* one ICCID, one profile: a package another ISD-P already holds is refused at its
+			 * header (bad values), before anything of it is kept */
+			for (int o = 0; o < EUICC_MAX_PROFILES; o++)
+				if (o != isdp && c->nvm.profiles[o].used && c->nvm.profiles[o].has_iccid &&
+				    !memcmp(c->nvm.profiles[o].iccid, iccid, 10)) {
+					if (idx >= c->dl_pe_count)
+						pe_status(&list, PE_BAD_VALUES, idx);
+					euicc_tracef(c, "  profile refused: its ICCID is installed in ISD-P %d", o);
+					st = EU_WRONG_DATA;
+					break;
+				}
+			if (st != EU_OK)
+				break;
 			have_header = true;
 		}
 		if (idx >= c->dl_pe_count) {

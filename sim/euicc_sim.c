@@ -269,6 +269,7 @@ typedef struct {
 	double backoff;
 	int index;
 	bool was_connected;
+	vpcd_framer fr; /* this connection's frame so far: one stalled peer holds up only its own card */
 } slot;
 
 static double now_s(void)
@@ -386,6 +387,7 @@ static int cmd_run(int argc, char **argv)
 		slot *s = &slots[i];
 		s->index = i;
 		s->fd = -1;
+		vpcd_framer_init(&s->fr, 65535);
 		s->backoff = 0.1;
 		const char *addr = nvpcd ? vpcd_addr[i] : "127.0.0.1:35963";
 		if (vpcd_parse_addr(addr, s->host, sizeof(s->host), &s->port)) {
@@ -421,7 +423,7 @@ static int cmd_run(int argc, char **argv)
 	if (reset_from)
 		sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	static uint8_t in[65536 + 16], out[EUICC_RAPDU_MAX];
+	static uint8_t out[EUICC_RAPDU_MAX];
 	while (!g_stop) {
 		if (g_reset) {
 			/* between commands: the card is replaced by the fresh one, saved over its state file and
@@ -460,6 +462,8 @@ static int cmd_run(int argc, char **argv)
 					s->next_try = t + s->backoff;
 					s->backoff = s->backoff * 2 > 5.0 ? 5.0 : s->backoff * 2;
 				} else {
+					fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
+					s->fr.have = 0;
 					fprintf(stderr, "euicc-sim: card %d connected to vpcd %s:%d\n", i, s->host, s->port);
 					/* a vpcd card is inserted and powered when it connects: the reader may not send
 					 * power-on again after the card process restarted */
@@ -490,8 +494,10 @@ static int cmd_run(int argc, char **argv)
 			if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			slot *s = &slots[map[k]];
-			long len = vpcd_read_frame(s->fd, in, sizeof(in));
-			if (len <= 0 || serve_frame(s, in, len, out) != 0) {
+			int st = vpcd_read_nb(s->fd, &s->fr);
+			if (st == 0)
+				continue; /* part of a frame: the rest comes later, the other cards go on */
+			if (st < 0 || serve_frame(s, s->fr.buf, (long)s->fr.len, out) != 0) {
 				fprintf(stderr, "euicc-sim: card %d: vpcd connection closed; reconnecting\n", s->index);
 				close(s->fd);
 				s->fd = -1;
@@ -508,6 +514,7 @@ out:
 		slot *s = &slots[i];
 		if (s->fd >= 0)
 			close(s->fd);
+		vpcd_framer_free(&s->fr);
 		if (s->card) {
 			char why[1024];
 			/* a start that failed changed no card: nothing is saved */

@@ -2,6 +2,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,79 @@ long vpcd_read_frame(int fd, uint8_t *buf, size_t cap)
 	return (long)len;
 }
 
+void vpcd_framer_init(vpcd_framer *f, size_t max)
+{
+	memset(f, 0, sizeof(*f));
+	f->max = max && max < 65535 ? max : 65535;
+}
+
+void vpcd_framer_free(vpcd_framer *f)
+{
+	free(f->buf);
+	memset(f, 0, sizeof(*f));
+}
+
+int vpcd_framer_feed(vpcd_framer *f, const uint8_t *in, size_t n, size_t *used)
+{
+	size_t u = 0;
+	if (f->have >= 2 + f->len && f->have >= 2)
+		f->have = 0; /* the previous frame was handed out */
+	while (f->have < 2 && u < n) {
+		f->hdr[f->have++] = in[u++];
+		if (f->have == 2) {
+			f->len = (size_t)f->hdr[0] << 8 | f->hdr[1];
+			if (f->len > f->max) {
+				*used = u;
+				return -1;
+			}
+			if (f->len > f->cap) {
+				uint8_t *b = realloc(f->buf, f->len);
+				if (!b) {
+					*used = u;
+					return -1;
+				}
+				f->buf = b;
+				f->cap = f->len;
+			}
+		}
+	}
+	if (f->have >= 2) {
+		size_t want = 2 + f->len - f->have, take = n - u < want ? n - u : want;
+		if (take)
+			memcpy(f->buf + (f->have - 2), in + u, take);
+		f->have += take;
+		u += take;
+	}
+	*used = u;
+	return f->have >= 2 && f->have == 2 + f->len ? 1 : 0;
+}
+
+int vpcd_read_nb(int fd, vpcd_framer *f)
+{
+	for (;;) {
+		if (f->have >= 2 && f->have == 2 + f->len)
+			f->have = 0; /* the previous frame was handed out */
+		/* no more than the frame still needs: the next frame stays in the socket */
+		size_t want = f->have < 2 ? 2 - f->have : 2 + f->len - f->have;
+		uint8_t chunk[4096];
+		size_t used;
+		if (want == 0)
+			return vpcd_framer_feed(f, chunk, 0, &used); /* an empty frame */
+		ssize_t r = read(fd, chunk, want < sizeof(chunk) ? want : sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (r <= 0)
+			return -1;
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one)); /* see read_full */
+		int st = vpcd_framer_feed(f, chunk, (size_t)r, &used);
+		if (st != 0)
+			return st;
+	}
+}
+
 int vpcd_write_frame(int fd, const uint8_t *buf, size_t len)
 {
 	uint8_t frame[2 + 65538];
@@ -89,6 +163,13 @@ int vpcd_write_frame(int fd, const uint8_t *buf, size_t len)
 		ssize_t w = write(fd, frame + off, len + 2 - off);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* a non-blocking socket whose peer reads slowly: wait a while, then give the peer up */
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			if (poll(&p, 1, 5000) == 1)
+				continue;
+			return -1;
+		}
 		if (w <= 0)
 			return -1;
 		off += (size_t)w;

@@ -16,6 +16,7 @@
 #include "apdu/hex.h"
 #include "apdu/ids.h"
 #include "apdu/tlv.h"
+#include "audit.h"
 #include "bench_constants.h"
 #include "profile.h"
 #include "smsr.h"
@@ -258,55 +259,56 @@ static void handle_notifications(smsr_ctx *x)
 	}
 }
 
-static const char *state_name(uint8_t s)
-{
-	switch (s) {
-	case 0x03: return "installed";
-	case 0x07: return "selectable";
-	case 0x0F: return "personalized";
-	case 0x1F: return "disabled";
-	case 0x3F: return "enabled";
-	}
-	return "unknown";
-}
+static uint16_t es5(smsr_ctx *x, const char *apdu_hex, abuf *out);
 
+/* Reads the ISD-Ps from the card and settles the store. An ISD-P that holds no profile (a download
+ * that did not end: killed, card removed, transport lost) is deleted on the card and in the store, so
+ * interrupted downloads never fill the card. */
 static int audit(smsr_ctx *x)
 {
 	abuf r = ABUF_INIT;
 	uint16_t sw = es5(x, "80F24002024F0000", &r);
 	if (sw != 0x9000 && sw != 0x6A88) {
 		abuf_free(&r);
-		return failx(x, 1, "audit: %s", sw ? "GET STATUS refused" : x->msg);
+		if (sw)
+			return failx(x, 1, "audit: the card refused GET STATUS (%04x)", sw);
+		return failx(x, 1, "audit: %s", x->msg);
+	}
+	audit_isdp list[AUDIT_MAX_ISDPS];
+	size_t n = 0;
+	char why[200];
+	int prc = audit_parse(r.p, r.len, list, AUDIT_MAX_ISDPS, &n, why, sizeof(why));
+	abuf_free(&r);
+	if (prc)
+		return failx(x, 1, "audit: %s; the store is left as it was", why);
+	/* leftovers of interrupted downloads go first; one the card does not delete stays listed */
+	char seen[AUDIT_MAX_ISDPS][33];
+	size_t n_seen = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (audit_is_empty(&list[i])) {
+			char del[100];
+			snprintf(del, sizeof(del), "80E40000124F10%.32s", list[i].aid);
+			uint16_t dsw = es5(x, del, NULL);
+			if (dsw == 0x9000) {
+				event(x, "ISD-P %s held no profile (an interrupted download): deleted", list[i].aid);
+				store_isdp_delete(x->st, x->eid, list[i].aid);
+				continue;
+			}
+		}
+		memcpy(seen[n_seen++], list[i].aid, 33);
 	}
 	store_begin(x->st);
-	char seen[8][33];
-	size_t n_seen = 0;
-	acur c = acur_make(r.p, r.len);
-	tlv e3, a, l, f, ic;
-	while (c.len && !tlv_next(&c, &e3)) {
-		if (tlv_find(e3.value, e3.len, 0x4F, &a) || a.len != 16 || tlv_find(e3.value, e3.len, 0x9F70, &l))
-			continue;
-		char aid[33], iccid[21] = "";
-		hex_encode(a.value, 16, aid);
-		int flags = tlv_find(e3.value, e3.len, 0x53, &f) ? 0 : f.value[0];
-		if (!tlv_find(e3.value, e3.len, 0x5A, &ic) && ic.len == 10) {
-			size_t n = 0;
-			for (size_t i = 0; i < 20; i++) {
-				uint8_t nib = (i % 2 == 0) ? (ic.value[i / 2] >> 4) : (ic.value[i / 2] & 0x0f);
-				if (nib > 9)
-					break;
-				iccid[n++] = (char)('0' + nib);
-			}
-			iccid[n] = '\0';
-		}
-		store_isdp_put(x->st, x->eid, aid, iccid, state_name(l.value[0]), flags & 1, (flags >> 1) & 1);
-		if (n_seen < 8)
-			memcpy(seen[n_seen++], aid, 33);
+	for (size_t i = 0; i < n; i++) {
+		bool kept = false;
+		for (size_t k = 0; k < n_seen; k++)
+			kept |= !strcmp(seen[k], list[i].aid);
+		if (kept)
+			store_isdp_put(x->st, x->eid, list[i].aid, list[i].iccid, audit_state_name(list[i].state),
+				       list[i].fallback, list[i].emergency);
 	}
 	/* what the card no longer has leaves the store (keys of the others stay) */
 	store_isdp_prune(x->st, x->eid, seen, n_seen);
 	store_commit(x->st);
-	abuf_free(&r);
 	return 0;
 }
 
@@ -382,8 +384,10 @@ static int cmd_download(smsr_ctx *x, const char *eid, const char *file)
 {
 	char why[1200];
 	abuf pkg = ABUF_INIT;
-	if (read_file(file, &pkg, why, sizeof(why)))
+	if (read_file(file, &pkg, why, sizeof(why))) {
+		abuf_free(&pkg);
 		return failx(x, 1, "%s", why);
+	}
 	json_t *d = profile_describe(pkg.p, pkg.len, false, why, sizeof(why));
 	if (!d) {
 		abuf_free(&pkg);
@@ -397,7 +401,14 @@ static int cmd_download(smsr_ctx *x, const char *eid, const char *file)
 		abuf_free(&pkg);
 		return rc;
 	}
-	char aid[33], hex[300];
+	char aid[33], hex[300], have_aid[33], have_iccid[21];
+	/* one ICCID, one ISD-P: the card refuses a second one too, this saves the packets */
+	if (!store_isdp_find(x->st, x->eid, iccid, have_aid, have_iccid) && !strcmp(have_iccid, iccid)) {
+		abuf_free(&pkg);
+		store_log(x->st, "download", x->eid, "ICCID already installed");
+		return failx(x, 1, "download: ICCID %s is already installed in ISD-P %s of eUICC %s", iccid, have_aid,
+			     x->eid);
+	}
 	store_next_aid(x->st, x->eid, aid);
 	if (!x->json)
 		printf("download %s (ICCID %s, %zu bytes) to eUICC %s\n", file, iccid, pkg.len, x->eid);

@@ -233,7 +233,7 @@ static int check_keyset(json_t *k, size_t i, scp80_keyset *ks, uint64_t *counter
 	return 0;
 }
 
-int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size_t why_len)
+int store_check_eis(json_t *eis, char *why, size_t why_len)
 {
 	const char *fmt = json_string_value(json_object_get(eis, "format"));
 	const char *eid = json_string_value(json_object_get(eis, "eid"));
@@ -275,6 +275,15 @@ int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size
 				}
 		}
 	}
+	return 0;
+}
+
+int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size_t why_len)
+{
+	if (store_check_eis(eis, why, why_len))
+		return -1;
+	const char *eid = json_string_value(json_object_get(eis, "eid"));
+	json_t *ks = json_object_get(eis, "ota_keysets");
 	char *text = json_dumps(eis, JSON_COMPACT | JSON_SORT_KEYS);
 	char ts[32];
 	now_iso(ts);

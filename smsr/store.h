@@ -17,6 +17,9 @@ void store_close(smsr_store *s);
 int store_schema_version(smsr_store *s);
 
 /* ES1: imports an EIS (validated field by field; a known EID is refused). */
+/* Checks every field of an EIS as register takes it (EID check digits, certificates, keysets with
+ * their algorithms, key lengths and counters); -1 with the field named in why. */
+int store_check_eis(json_t *eis, char *why, size_t why_len);
 int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size_t why_len);
 /* Picks the EID: the given one (must be registered) or the only registered one. */
 int store_resolve_eid(smsr_store *s, const char *eid, char out[33], char *why, size_t why_len);

@@ -89,6 +89,48 @@ done
 [ $lost -eq 0 ] && [ $ran -gt 0 ] && ok "16 races: $ran enables ran, $refused refused as busy, none lost" ||
 	not_ok "races lost an acknowledged enable" "ran $ran, refused $refused, lost $lost"
 
+# ---- 9: two cards in one euicc-sim; the first card's reader sends half a frame and stalls: the second
+# card still answers (the readers here are two small TCP servers speaking vpcd's framing)
+"$SIM" new --state "$work/c2.json" --seed 6 >/dev/null
+python3 - "$SIM" "$S" "$work/c2.json" <<'PY' >"$work/stall.out" 2>&1
+import socket, struct, subprocess, sys, time
+sim, s1, s2 = sys.argv[1:4]
+def server():
+    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("127.0.0.1", 0)); l.listen(1); l.settimeout(10); return l
+a, b = server(), server()
+p = subprocess.Popen([sim, "run", "--state", s1, "--vpcd", "127.0.0.1:%d" % a.getsockname()[1],
+                      "--state", s2, "--vpcd", "127.0.0.1:%d" % b.getsockname()[1]], stderr=subprocess.DEVNULL)
+try:
+    ca, _ = a.accept(); cb, _ = b.accept()
+    ca.sendall(b"\x00\x05\x00")          # a length of 5, one byte of it, then nothing
+    time.sleep(0.3)
+    cb.settimeout(5)
+    def frame(c, payload):
+        c.sendall(struct.pack(">H", len(payload)) + payload)
+    def answer(c):
+        h = b""
+        while len(h) < 2: h += c.recv(2 - len(h))
+        n = struct.unpack(">H", h)[0]; d = b""
+        while len(d) < n: d += c.recv(n - len(d))
+        return d
+    frame(cb, b"\x04")                      # ATR
+    atr = answer(cb)
+    frame(cb, bytes.fromhex("00A4040010A0000005591010FFFFFFFF8900000100"))
+    sw = answer(cb)[-2:].hex()
+    print("atr", atr.hex(), "sw", sw)
+    # the stalled reader finishes its frame later: that card answers too
+    ca.sendall(b"\xa4\x04\x00\x00")
+    ca.settimeout(5)
+    print("late", answer(ca)[-2:].hex())
+finally:
+    p.terminate(); p.wait(10)
+PY
+grep -Eq "sw (9000|61..)" "$work/stall.out" && ok "a stalled vpcd peer does not freeze the other card" ||
+	not_ok "the second card froze behind a stalled peer" "$(cat "$work/stall.out")"
+grep -q "late 6" "$work/stall.out" || grep -q "late 9" "$work/stall.out" && ok "the stalled card answers once its frame is whole" ||
+	not_ok "the stalled card never answered" "$(cat "$work/stall.out")"
+
 # ---- 3: the store cannot commit the counter: nothing is sent, the card is unchanged
 "$SIM" show --json --show-secrets --state "$S" >"$work/show.before"
 python3 - "$work/smsr.db" "$work/hold.ready" <<'PY' &

@@ -140,10 +140,14 @@ db = sqlite3.connect(sys.argv[1]); db.execute("UPDATE keyset SET kid = zeroblob(
 PY
 expect "wrong keys in the store: reported" 1 "RC/CC/DS failed" "${S[@]}" audit
 cp "$work/good.db" "$work/smsr.db"; rm -f "$work/smsr.db-wal" "$work/smsr.db-shm"
+# one ICCID, one ISD-P: the same package again is refused before anything is sent
+expect "download B again: refused, ICCID installed" 1 "is already installed in ISD-P" "${S[@]}" download "$work/B.der"
+"$SMSR" profile new --iccid 8988211000000467301 --imsi 001010000000003 --k 0f0e0d0c0b0a09080706050403020100 \
+	--opc ffeeddccbbaa99887766554433221100 --out "$work/C.der" >/dev/null
 # a foreign SM-DP (another test PKI): the card refuses key establishment, no ISD-P is left behind
 before=$("$SIM" show --json --state "$work/card.json" | python3 -c "import json,sys; print(len(json.load(sys.stdin)['profiles']))")
 expect "another CI: the SM-DP refuses the card's certificate" 1 "ECASD certificate does not verify up to the CI" \
-	env XDG_DATA_HOME="$work/other" "${S[@]}" download "$work/B.der"
+	env XDG_DATA_HOME="$work/other" "${S[@]}" download "$work/C.der"
 # the same CI, but an SM-DP certificate from another CI: the card refuses key establishment
 mkdir -p "$work/mixed/euicc-bench/pki"
 python3 - "$XDG_DATA_HOME/euicc-bench/pki/pki.json" "$work/other/euicc-bench/pki/pki.json" "$work/mixed/euicc-bench/pki/pki.json" <<'PY'
@@ -153,7 +157,7 @@ good["smdp"] = other["smdp"]
 json.dump(good, open(sys.argv[3], "w"))
 PY
 expect "SM-DP certificate from a foreign CI: the card refuses key establishment" 1 "3A01 refused" \
-	env XDG_DATA_HOME="$work/mixed" "${S[@]}" download "$work/B.der"
+	env XDG_DATA_HOME="$work/mixed" "${S[@]}" download "$work/C.der"
 after=$("$SIM" show --json --state "$work/card.json" | python3 -c "import json,sys; print(len(json.load(sys.stdin)['profiles']))")
 [ "$before" = "$after" ] && ok "no ISD-P left behind after the refused download" || not_ok "ISD-Ps $before -> $after"
 
@@ -177,6 +181,10 @@ print(sum(1 for p in json.load(sys.stdin)['profiles'] if p['state'] in ('selecta
 import json,sys
 print(sum(1 for e in json.load(sys.stdin)['euiccs'] for p in e['isdps'] if p['state'] == 'unknown'))")
 	[ "$left" = 0 ] && ok "no 'unknown' entry after the audit" || not_ok "unknown entries remain"
+	empty=$("$SMSR" --db "$work/smsr.db" --json "${CARD[@]}" audit | python3 -c "
+import json,sys
+print(sum(1 for p in json.load(sys.stdin)['isdps'] if p['state'] in ('selectable','personalized','installed')))")
+	[ "$empty" = 0 ] && ok "the audit deleted the ISD-P the interrupted download left" || not_ok "$empty empty ISD-Ps remain"
 fi
 if [ "$MODE" = inproc ]; then
 	# the command line: bad arguments name what is wrong and exit 2

@@ -580,6 +580,25 @@ START_TEST(seed_reproducible)
 }
 END_TEST
 
+/* One ICCID, one profile: the package of an installed profile is refused in a second ISD-P at its
+ * header (PE status bad values), and that ISD-P keeps nothing of it */
+START_TEST(same_iccid_twice_refused)
+{
+	ck_assert_int_eq(cu_install(&F, 0, "8949449999999990015"), 0);
+	ck_assert_int_ne(cu_install(&F, 1, "8949449999999990015"), 0);
+	json_t *s = euicc_show(F.card, false), *p;
+	size_t i;
+	int with_iccid = 0;
+	json_array_foreach(json_object_get(s, "profiles"), i, p)
+		with_iccid += json_is_string(json_object_get(p, "iccid")) &&
+			      !strcmp(json_string_value(json_object_get(p, "iccid")), "8949449999999990015");
+	ck_assert_int_eq(with_iccid, 1);
+	json_decref(s);
+	/* another ICCID still goes in */
+	ck_assert_int_eq(cu_install(&F, 2, "8949449999999990023"), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("card");
@@ -599,6 +618,7 @@ int main(void)
 	tcase_add_test(tc, ts48_imsi);
 	tcase_add_test(tc, nvm_reload_and_corruption);
 	tcase_add_test(tc, seed_reproducible);
+	tcase_add_test(tc, same_iccid_twice_refused);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
