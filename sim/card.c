@@ -88,6 +88,18 @@ const char *euicc_last_error(const euicc_card *c)
 	return c->last_error[0] ? c->last_error : NULL;
 }
 
+bool euicc_unsaved(const euicc_card *c)
+{
+	if (!c->path)
+		return false;
+	if (c->jr.seq > 0 || c->lazy_pending)
+		return true;
+	char *jp = journal_path(c->path);
+	bool j = jp && access(jp, F_OK) == 0;
+	free(jp);
+	return j;
+}
+
 const char *euicc_load_note(const euicc_card *c)
 {
 	return c->load_note[0] ? c->load_note : NULL;
@@ -659,6 +671,7 @@ size_t euicc_transmit(euicc_card *c, const uint8_t *in, size_t len, uint8_t *r)
 		 * exit). Lost in a crash, the notification is sent again at the next attach and confirmed again,
 		 * which SGP.02's notification handling expects (the SM-SR treats duplicates as done). */
 		euicc_tracef(c, "NVM: confirmation kept until the next write");
+		c->lazy_pending = true;
 	} else if (changed) {
 		char why[256];
 		if (nvm_commit(c, c->blob_saved, why, sizeof(why)) != 0) {

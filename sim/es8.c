@@ -244,6 +244,12 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 				break;
 			have_header = true;
 		}
+		if (idx > 0 && pe.tag == 0xA0) { /* one header per package */
+			if (idx >= c->dl_pe_count)
+				pe_status(&list, PE_BAD_VALUES, idx);
+			st = EU_WRONG_DATA;
+			break;
+		}
 		if (idx >= c->dl_pe_count) {
 			pe_status(&list, (pe.tag & 0xE0) == 0xA0 ? PE_OK : PE_NOT_SUPPORTED, idx);
 			c->dl_pe_count = idx + 1;

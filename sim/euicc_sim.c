@@ -123,9 +123,10 @@ static int cmd_new(int argc, char **argv)
 		case O_EIS: eis = optarg; break;
 		case O_SEED:
 			o.has_seed = true;
+			errno = 0;
 			o.seed = strtoull(optarg, &end, 0);
-			if (!*optarg || *end)
-				return fail(EXIT_USAGE, "--seed: '%s' is not a number", optarg);
+			if (!*optarg || *end || *optarg == '-' || errno == ERANGE)
+				return fail(EXIT_USAGE, "--seed: '%s' is not a number from 0 to 2^64-1", optarg);
 			break;
 		case O_PKI: pki_dir = optarg; break;
 		case O_FB:
@@ -532,6 +533,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	cli_protect_keys();
 	g_json = cli_take_flag(&argc, argv, "--json");
 	if (argc < 2) {
 		fputs(main_help, stderr);

@@ -2,6 +2,7 @@
  * fdatasync, rename, directory fsync, 0600) and its journal (journal.c), where each state change is one
  * record. Loading applies the journal to the snapshot and validates every field; a corrupt, truncated or
  * inconsistent state is refused with a message that names what is wrong, never reset silently. */
+#include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "apdu/hex.h"
+#include "apdu/ids.h"
 #include "euicc_int.h"
 
 #define NVM_FORMAT "euicc-bench-nvm"
@@ -332,6 +334,12 @@ int nvm_from_json(json_t *root, euicc_nvm *out, char *why, size_t why_len)
 		goto out;
 	}
 	get_hex(&v, root, "eid", n->eid, 16);
+	if (!v.bad) {
+		char e[33];
+		hex_encode(n->eid, 16, e);
+		if (eid_check(e))
+			bad(&v, "field '%s' is not an EID with valid check digits", "eid");
+	}
 	n->curve = (crypto_curve)get_int(&v, root, "curve", 0, 3);
 	if (n->curve != CRYPTO_CURVE_P256 && n->curve != CRYPTO_CURVE_BRAINPOOLP256R1)
 		bad(&v, "field '%s' names an unsupported curve", "curve");
@@ -592,9 +600,13 @@ int nvm_commit(euicc_card *c, const bool touched[EUICC_MAX_PROFILES], char *why,
 	int rc = journal_append(&c->jr, c->path, text, len, why, why_len);
 	crypto_wipe(text, len);
 	free(text);
-	if (rc == 0)
+	if (rc == 1)
+		rc = checkpoint(c, why, why_len);
+	else if (rc == 0)
 		euicc_tracef(c, "NVM: journal record %u (%zu bytes)", c->jr.seq, len);
-	return rc == 1 ? checkpoint(c, why, why_len) : rc;
+	if (rc == 0)
+		c->lazy_pending = false;
+	return rc;
 }
 
 /* path opened and flock'ed (exclusive), the lock checked to be on the file the name means now (a
@@ -699,6 +711,30 @@ static euicc_card *load_from(int fd, const char *path, char *why, size_t why_len
 	return c;
 }
 
+/* PATH.new.PID files a killed writer left (each holds every key of the card): with the lock held nobody
+ * else is writing one, so they go */
+static void remove_stale_temps(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+	const char *base = slash ? slash + 1 : path;
+	DIR *d = dir ? opendir(dir) : NULL;
+	size_t bl = strlen(base);
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL) {
+		const char *n = e->d_name;
+		if (strncmp(n, base, bl) || strncmp(n + bl, ".new.", 5) || !n[bl + 5] ||
+		    strspn(n + bl + 5, "0123456789") != strlen(n + bl + 5))
+			continue;
+		char full[4096];
+		snprintf(full, sizeof(full), "%s/%s", dir, n);
+		unlink(full);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
 euicc_card *euicc_load(const char *path, char *why, size_t why_len)
 {
 	/* lock first, then read the locked file: a card read before the lock could be a stale copy of
@@ -715,10 +751,12 @@ euicc_card *euicc_load(const char *path, char *why, size_t why_len)
 		close(fd);
 		return NULL;
 	}
-	if (locked)
+	if (locked) {
 		c->lock_fd = fd;
-	else
+		remove_stale_temps(path);
+	} else {
 		close(fd);
+	}
 	return c;
 }
 
@@ -830,5 +868,6 @@ int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len)
 	}
 	journal_close(&c->jr);
 	journal_restart(&c->jr, id);
+	c->lazy_pending = false;
 	return 0;
 }

@@ -15,6 +15,20 @@ static void logf_(dev_host *h, const char *msg)
 	abuf_put(&h->log, msg, strlen(msg) + 1);
 }
 
+/* a key of at most 32 bytes in hex at o.key */
+static int eis_key(json_t *o, uint8_t *out, size_t *len)
+{
+	const char *hx = json_string_value(json_object_get(o, "key"));
+	abuf b = ABUF_INIT;
+	int rc = !hx || hex_decode(hx, &b, NULL) || b.len == 0 || b.len > 32 ? -1 : 0;
+	if (!rc) {
+		memcpy(out, b.p, b.len);
+		*len = b.len;
+	}
+	abuf_free(&b);
+	return rc;
+}
+
 int dev_init(dev_host *h, const dev_transport *t, json_t *eis)
 {
 	memset(h, 0, sizeof(*h));
@@ -22,23 +36,19 @@ int dev_init(dev_host *h, const dev_transport *t, json_t *eis)
 	h->spi = 0x1639;
 	h->cntr = 1;
 	json_t *k = json_array_get(json_object_get(eis, "ota_keysets"), 0);
-	if (!k)
+	json_t *jkvn = json_object_get(k, "kvn"), *kic = json_object_get(k, "kic"), *kid = json_object_get(k, "kid");
+	json_t *ac = json_object_get(kic, "algorithm"), *ad = json_object_get(kid, "algorithm");
+	json_int_t kvn = json_integer_value(jkvn), vc = json_integer_value(ac), vd = json_integer_value(ad);
+	/* every field checked: an EIS from a file is anybody's input */
+	if (!json_is_integer(jkvn) || kvn < 1 || kvn > 15 || !json_is_integer(ac) || vc < 0 || vc > 15 ||
+	    !json_is_integer(ad) || vd < 0 || vd > 15)
 		return -1;
-	int kvn = (int)json_integer_value(json_object_get(k, "kvn"));
-	json_t *kic = json_object_get(k, "kic"), *kid = json_object_get(k, "kid");
-	h->ks.kic = (uint8_t)((kvn << 4) | json_integer_value(json_object_get(kic, "algorithm")));
-	h->ks.kid = (uint8_t)((kvn << 4) | json_integer_value(json_object_get(kid, "algorithm")));
-	abuf b = ABUF_INIT;
-	if (hex_decode(json_string_value(json_object_get(kic, "key")), &b, NULL) || b.len > 32)
+	h->ks.kic = (uint8_t)(kvn << 4 | vc);
+	h->ks.kid = (uint8_t)(kvn << 4 | vd);
+	if (eis_key(kic, h->ks.kic_key, &h->ks.kic_key_len) || eis_key(kid, h->ks.kid_key, &h->ks.kid_key_len)) {
+		scp80_keyset_clear(&h->ks);
 		return -1;
-	memcpy(h->ks.kic_key, b.p, b.len);
-	h->ks.kic_key_len = b.len;
-	abuf_reset(&b);
-	if (hex_decode(json_string_value(json_object_get(kid, "key")), &b, NULL) || b.len > 32)
-		return -1;
-	memcpy(h->ks.kid_key, b.p, b.len);
-	h->ks.kid_key_len = b.len;
-	abuf_free(&b);
+	}
 	return 0;
 }
 
@@ -469,10 +479,12 @@ int dev_download(dev_host *h, const bench_pki *pki, json_t *eis, const uint8_t a
 	uint8_t z[32], kd[32];
 	scp03_session s;
 	memset(&s, 0, sizeof(s));
+	if (segment == 0)
+		return fail_log(h, "SCP03t segment size 0");
 	/* verify CERT.ECASD.ECKA from the EIS up to the CI */
 	gpcert ec, eum;
-	hex_decode(json_string_value(json_object_get(json_object_get(eis, "ecasd"), "certificate")), &ecert, NULL);
-	if (gpcert_parse(ecert.p, ecert.len, &ec) || gpcert_parse(pki->eum_cert.p, pki->eum_cert.len, &eum) ||
+	const char *ech = json_string_value(json_object_get(json_object_get(eis, "ecasd"), "certificate"));
+	if (!ech || hex_decode(ech, &ecert, NULL) || gpcert_parse(ecert.p, ecert.len, &ec) || gpcert_parse(pki->eum_cert.p, pki->eum_cert.len, &eum) ||
 	    gpcert_verify(&ec, pki->eum) || gpcert_verify(&eum, pki->ci) || gpcert_pubkey(&ec, &ecasd)) {
 		rc = fail_log(h, "ECASD certificate does not verify up to the CI");
 		goto out;

@@ -1,11 +1,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <PCSC/winscard.h>
 
 #include "euicc/euicc.h"
 #include "link.h"
+
+#define LINK_BUSY_TRIES 20 /* 2 s */
 
 struct smsr_link {
 	bool inproc;
@@ -28,7 +31,7 @@ static size_t pcsc_transmit(void *ctx, const uint8_t *a, size_t len, uint8_t *r,
 static void pcsc_reset(void *ctx)
 {
 	smsr_link *l = ctx;
-	SCardReconnect(l->h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, SCARD_RESET_CARD, &l->proto);
+	SCardReconnect(l->h, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, SCARD_RESET_CARD, &l->proto);
 }
 
 static size_t inproc_transmit(void *ctx, const uint8_t *a, size_t len, uint8_t *r, size_t cap)
@@ -83,7 +86,24 @@ int link_open_pcsc(const char *reader, smsr_link **out, char *why, size_t why_le
 		snprintf(why + n, why_len - n, ")");
 		goto fail;
 	}
-	rv = SCardConnect(l->ctx, found, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &l->h, &l->proto);
+	/* one session at a time per card: an exclusive connection for the whole session, so that two
+	 * programs never interleave their APDUs (an OTA exchange is many APDUs; ISD-P AIDs are picked from
+	 * what the card has). A card in use is retried for a short while, then reported busy. */
+	for (int tries = 0;; tries++) {
+		rv = SCardConnect(l->ctx, found, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &l->h,
+				  &l->proto);
+		if (rv != SCARD_E_SHARING_VIOLATION || tries >= LINK_BUSY_TRIES)
+			break;
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (rv == SCARD_E_SHARING_VIOLATION) {
+		snprintf(why, why_len,
+			 "reader \"%s\" is busy: another program has the card (an smsr or apdu session); try again "
+			 "when it is done",
+			 found);
+		goto fail;
+	}
 	if (rv != SCARD_S_SUCCESS) {
 		snprintf(why, why_len, "reader \"%s\": %s", found, pcsc_stringify_error(rv));
 		goto fail;
@@ -137,7 +157,8 @@ void link_close(smsr_link *l)
 		return;
 	if (l->inproc) {
 		char why[512];
-		if (euicc_save(l->card, l->state, why, sizeof(why)))
+		/* a session that changed nothing leaves the file as it was */
+		if (euicc_unsaved(l->card) && euicc_save(l->card, l->state, why, sizeof(why)))
 			fprintf(stderr, "smsr: the in-process card could not be saved: %s\n", why);
 		euicc_free(l->card);
 	} else {

@@ -315,6 +315,10 @@ json_t *profile_describe(const uint8_t *pkg, size_t len, bool secrets, char *why
 			snprintf(why, why_len, "element %zu follows the end element", idx);
 			goto bad;
 		}
+		if (idx > 0 && pe.tag == 0xA0) {
+			snprintf(why, why_len, "element %zu is a second header", idx);
+			goto bad;
+		}
 		char tag[8];
 		snprintf(tag, sizeof(tag), "%02x", (unsigned)pe.tag);
 		json_array_append_new(els, json_pack("{s:s,s:s,s:I}", "tag", tag, "name", profile_element_name(pe.tag), "bytes",
@@ -373,6 +377,10 @@ json_t *profile_describe(const uint8_t *pkg, size_t len, bool secrets, char *why
 	}
 	if (!end) {
 		snprintf(why, why_len, "no end element: the package is truncated");
+		goto bad;
+	}
+	if (!iccid[0] || iccid_check(iccid)) {
+		snprintf(why, why_len, "the header's ICCID (tag 83) is missing or its check digit is wrong");
 		goto bad;
 	}
 	json_object_set_new(o, "iccid", json_string(iccid));

@@ -107,10 +107,13 @@ int smsr_shell(smsr_ctx *x)
 			free(line);
 			continue;
 		}
-		/* the history keeps the line as typed */
+		/* the history keeps the line as typed, but for secrets: the value after --k, --opc, --pin or
+		 * --puk is kept as "<hidden>" (the history outlives the session) */
 		char joined[1024] = "";
 		for (int i = 0; i < argc; i++) {
-			strncat(joined, argv[i], sizeof(joined) - strlen(joined) - 2);
+			bool secret = i > 0 && (!strcmp(argv[i - 1], "--k") || !strcmp(argv[i - 1], "--opc") ||
+						!strcmp(argv[i - 1], "--pin") || !strcmp(argv[i - 1], "--puk"));
+			strncat(joined, secret ? "<hidden>" : argv[i], sizeof(joined) - strlen(joined) - 2);
 			if (i + 1 < argc)
 				strcat(joined, " ");
 		}

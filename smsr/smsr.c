@@ -47,7 +47,7 @@ static const char usage[] =
 	"  notifications [EID]           notifications received and confirmed\n"
 	"  status [EID]                  the card's profile table (audit, printed as a table)\n"
 	"  pki init DIR                  create the test PKI (CI, EUM, SM-DP, SM-SR) in DIR\n"
-	"  profile new --iccid ICCID --imsi IMSI --k HEX --opc HEX [--out FILE] [--name TEXT] [--spn NAME]\n"
+	"  profile new --iccid ICCID --imsi IMSI --k HEX --opc HEX [--out FILE [--force]] [--name TEXT] [--spn NAME]\n"
 	"              [--pin DIGITS] [--puk DIGITS] [--pin-enabled]\n"
 	"  profile show [--show-secrets] FILE\n"
 	"  shell                         interactive: history, completion, `trace on|off`, `help`\n"
@@ -597,10 +597,15 @@ static int cmd_profile(smsr_ctx *x, int argc, char **argv)
 	profile_params p;
 	memset(&p, 0, sizeof(p));
 	const char *out = NULL, *k = NULL, *opc = NULL;
+	bool force = false;
 	for (int i = 2; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(o, "--pin-enabled")) {
 			p.pin_enabled = true;
+			continue;
+		}
+		if (!strcmp(o, "--force")) {
+			force = true;
 			continue;
 		}
 		if (!strcmp(o, "--iccid") && v) p.iccid = v;
@@ -630,7 +635,13 @@ static int cmd_profile(smsr_ctx *x, int argc, char **argv)
 		snprintf(path, sizeof(path), "profile-%s.der", p.iccid);
 		out = path;
 	}
-	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	/* a package (it holds K and OPc) is not overwritten unless asked */
+	int fd = open(out, O_WRONLY | O_CREAT | (force ? O_TRUNC : O_EXCL), 0600);
+	if (fd < 0 && errno == EEXIST) {
+		abuf_free(&b);
+		crypto_wipe(&p, sizeof(p));
+		return failx(x, EXIT_USAGE, "profile new: %s exists; give --force to overwrite it", out);
+	}
 	if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len) {
 		if (fd >= 0)
 			close(fd);
@@ -814,6 +825,7 @@ int smsr_run(smsr_ctx *x, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	cli_protect_keys();
 	smsr_ctx x;
 	memset(&x, 0, sizeof(x));
 	x.json = cli_take_flag(&argc, argv, "--json");

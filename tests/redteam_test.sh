@@ -182,5 +182,38 @@ expect "nothing was registered" 0 "" "${R[@]}" list
 [ "$("${R[@]}" --json list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["euiccs"]))')" = 0 ] &&
 	ok "the store has no eUICC after the refusals" || not_ok "a refused EIS was stored"
 
+# ---- the low ones
+snap "$S"; [ -e "$S.journal" ] && rm -f "$S.journal.before"
+expect "apdu send --inproc with a bad APDU is refused" 2 "not a valid C-APDU" "$APDU" send --inproc "$S" 00A4040C07A0000000871002 00
+same_files "a refused apdu send left the state file as it was" "$S"
+expect "a session that changed nothing leaves the file as it was" 0 "9000" "$APDU" send --inproc "$S" 00A4040C07A0000000871002
+same_files "(state file unchanged)" "$S"
+expect "profile new --out over an existing file is refused" 2 "give --force" "$SMSR" profile new --iccid 8988211000000467285 \
+	--imsi 001010123456063 --k 000102030405060708090a0b0c0d0e0f --opc 00112233445566778899aabbccddeeff --out "$work/A.der"
+expect "profile new --out --force overwrites" 0 "wrote" "$SMSR" profile new --iccid 8988211000000467285 \
+	--imsi 001010123456063 --k 000102030405060708090a0b0c0d0e0f --opc 00112233445566778899aabbccddeeff --out "$work/A.der" --force
+expect "euicc-sim new --seed -1 is refused" 2 "--seed" "$SIM" new --state "$work/s-1.json" --seed -1
+expect "euicc-sim new --seed 2^64 is refused" 2 "--seed" "$SIM" new --state "$work/s-1.json" --seed 18446744073709551616
+echo secret >"$S.new.4242"; echo other >"$work/card.json.new.x"
+expect "an --inproc session opens the card" 0 "9000" "$APDU" send --inproc "$S" 00A4040C07A0000000871002
+[ ! -e "$S.new.4242" ] && [ -e "$work/card.json.new.x" ] && ok "a killed writer's STATE.new.PID is removed by the next writer" ||
+	not_ok "STATE.new.PID left (or the wrong file removed)"
+python3 - "$S" "$work/bad-eid.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); e = d["eid"]
+d["eid"] = e[:-1] + ("0" if e[-1] != "0" else "1")
+json.dump(d, open(sys.argv[2], "w"))
+PY
+expect "a state whose EID check digits are wrong is refused" 1 "field 'eid'" "$SIM" show --state "$work/bad-eid.json"
+python3 - "$work/A.der" "$work/two-headers.der" <<'PY'
+import sys
+d = open(sys.argv[1], "rb").read()
+# the header is the first element: its length from the DER header
+n = d[1] if d[1] < 0x80 else int.from_bytes(d[2:2 + (d[1] & 0x7f)], "big")
+hl = 2 if d[1] < 0x80 else 2 + (d[1] & 0x7f)
+open(sys.argv[2], "wb").write(d[:hl + n] + d[:hl + n] + d[hl + n:])
+PY
+expect "a package with two headers is refused" 1 "second header" "$SMSR" profile show "$work/two-headers.der"
+
 echo "1..$n"
 [ $failed -eq 0 ]

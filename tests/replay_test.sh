@@ -115,6 +115,10 @@ out=$("$APDU" replay "${CARD[@]}" --eis "$work/eis.json" "$work/bad3.vec" 2>&1);
 printf 'case X-03 unknown step\n  FROB 00\n' >"$work/bad4.vec"
 out=$("$APDU" replay "${CARD[@]}" --eis "$work/eis.json" "$work/bad4.vec" 2>&1); rc=$?
 [ $rc -eq 1 ] && [[ "$out" == *"unknown step: FROB 00"* ]] && ok "an unknown step fails its case" || not_ok "bad4" "exit $rc: $out"
+printf 'case X-05 segment zero\n  DOWNLOAD A0000005591010FFFFFFFF8900001100 generated:8988211000000467285:001010123456063 segment=0\n  EXPECT ok\n' >"$work/bad6.vec"
+out=$(timeout 20 "$APDU" replay "${CARD[@]}" --eis "$work/eis.json" "$work/bad6.vec" 2>&1); rc=$?
+[ $rc -eq 1 ] && [[ "$out" == *"'segment=0' is not a number from 1 to 65535"* ]] && ok "DOWNLOAD segment=0 fails its case (no hang)" ||
+	not_ok "bad6" "exit $rc: $out"
 printf 'case X-04 unknown variable\n  C: 00A4040C10 $NOPE\n  R: 9000\n' >"$work/bad5.vec"
 out=$("$APDU" replay "${CARD[@]}" --eis "$work/eis.json" "$work/bad5.vec" 2>&1); rc=$?
 [ $rc -eq 1 ] && [[ "$out" == *'unknown variable $NOPE'* ]] && ok "an unknown variable fails its case" || not_ok "bad5" "exit $rc: $out"

@@ -161,6 +161,27 @@ expect "SM-DP certificate from a foreign CI: the card refuses key establishment"
 after=$("$SIM" show --json --state "$work/card.json" | python3 -c "import json,sys; print(len(json.load(sys.stdin)['profiles']))")
 [ "$before" = "$after" ] && ok "no ISD-P left behind after the refused download" || not_ok "ISD-Ps $before -> $after"
 
+# two SM-SR sessions on one reader (pcscd mode): one at a time, the other waits or is told it is busy,
+# never interleaved
+if [ "$MODE" = pcscd ] && [ -d "$PROFILES" ]; then
+	f=$(ls "$PROFILES"/*.der | head -n1)
+	"$SMSR" --db "$work/smsr.db" --trace "${CARD[@]}" download "$f" >"$work/dl1.out" 2>&1 &
+	DL=$!
+	for i in $(seq 1000); do [ "$(grep -c "SCP03t segment" "$work/dl1.out")" -ge 1 ] && break; sleep 0.005; done
+	out=$("$SMSR" --db "$work/smsr.db" "${CARD[@]}" audit 2>&1); rc2=$?
+	wait "$DL"; rc1=$?
+	[ $rc1 -eq 0 ] && ok "a download with a second session knocking: installed" || not_ok "download disturbed" "$(tail -3 "$work/dl1.out")"
+	if [ $rc2 -eq 0 ] || [[ "$out" == *"is busy: another program has the card"* ]]; then
+		ok "the second session waited or was told busy (${out:0:60})"
+	else
+		not_ok "the second session failed otherwise" "$out"
+	fi
+	expect "delete what the download installed" 0 "done" "${S[@]}" delete "$(python3 -c "
+import json,subprocess,sys
+d=json.loads(subprocess.run([sys.argv[1],'profile','show','--json',sys.argv[2]],capture_output=True,text=True).stdout)
+print(d['iccid'])" "$SMSR" "$f")"
+fi
+
 # the card process killed in the middle of a download (pcscd mode)
 if [ "$MODE" = pcscd ] && [ -d "$PROFILES" ]; then
 	f=$(ls "$PROFILES"/*.der | head -n1)

@@ -1295,6 +1295,7 @@ static const char main_help[] =
 
 int main(int argc, char **argv)
 {
+	cli_protect_keys();
 	/* --json is accepted anywhere: take it out before the subcommand parses its options */
 	g_json = cli_take_flag(&argc, argv, "--json");
 	if (argc < 2) {

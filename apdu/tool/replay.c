@@ -747,19 +747,31 @@ static void step_download(runner *R, const vstep *s, const char *line, const vst
 			pki = &bad;
 		} else if (!strcmp(opt, "challenge=wrong")) {
 			R->h.wrong_challenge = true;
-		} else if (!strncmp(opt, "corrupt-segment=", 16)) {
-			R->h.corrupt_segment = atoi(opt + 16);
+		} else if (!strncmp(opt, "corrupt-segment=", 16) || !strncmp(opt, "segment=", 8) ||
+			   !strncmp(opt, "interrupt-after=", 16)) {
+			/* counts and sizes: a number from 1 up, nothing else (segment=0 would never end) */
+			const char *v = strchr(opt, '=') + 1;
+			char *end;
+			unsigned long n = strtoul(v, &end, 10);
+			if (!*v || *end || *v == '-' || n < 1 || n > 65535) {
+				failf(R, s, "DOWNLOAD: '%s' is not a number from 1 to 65535", opt);
+				abuf_free(&pkg);
+				return;
+			}
+			if (opt[0] == 'c') {
+				R->h.corrupt_segment = (int)n;
+			} else if (opt[0] == 's') {
+				segment = n;
+			} else {
+				R->interrupt_after = (unsigned)n;
+				R->segments_done = 0;
+				R->h.progress = progress_reset;
+				R->h.progress_ctx = R;
+			}
 		} else if (!strncmp(opt, "truncate=", 9)) {
 			size_t t = (size_t)strtoul(opt + 9, NULL, 10);
 			if (t < pkg.len)
 				pkg.len = t;
-		} else if (!strncmp(opt, "interrupt-after=", 16)) {
-			R->interrupt_after = (unsigned)strtoul(opt + 16, NULL, 10);
-			R->segments_done = 0;
-			R->h.progress = progress_reset;
-			R->h.progress_ctx = R;
-		} else if (!strncmp(opt, "segment=", 8)) {
-			segment = (size_t)strtoul(opt + 8, NULL, 10);
 		} else {
 			failf(R, s, "DOWNLOAD: unknown option '%s'", opt);
 			abuf_free(&pkg);

@@ -47,6 +47,9 @@ const char *euicc_load_note(const euicc_card *c);
  * brings the counter marks down to the values really used. Refused when the card's own state file was
  * removed or replaced while it ran (nothing is written over what took its place). */
 int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len);
+/* Whether the state file holds anything a save would fold (journal records, a confirmation kept in
+ * RAM): a client that changed nothing need not rewrite the file. */
+bool euicc_unsaved(const euicc_card *c);
 void euicc_free(euicc_card *c);
 /* Claims the card's state file for this process alone (see euicc_load); for a card that got its file
  * from euicc_save. -1 with why when another process holds it; a file system without locks is not an
