@@ -123,6 +123,11 @@ void nvm_copy(euicc_nvm *dst, const euicc_nvm *src);
 /* The same without the blobs (package, files): the card's snapshot before every state-changing command
  * takes only these; whoever changes a profile's blobs calls euicc_blob_touch first, which saves them
  * into the snapshot (copy on write) and bumps blob_gen so the change is seen. */
+/* large zeroed blocks (a card, an NVM) whose pages take memory only once written; freed with their size */
+void *euicc_big_alloc(size_t n);
+void euicc_big_free(void *p, size_t n);
+/* wipes what an NVM holds (fixed part, blobs up to their lengths) without touching unused pages */
+void nvm_wipe(euicc_nvm *n);
 void nvm_copy_fixed(euicc_nvm *dst, const euicc_nvm *src);
 bool nvm_equal_fixed(const euicc_nvm *a, const euicc_nvm *b);
 /* after differs from before only in notifications that were confirmed (removed) */

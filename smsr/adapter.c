@@ -304,8 +304,16 @@ int dev_proactive_loop(dev_host *h, uint16_t sw)
 int dev_attach(dev_host *h)
 {
 	uint16_t sw = dev_apdu(h, "801000000aff9fffff7f0000000000", NULL);
-	if (sw != 0x9000 && (sw >> 8) != 0x91)
+	if (sw != 0x9000 && (sw >> 8) != 0x91) {
+		char m[120];
+		if (!sw)
+			snprintf(m, sizeof(m), "the card does not answer TERMINAL PROFILE");
+		else
+			snprintf(m, sizeof(m), "the card refused TERMINAL PROFILE with %04x%s", sw,
+				 sw == 0x6581 ? " (memory failure: its NVM cannot be written, e.g. a full disk)" : "");
+		logf_(h, m);
 		return -1;
+	}
 	return dev_proactive_loop(h, sw);
 }
 

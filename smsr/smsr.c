@@ -170,7 +170,8 @@ static int connect_card(smsr_ctx *x, const char *eid)
 	x->connected = true;
 	/* the modem attaches: TERMINAL PROFILE; the card may send pending notifications */
 	if (dev_attach(&x->h))
-		return failx(x, 1, "%s: the card does not answer TERMINAL PROFILE", link_name(x->link));
+		return failx(x, 1, "%s: %s", link_name(x->link),
+			     x->h.log.len ? (const char *)x->h.log.p : "the card does not answer TERMINAL PROFILE");
 	handle_notifications(x);
 	return 0;
 }

@@ -115,7 +115,12 @@ int store_open(const char *path, smsr_store **out, char *why, size_t why_len)
 	}
 	sqlite3_busy_timeout(s->db, 5000);
 	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL")) {
-		snprintf(why, why_len, "%s is not an SM-SR store: %s", path, sqlite3_errmsg(s->db));
+		int ec = sqlite3_errcode(s->db) & 0xFF;
+		if (ec == SQLITE_NOTADB || ec == SQLITE_CORRUPT)
+			snprintf(why, why_len, "%s is not an SM-SR store: %s", path, sqlite3_errmsg(s->db));
+		else
+			snprintf(why, why_len, "%s cannot be opened for writing: %s%s", path, sqlite3_errmsg(s->db),
+				 ec == SQLITE_FULL || ec == SQLITE_IOERR ? " (is the disk full?)" : "");
 		store_close(s);
 		return -1;
 	}
@@ -284,7 +289,16 @@ int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size
 		return -1;
 	const char *eid = json_string_value(json_object_get(eis, "eid"));
 	json_t *ks = json_object_get(eis, "ota_keysets");
-	char *text = json_dumps(eis, JSON_COMPACT | JSON_SORT_KEYS);
+	/* the keys live once, in the keyset table: the EIS kept beside it has none */
+	json_t *kept = json_deep_copy(eis);
+	size_t ki;
+	json_t *kk;
+	json_array_foreach(json_object_get(kept, "ota_keysets"), ki, kk) {
+		json_object_del(json_object_get(kk, "kic"), "key");
+		json_object_del(json_object_get(kk, "kid"), "key");
+	}
+	char *text = json_dumps(kept, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(kept);
 	char ts[32];
 	now_iso(ts);
 	sqlite3_stmt *st = NULL;

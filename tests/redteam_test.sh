@@ -182,6 +182,15 @@ expect "nothing was registered" 0 "" "${R[@]}" list
 [ "$("${R[@]}" --json list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["euiccs"]))')" = 0 ] &&
 	ok "the store has no eUICC after the refusals" || not_ok "a refused EIS was stored"
 
+# the store keeps the OTA keys once (keyset table), not again inside the stored EIS
+python3 - "$work/smsr.db" "$work/eis.json" <<'PY' && ok "the stored EIS holds no OTA key" || not_ok "OTA keys kept twice in the store"
+import json, sqlite3, sys
+eis = json.load(open(sys.argv[2]))
+keys = [k[x]["key"] for k in eis["ota_keysets"] for x in ("kic", "kid")]
+text = sqlite3.connect(sys.argv[1]).execute("SELECT eis FROM euicc").fetchone()[0]
+sys.exit(1 if any(k.lower() in text.lower() for k in keys) else 0)
+PY
+
 # ---- the low ones
 snap "$S"; [ -e "$S.journal" ] && rm -f "$S.journal.before"
 expect "apdu send --inproc with a bad APDU is refused" 2 "not a valid C-APDU" "$APDU" send --inproc "$S" 00A4040C07A0000000871002 00
