@@ -786,6 +786,16 @@ euicc_card *euicc_load_readonly(const char *path, char *why, size_t why_len)
 	return c; /* no state file: it changes in memory only, until euicc_save gives it one */
 }
 
+euicc_card *euicc_clone(const euicc_card *src)
+{
+	euicc_card *c = euicc_create_empty();
+	if (!c)
+		return NULL;
+	nvm_copy(&c->nvm, &src->nvm);
+	euicc_counters_from_nvm(c); /* as a load of src's NVM would give */
+	return c;
+}
+
 int euicc_claim(euicc_card *c, const char *path, char *why, size_t why_len)
 {
 	if (c->lock_fd >= 0 || (c->path && strcmp(c->path, path))) {

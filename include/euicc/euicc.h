@@ -39,6 +39,9 @@ euicc_card *euicc_load(const char *path, char *why, size_t why_len);
 /* The same state read without the lock (euicc-sim show, a fresh card to copy): the card has no state
  * file, changes stay in memory unless euicc_save gives it one. */
 euicc_card *euicc_load_readonly(const char *path, char *why, size_t why_len);
+/* A copy of a card's NVM as a new card in memory (no state file, powered off), as loading src's state
+ * would give: for many runs from one state (fuzzing, farms of one template). NULL when out of memory. */
+euicc_card *euicc_clone(const euicc_card *src);
 /* What the last load accepted and a user should know (a torn last journal record: a crash while it was
  * written, never acknowledged), or NULL. */
 const char *euicc_load_note(const euicc_card *c);

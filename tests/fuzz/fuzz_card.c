@@ -134,11 +134,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	init_once();
 	if (size < 1)
 		return 0;
-	char why[512];
-	euicc_card *c = euicc_load_readonly(pristine, why, sizeof(why));
+	static euicc_card *base;
+	if (!base) {
+		char why[512];
+		base = euicc_load_readonly(pristine, why, sizeof(why));
+		if (!base)
+			abort();
+	}
+	/* each input on the same fresh card, as loading the pristine state gives it */
+	euicc_card *c = euicc_clone(base);
 	if (!c)
 		abort();
-	euicc_forget_state_file(c);
 	uint8_t atr[EUICC_ATR_MAX];
 	static uint8_t r[EUICC_RAPDU_MAX];
 	euicc_power_on(c, atr);
