@@ -94,6 +94,31 @@ static int mkdirs_for(const char *file)
 	return mkdir(d, 0700) && errno != EEXIST ? -1 : 0;
 }
 
+/* A store this process may not write (a read-only file system, a file it may only read): opened read
+ * only, as it is at rest (an smsr that exits checkpoints its WAL, so the file alone is the store), for
+ * the commands that only read (list, notifications); anything that writes fails with the store named
+ * read-only. */
+static int open_readonly(const char *path, smsr_store **out, char *why, size_t why_len)
+{
+	smsr_store *s = calloc(1, sizeof(*s));
+	char uri[4200];
+	snprintf(uri, sizeof(uri), "file:%s?immutable=1", path);
+	if (!s || sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+		snprintf(why, why_len, "%s: %s", path, s && s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		store_close(s);
+		return -1;
+	}
+	int v = store_schema_version(s);
+	if (v != SCHEMA_VERSION) {
+		snprintf(why, why_len, "%s is read-only and has schema version %d (this smsr needs %d, and cannot "
+			 "migrate a store it may not write)", path, v, SCHEMA_VERSION);
+		store_close(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
 int store_open(const char *path, smsr_store **out, char *why, size_t why_len)
 {
 	if (mkdirs_for(path)) {
@@ -102,6 +127,8 @@ int store_open(const char *path, smsr_store **out, char *why, size_t why_len)
 	}
 	/* keys live here: the file is the user's alone */
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EROFS || errno == EACCES || errno == EPERM) && access(path, R_OK) == 0)
+		return open_readonly(path, out, why, why_len);
 	if (fd < 0) {
 		snprintf(why, why_len, "cannot open %s: %s", path, strerror(errno));
 		return -1;

@@ -191,6 +191,16 @@ text = sqlite3.connect(sys.argv[1]).execute("SELECT eis FROM euicc").fetchone()[
 sys.exit(1 if any(k.lower() in text.lower() for k in keys) else 0)
 PY
 
+# a store on a read-only file system: list still reads it (as root: a private read-only bind mount)
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+	mkdir -p "$work/ro"; cp "$work/smsr.db" "$work/ro/smsr.db"
+	out=$(unshare -m sh -c "mount --bind -o ro '$work/ro' '$work/ro' && '$SMSR' --db '$work/ro/smsr.db' list" 2>&1); rc=$?
+	[ $rc -eq 0 ] && [[ "$out" == *8988211000000467285* ]] && ok "smsr list reads a read-only store" ||
+		not_ok "smsr list on a read-only store" "exit $rc: $out"
+else
+	echo "# not root or no unshare: the read-only store check needs a private read-only mount (not run)"
+fi
+
 # ---- the low ones
 snap "$S"; [ -e "$S.journal" ] && rm -f "$S.journal.before"
 expect "apdu send --inproc with a bad APDU is refused" 2 "not a valid C-APDU" "$APDU" send --inproc "$S" 00A4040C07A0000000871002 00
