@@ -786,6 +786,20 @@ euicc_card *euicc_load_readonly(const char *path, char *why, size_t why_len)
 	return c; /* no state file: it changes in memory only, until euicc_save gives it one */
 }
 
+/* path locked for c (c->lock_fd); a file system without locks leaves c unguarded */
+static int lock_into(euicc_card *c, const char *path, char *why, size_t why_len)
+{
+	bool locked = false;
+	int fd = open_locked(path, &locked, why, why_len);
+	if (fd < 0)
+		return -1;
+	if (locked)
+		c->lock_fd = fd;
+	else
+		close(fd);
+	return 0;
+}
+
 euicc_card *euicc_clone(const euicc_card *src)
 {
 	euicc_card *c = euicc_create_empty();
@@ -804,30 +818,14 @@ int euicc_claim(euicc_card *c, const char *path, char *why, size_t why_len)
 	}
 	if (access(path, F_OK) != 0)
 		return 0; /* nothing there yet: the save creates it */
-	bool locked = false;
-	int fd = open_locked(path, &locked, why, why_len);
-	if (fd < 0)
-		return -1;
-	if (locked)
-		c->lock_fd = fd;
-	else
-		close(fd);
-	return 0;
+	return lock_into(c, path, why, why_len);
 }
 
 int euicc_lock(euicc_card *c, char *why, size_t why_len)
 {
 	if (!c->path || c->lock_fd >= 0)
 		return 0;
-	bool locked = false;
-	int fd = open_locked(c->path, &locked, why, why_len);
-	if (fd < 0)
-		return -1;
-	if (locked)
-		c->lock_fd = fd;
-	else
-		close(fd);
-	return 0;
+	return lock_into(c, c->path, why, why_len);
 }
 
 /* The state file and the journal are still the ones this card writes: not removed, not replaced (by

@@ -13,15 +13,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-n=0; failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-expect() { # NAME CODE SUBSTRING CMD...
-	local name=$1 code=$2 want=$3; shift 3
-	local out rc
-	out=$("$@" 2>&1); rc=$?
-	if [ $rc -eq "$code" ] && [[ "$out" == *"$want"* ]]; then ok "$name"; else not_ok "$name" "exit $rc (want $code)" "want: $want" "got: ${out:0:600}"; fi
-}
+source "$(dirname "$0")/tap.sh"
 same_files() { # NAME FILE... : each FILE equals its copy FILE.before
 	local name=$1; shift
 	for f in "$@"; do
