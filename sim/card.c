@@ -52,6 +52,7 @@ uint16_t euicc_sw_of(eu_status s)
 	case EU_PIN_INVALIDATED: return 0x6984;
 	case EU_INCOMPATIBLE_FILE: return 0x6981;
 	case EU_NO_EF: return 0x6986;
+	case EU_END_OF_FILE: return 0x6282;
 	}
 	return 0x6F00;
 }
@@ -515,7 +516,11 @@ static size_t finish(euicc_card *c, const capdu *a, eu_status st, abuf *data, ui
 	size_t n = 0;
 	if (st == EU_PIN_WRONG)
 		sw = (uint16_t)(0x63C0 | (c->pin_left & 0x0F));
-	if (st == EU_OK && data->len) {
+	if (st == EU_END_OF_FILE) {
+		/* the data there was (all of it fits: fewer bytes than Le), then the warning */
+		memcpy(r, data->p, data->len);
+		n = data->len;
+	} else if (st == EU_OK && data->len) {
 		size_t ne = a->le; /* 0 when the command has no Le */
 		if (ne == 0 || data->len > ne) {
 			/* ISO 7816-4 / TS 102 221: more data than asked for waits for GET RESPONSE */
@@ -606,14 +611,26 @@ static eu_status dispatch(euicc_card *c, const capdu *a, int ch, abuf *out)
 		if (gp && a->p1 <= 0x02) {
 			if (app == APP_FS)
 				return fs_command(c, ch, a, out);
-			if (a->p2 == 0x0C || a->p2 == 0x00 || a->p2 == 0x01)
-				return EU_OK; /* no file of a profile selected: nothing to tell */
-			return EU_WRONG_P1P2;
+			if (a->p2 != 0x0C && a->p2 != 0x00 && a->p2 != 0x01)
+				return EU_WRONG_P1P2;
+			/* the selected application: its FCI (00) or its name (01), as SELECT gave them; with
+			 * nothing selected there is nothing to tell */
+			const uint8_t *aid = app == APP_ISDR ? aid_isdr : app == APP_ECASD ? aid_ecasd : NULL;
+			if (aid && a->p2 == 0x00)
+				fci(out, aid, 0x0F);
+			else if (aid && a->p2 == 0x01)
+				tlv_put(out, 0x84, aid, 16);
+			return EU_OK;
 		}
 		break;
 	}
-	if (app == APP_FS || (app == APP_NONE && !gp && fs_ins(a->ins)))
-		return gp ? EU_CLA : fs_command(c, ch, a, out);
+	if (app == APP_FS || (app == APP_NONE && !gp && fs_ins(a->ins))) {
+		/* an ISO instruction in the proprietary class is a class error; an instruction the card does
+		 * not know at all (GET IDENTITY, SUSPEND UICC, ...) is an instruction error */
+		if (gp)
+			return fs_ins(a->ins) || a->ins == 0xA4 || a->ins == 0xCB || a->ins == 0xDB ? EU_CLA : EU_INS;
+		return fs_command(c, ch, a, out);
+	}
 	if (app == APP_ISDR)
 		return isdr_command(c, a, CTX_CONTACT, out);
 	if (app == APP_ECASD)
@@ -652,7 +669,9 @@ size_t euicc_transmit(euicc_card *c, const uint8_t *in, size_t len, uint8_t *r)
 		r[1] = 0x81;
 		return 2;
 	}
-	if (a.ins == 0xC0 && !(a.cla & 0x80)) {
+	/* GET RESPONSE in the class of the command that left the data (00, 80 after an ENVELOPE, as pySim
+	 * and modems send it) */
+	if (a.ins == 0xC0 && ((a.cla & 0xF0) != 0xA0 || a.cla == 0xA0)) {
 		n = get_response(c, &a, r);
 		euicc_trace_hex(c, "R-APDU", r, n);
 		return n;

@@ -210,6 +210,7 @@ typedef enum {
 	EU_PIN_INVALIDATED,     /* 6984 reference data invalidated (PIN disabled) */
 	EU_INCOMPATIBLE_FILE,   /* 6981 command incompatible with the file structure */
 	EU_NO_EF,               /* 6986 command not allowed (no EF selected) */
+	EU_END_OF_FILE,         /* 6282 with data: fewer bytes than Le before the end of the EF */
 } eu_status;
 
 uint16_t euicc_sw_of(eu_status s);

@@ -321,7 +321,8 @@ static int serve_frame(slot *s, const uint8_t *in, long len, uint8_t *out)
 				memcpy(atr, echo_atr, n = sizeof(echo_atr));
 			return vpcd_write_frame(s->fd, atr, n);
 		}
-		return 0;
+		/* any other single byte is a (malformed) APDU: it gets its answer (6700), or the reader
+		 * would wait for one for ever */
 	}
 	if (len < 1)
 		return 0;

@@ -385,7 +385,9 @@ static eu_status binary(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 	size_t ne = a->le ? a->le : 256;
 	size_t n = f->size - off < ne ? f->size - off : ne;
 	abuf_put(out, body(c, f) + off, n);
-	return EU_OK;
+	/* ISO 7816-4: an explicit Le past the end gets the bytes there are and 6282; Le 00 (up to 256)
+	 * asks for what there is (docs/protocol-choices.md) */
+	return n < ne && a->le && a->le != 256 ? EU_END_OF_FILE : EU_OK;
 }
 
 /* Record numbers are logical: for a cyclic EF record 1 is the last one written (stored first). */

@@ -438,11 +438,16 @@ eu_status isdr_command(euicc_card *c, const capdu *a, eu_context ctx, abuf *out)
 {
 	if ((a->cla & 0x80) == 0)
 		return EU_CLA;
-	/* management needs the secured (OTA) path; a device may still read the EID */
+	/* management needs the secured (OTA) path; a device may still read the EID. GET DATA of a data
+	 * object the ISD-R holds only for the SM-SR (FF21, BF30) is a security error on the contact
+	 * interface; one it does not hold at all (66, E0, ...) is 6A88, as on the ECASD (GP: referenced
+	 * data not found; docs/protocol-choices.md) */
+	if (ctx == CTX_CONTACT && (a->ins == 0xCA || a->ins == 0xCB) && !(a->p1 == 0x00 && a->p2 == 0x5A)) {
+		uint16_t tag = (uint16_t)((a->p1 << 8) | a->p2);
+		return tag == 0xFF21 || tag == 0xBF30 ? EU_SECURITY : EU_NOT_FOUND;
+	}
 	if (ctx == CTX_CONTACT && !(a->ins == 0xCA && a->p1 == 0x00 && a->p2 == 0x5A))
-		return a->ins == 0xE6 || a->ins == 0xE2 || a->ins == 0xE4 || a->ins == 0xF2 || a->ins == 0xCA
-			       ? EU_SECURITY
-			       : EU_INS;
+		return a->ins == 0xE6 || a->ins == 0xE2 || a->ins == 0xE4 || a->ins == 0xF2 ? EU_SECURITY : EU_INS;
 	switch (a->ins) {
 	case 0xE6:
 		if (!a->lc)

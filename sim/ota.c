@@ -76,7 +76,16 @@ static void run_script(euicc_card *c, int target, const uint8_t *script, size_t 
 		scp80_script_item item;
 		bool done = false;
 		if (scp80_script_next(&it, &item, &done)) {
-			last_sw = 0x6A80; /* a truncated script ends the processing */
+			/* a truncated command ends the processing; it is the command that failed (counted, no
+			 * data), not an error tacked onto the previous command's answer */
+			last_sw = 0x6A80;
+			count++;
+			abuf_reset(&last);
+			if (n_r < 32) {
+				offs[n_r] = all.len;
+				abuf_put_u16(&all, last_sw);
+				lens[n_r++] = 2;
+			}
 			break;
 		}
 		if (done)

@@ -567,8 +567,10 @@ static int cmd_profile(smsr_ctx *x, int argc, char **argv)
 		if (!file)
 			return failx(x, EXIT_USAGE, "profile show: FILE is required");
 		abuf b = ABUF_INIT;
-		if (read_file(file, &b, why, sizeof(why)))
+		if (read_file(file, &b, why, sizeof(why))) {
+			abuf_free(&b);
 			return failx(x, 1, "%s", why);
+		}
 		json_t *d = profile_describe(b.p, b.len, secrets, why, sizeof(why));
 		abuf_free(&b);
 		if (!d)
@@ -579,6 +581,10 @@ static int cmd_profile(smsr_ctx *x, int argc, char **argv)
 			printf("%s: %lld bytes\n  ICCID %s\n  IMSI  %s\n", file, json_integer_value(json_object_get(d, "bytes")),
 			       json_string_value(json_object_get(d, "iccid")),
 			       json_is_string(json_object_get(d, "imsi")) ? json_string_value(json_object_get(d, "imsi")) : "-");
+			if (json_is_string(json_object_get(d, "k")))
+				printf("  K     %s\n", json_string_value(json_object_get(d, "k")));
+			if (json_is_string(json_object_get(d, "opc")))
+				printf("  OPc   %s\n", json_string_value(json_object_get(d, "opc")));
 			size_t i;
 			json_t *e;
 			json_array_foreach(json_object_get(d, "elements"), i, e)

@@ -599,6 +599,26 @@ START_TEST(same_iccid_twice_refused)
 }
 END_TEST
 
+/* A compact script whose last command is cut short: that command is the one that failed (counted, SW
+ * 6A80, no data), not an error beside the previous command's answer */
+START_TEST(compact_script_trailing_byte)
+{
+	ck_assert_int_eq(dev_attach(&F.host), 0);
+	static const uint8_t tar[3] = { 0, 0, 1 };
+	static const uint8_t getdata[] = { 0x80, 0xCA, 0x00, 0x5A, 0x00 }, stray[] = { 0x80 };
+	const uint8_t *items[2] = { getdata, stray };
+	size_t lens[2] = { sizeof(getdata), sizeof(stray) };
+	ck_assert_int_eq(dev_send(&F.host, tar, false, items, lens, 2, false), 0);
+	ck_assert_uint_eq(F.host.por.status, 0x00);
+	tu_assert_hex(F.host.por_data.p, F.host.por_data.len, "026a80", "count 2, SW 6A80, no data");
+	/* the whole command alone: count 1, its data and 9000 */
+	ck_assert_int_eq(dev_send(&F.host, tar, false, items, lens, 1, false), 0);
+	ck_assert_uint_eq(F.host.por_data.p[0], 1);
+	ck_assert_uint_eq(F.host.por_data.p[1] << 8 | F.host.por_data.p[2], 0x9000);
+	ck_assert_uint_eq(F.host.por_data.len, 3 + 18);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("card");
@@ -619,6 +639,7 @@ int main(void)
 	tcase_add_test(tc, nvm_reload_and_corruption);
 	tcase_add_test(tc, seed_reproducible);
 	tcase_add_test(tc, same_iccid_twice_refused);
+	tcase_add_test(tc, compact_script_trailing_byte);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
