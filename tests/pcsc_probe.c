@@ -1,6 +1,8 @@
 /* A plain PC/SC client for the integration tests and the benchmark: finds a reader by name, connects,
  * sends APDUs (handling 61xx with GET RESPONSE), checks expected status words, or times round trips.
- * usage: pcsc_probe [--wait SEC] [--list] [--bench N] READER_SUBSTRING [APDU_HEX[=SW]]... */
+ * usage: pcsc_probe [--wait SEC] [--list] [--bench N] [--storm N] READER_SUBSTRING [APDU_HEX[=SW]]...
+ * --storm N sends N random APDUs (lengths 1-261, fixed seed; vpcd's single-byte control codes left out)
+ * and fails unless every one gets an answer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +29,14 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	double wait_s = 0;
-	int bench = 0, list = 0, i = 1;
+	int bench = 0, list = 0, storm = 0, i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--wait") && i + 1 < argc)
 			wait_s = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--bench") && i + 1 < argc)
 			bench = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--storm") && i + 1 < argc)
+			storm = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--list"))
 			list = 1;
 		else {
@@ -83,6 +87,33 @@ int main(int argc, char **argv)
 	}
 	const SCARD_IO_REQUEST *pci = proto == SCARD_PROTOCOL_T1 ? SCARD_PCI_T1 : SCARD_PCI_T0;
 	int rc = 0;
+	if (storm) {
+		uint64_t x = 0x2545F4914F6CDD1Dull;
+		BYTE resp[66000], apdu[261];
+		double worst = 0, t_all = now_us();
+		for (int k = 0; k < storm; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			size_t len = 1 + (size_t)(x % 261);
+			for (size_t b = 0; b < len; b++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				apdu[b] = (BYTE)(x >> 24);
+			}
+			if (len == 1 && (apdu[0] == 0x00 || apdu[0] == 0x01 || apdu[0] == 0x02 || apdu[0] == 0x04))
+				apdu[0] = 0x03; /* vpcd's control codes are not APDUs */
+			DWORD rlen = sizeof(resp);
+			double t0 = now_us();
+			rv = SCardTransmit(card, pci, apdu, (DWORD)len, NULL, resp, &rlen);
+			double dt = now_us() - t0;
+			worst = dt > worst ? dt : worst;
+			if (rv != SCARD_S_SUCCESS || rlen < 2) {
+				fprintf(stderr, "pcsc_probe: storm APDU %d (%zu bytes) got no answer: %s\n", k, len,
+					pcsc_stringify_error(rv));
+				return 1;
+			}
+		}
+		printf("storm: %d APDUs answered in %.1f s, slowest %.1f ms\n", storm, (now_us() - t_all) / 1e6,
+		       worst / 1e3);
+	}
 	for (; i < argc; i++) {
 		char hex[4096];
 		snprintf(hex, sizeof(hex), "%s", argv[i]);

@@ -70,6 +70,17 @@ if [ $PCSCD_REUSED -eq 0 ]; then
 	check "card reconnects after a pcscd restart" "$PROBE" --wait 15 "$R1" 00A4040C10A0000005591010FFFFFFFF8900000200=9000
 fi
 
+# the random-APDU storm through pcscd: every APDU answered (one byte ones too), the card still answers,
+# its saved state unchanged (but for the MO counter, which notifications move)
+stable() { "$SIM" show --json --show-secrets --state "$work/c1.json" | python3 -c "
+import json,sys; d=json.load(sys.stdin); d.pop('mo_counter',None); print(json.dumps(d,sort_keys=True))"; }
+before=$(stable)
+check "20,000 random APDUs through pcscd, each answered" timeout 300 "$PROBE" --storm 20000 "$R1" \
+	00A4040010A0000005591010FFFFFFFF8900000100=9000
+grep -h "storm:" "$work/out" | sed 's/^/# /'
+[ "$before" = "$(stable)" ] && ok "the storm left the card's saved state as it was" ||
+	not_ok "the storm changed the saved state"
+
 # SIGTERM: saves and exits cleanly
 kill -TERM "${SIM_PIDS[0]}"
 wait "${SIM_PIDS[0]}"; rc=$?
