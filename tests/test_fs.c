@@ -79,6 +79,22 @@ static void install(int n, const char *iccid, const char *imsi, bool pin_enabled
 	install_keys(n, iccid, imsi, pin_enabled, enable, NULL, NULL);
 }
 
+/* With ADF.USIM current: READ BINARY by SFI sfi gives the same bytes as SELECT fid + READ BINARY */
+static void sfi_is(uint8_t sfi, uint16_t fid, const char *pkg)
+{
+	abuf a = ABUF_INIT, b = ABUF_INIT;
+	char cmd[40];
+	snprintf(cmd, sizeof(cmd), "00B0%02X0000", 0x80 | sfi);
+	uint16_t sw = apdu(cmd, &a);
+	ck_assert_msg(sw == 0x9000, "%s: READ BINARY SFI %02X answered %04X", pkg, sfi, sw);
+	snprintf(cmd, sizeof(cmd), "00A4000C02%04X", fid);
+	ck_assert_uint_eq(apdu(cmd, NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B0000000", &b), 0x9000);
+	ck_assert_msg(a.len == b.len && !memcmp(a.p, b.p, a.len), "%s: SFI %02X is not EF %04X", pkg, sfi, fid);
+	abuf_free(&a);
+	abuf_free(&b);
+}
+
 /* Every TS.48 package installs whole: the USIM, ISIM and CSIM through EF.DIR, DF.TELECOM, DF.5GS, the
  * files genericFileManagement adds, EF.ARR rules, PINs and PUKs. */
 START_TEST(ts48_file_systems)
@@ -113,9 +129,21 @@ START_TEST(ts48_file_systems)
 		tu_assert_hex(r.p, r.len, "080910101032540636", "%s", names[i]);
 		/* EF.IMSI is written by ADM1 only (EF.ARR record 10 of the USIM) */
 		ck_assert_uint_eq(apdu("00D6000001 08", NULL), 0x6982);
-		/* EF.LOCI by SFI (no '88' in its FCP: the FID's low five bits, 1E) */
-		ck_assert_uint_eq(apdu("00B09E000B", &r), 0x9000);
-		ck_assert_uint_eq(r.len, 11);
+		/* SFIs as the SAIP templates give them (the packages leave '88' out): each transparent EF read
+		 * by SFI is the EF its FID selects (the FID's low five bits would give AD for 0D, LOCI for 1E) */
+		sfi_is(0x03, 0x6FAD, names[i]);
+		sfi_is(0x04, 0x6F38, names[i]);
+		sfi_is(0x07, 0x6F07, names[i]);
+		sfi_is(0x0B, 0x6F7E, names[i]);
+		sfi_is(0x0D, 0x6F7B, names[i]);
+		sfi_is(0x1E, 0x6FE3, names[i]);
+		/* EF.SPN has no SFI in the template: its FID's low bits (06) are EF.ACC's */
+		sfi_is(0x06, 0x6F78, names[i]);
+		/* EF.DIR at the MF by SFI 1E (the MF current): record 1 names the USIM */
+		ck_assert_uint_eq(apdu("00A4000C023F00", NULL), 0x9000);
+		ck_assert_uint_eq(apdu("00B201F400", &r), 0x9000);
+		ck_assert_uint_eq(r.p[0], 0x61);
+		ck_assert_uint_eq(apdu(sel, NULL), 0x9000);
 		/* DF.TELECOM and, in it, a file genericFileManagement created (EF.ICE_graphics 5F50/4F21 ...) */
 		ck_assert_uint_eq(apdu("00A4080C027F10", NULL), 0x9000);
 		ck_assert_uint_eq(apdu("00A4080C047F106F44", NULL), 0x9000);
