@@ -53,6 +53,7 @@ uint16_t euicc_sw_of(eu_status s)
 	case EU_INCOMPATIBLE_FILE: return 0x6981;
 	case EU_NO_EF: return 0x6986;
 	case EU_END_OF_FILE: return 0x6282;
+	case EU_MORE_BLOCKS: return 0x62F1;
 	}
 	return 0x6F00;
 }
@@ -215,6 +216,9 @@ euicc_card *euicc_create_empty(void)
 	c->switch_from = c->switch_to = -1;
 	sms_reassembly_init(&c->sms);
 	abuf_init(&c->dl_buf);
+	abuf_init(&c->bt_rest);
+	abuf_init(&c->bt_set);
+	c->bt_set_ef = -1;
 	return c;
 }
 
@@ -343,6 +347,8 @@ void euicc_free(euicc_card *c)
 		close(c->lock_fd);
 	sms_reassembly_free(&c->sms);
 	abuf_free(&c->dl_buf);
+	abuf_free(&c->bt_rest);
+	abuf_free(&c->bt_set);
 	/* the keys and what the blobs hold; the pages go back to the kernel, which zeroes them */
 	nvm_wipe(&c->nvm);
 	nvm_wipe(c->snapshot);
@@ -516,7 +522,7 @@ static size_t finish(euicc_card *c, const capdu *a, eu_status st, abuf *data, ui
 	size_t n = 0;
 	if (st == EU_PIN_WRONG)
 		sw = (uint16_t)(0x63C0 | (c->pin_left & 0x0F));
-	if (st == EU_END_OF_FILE) {
+	if (st == EU_END_OF_FILE || st == EU_MORE_BLOCKS) {
 		/* the data there was (all of it fits: fewer bytes than Le), then the warning */
 		memcpy(r, data->p, data->len);
 		n = data->len;
@@ -627,8 +633,10 @@ static eu_status dispatch(euicc_card *c, const capdu *a, int ch, abuf *out)
 	if (app == APP_FS || (app == APP_NONE && !gp && fs_ins(a->ins))) {
 		/* an ISO instruction in the proprietary class is a class error; an instruction the card does
 		 * not know at all (GET IDENTITY, SUSPEND UICC, ...) is an instruction error */
+		if (gp && (a->ins == 0xCB || a->ins == 0xDB) && app == APP_FS)
+			return fs_command(c, ch, a, out); /* RETRIEVE DATA / SET DATA (TS 102 221 11.3) */
 		if (gp)
-			return fs_ins(a->ins) || a->ins == 0xA4 || a->ins == 0xCB || a->ins == 0xDB ? EU_CLA : EU_INS;
+			return fs_ins(a->ins) || a->ins == 0xA4 ? EU_CLA : EU_INS;
 		return fs_command(c, ch, a, out);
 	}
 	if (app == APP_ISDR)

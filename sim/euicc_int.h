@@ -135,7 +135,7 @@ bool nvm_only_confirmations(const euicc_nvm *before, const euicc_nvm *after);
 
 /* The enabled profile's file system (saip.c builds it from the stored package, fs.c runs the commands) */
 #define FS_MAX_FILES 320
-enum { FS_DF = 1, FS_ADF, FS_EF_TRANSPARENT, FS_EF_LINEAR, FS_EF_CYCLIC };
+enum { FS_DF = 1, FS_ADF, FS_EF_TRANSPARENT, FS_EF_LINEAR, FS_EF_CYCLIC, FS_EF_BERTLV };
 typedef struct {
 	uint16_t fid;
 	uint8_t type;
@@ -211,6 +211,7 @@ typedef enum {
 	EU_INCOMPATIBLE_FILE,   /* 6981 command incompatible with the file structure */
 	EU_NO_EF,               /* 6986 command not allowed (no EF selected) */
 	EU_END_OF_FILE,         /* 6282 with data: fewer bytes than Le before the end of the EF */
+	EU_MORE_BLOCKS,         /* 62F1 with data: RETRIEVE DATA has more (TS 102 221 11.3.1) */
 } eu_status;
 
 uint16_t euicc_sw_of(eu_status s);
@@ -278,6 +279,10 @@ struct euicc_card {
 	/* GET RESPONSE buffer (61xx) */
 	uint8_t pending[EUICC_RAPDU_MAX];
 	size_t pending_len;
+	/* BER-TLV EFs (RAM): what RETRIEVE DATA still has to give, a SET DATA object still arriving */
+	abuf bt_rest;
+	abuf bt_set;
+	int bt_set_ef;               /* the EF the SET DATA object goes to, -1 none */
 	uint16_t pending_sw;
 	/* toolkit */
 	bool terminal_profile;

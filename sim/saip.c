@@ -207,14 +207,16 @@ static int create(bctx *b, int parent, const uint8_t *fcp, size_t len, uint16_t 
 		f->type = (!tlv_find(fcp, len, 0xC6, &ps) || fid_default) ? FS_DF : FS_EF_TRANSPARENT;
 	} else {
 		uint8_t fd = d.value[0];
-		if ((fd & 0x38) == 0x38 && fd != 0x39)
+		if ((fd & 0x3F) == 0x39)
+			f->type = FS_EF_BERTLV; /* '39' / '79' (shareable): an EF of BER-TLV objects, not a DF */
+		else if ((fd & 0x38) == 0x38)
 			f->type = FS_DF;
 		else if ((fd & 0x07) == 0x02)
 			f->type = FS_EF_LINEAR;
 		else if ((fd & 0x07) == 0x06)
 			f->type = FS_EF_CYCLIC;
 		else
-			f->type = FS_EF_TRANSPARENT; /* transparent, and BER-TLV EFs read as transparent */
+			f->type = FS_EF_TRANSPARENT;
 		if (f->type == FS_EF_LINEAR || f->type == FS_EF_CYCLIC) {
 			if (d.len < 4 || !be_uint(d.value + 2, 2))
 				return fail(b, PE_BAD_VALUES, "record file %04X without a record length", f->fid);

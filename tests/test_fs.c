@@ -8,6 +8,7 @@
 #include "testutil.h"
 #include "cardutil.h"
 #include "apdu/milenage.h"
+#include "apdu/tlv.h"
 #include "profile.h"
 #include "euicc_int.h"
 
@@ -279,6 +280,78 @@ START_TEST(no_pin_guesses_without_nvm)
 }
 END_TEST
 
+/* A BER-TLV EF (EF.URSP 4F0B in DF.5GS of a TS.48 package): an EF, not a DF; READ BINARY 6981;
+ * SET DATA (ADM1) stores an object, in one block or several, RETRIEVE DATA gives it back whole (62F1
+ * while more blocks follow), 5C lists the tags, a tag alone deletes; it survives a reload */
+START_TEST(bertlv_ef)
+{
+	abuf pkg = ABUF_INIT, r = ABUF_INIT;
+	if (!tu_ts48("TS48V5-SAIP2-3-BERTLV-SUCI-UNIQUE.der", &pkg))
+		return;
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	uint8_t aid[16];
+	cu_isdp_aid(aid, 0);
+	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
+	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
+	ck_assert_uint_eq(apdu("00A4040C07A0000000871002", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00A4000C025FC0", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00A40004024F0B", &r), 0x9000);
+	tlv fcp, d;
+	ck_assert_int_eq(tlv_parse_one(r.p, r.len, &fcp), APDU_OK);
+	ck_assert_int_eq(tlv_find(fcp.value, fcp.len, 0x82, &d), APDU_OK);
+	ck_assert_uint_eq(d.value[0] & 0x3F, 0x39); /* a BER-TLV EF */
+	ck_assert_uint_eq(apdu("00B0000000", NULL), 0x6981);
+	ck_assert_uint_eq(apdu("80CB0080015C", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "5c00", "no object yet");
+	ck_assert_uint_eq(apdu("80DB008005 8003010203", NULL), 0x6982); /* UPDATE is ADM1's */
+	ck_assert_uint_eq(apdu("0020000A08 3535353535353535", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00A4000C024F0B", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("80DB008005 8003010203", NULL), 0x9000);
+	/* a 300-byte object in two blocks */
+	char big[700] = "80DB0080FF 8182012C";
+	for (int i = 0; i < 251; i++)
+		strcat(big, "AB");
+	ck_assert_uint_eq(apdu(big, NULL), 0x9000);
+	char rest[200] = "80DB000031 ";
+	for (int i = 0; i < 49; i++)
+		strcat(rest, "AB");
+	ck_assert_uint_eq(apdu(rest, NULL), 0x9000);
+	ck_assert_uint_eq(apdu("80CB00800180", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "8003010203", "object 80");
+	ck_assert_uint_eq(apdu("80CB00800181", &r), 0x62F1);
+	ck_assert_uint_eq(r.len, 256);
+	ck_assert_uint_eq(r.p[0], 0x81);
+	ck_assert_uint_eq(apdu("80CB000000", &r), 0x9000);
+	ck_assert_uint_eq(r.len, 304 - 256);
+	ck_assert_uint_eq(apdu("80CB0080015C", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "5c028081", "two tags");
+	reload();
+	ck_assert_uint_eq(apdu("00A4040C07A0000000871002", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00A4000C025FC0", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00A4000C024F0B", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("80CB00800180", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "8003010203", "object 80 after a reload");
+	ck_assert_uint_eq(apdu("0020000A08 3535353535353535", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("80DB00800180", NULL), 0x9000); /* the tag alone: deleted */
+	ck_assert_uint_eq(apdu("80CB00800180", NULL), 0x6A88);
+	ck_assert_uint_eq(apdu("80CB0080015C", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "5c0181", "one tag left");
+	/* objects until the file is full (1024 bytes): the one that does not fit is refused (6A84) and the
+	 * others stay */
+	for (int tag = 0x82; tag <= 0x84; tag++) {
+		char obj[600];
+		snprintf(obj, sizeof(obj), "80DB0080FD %02X81FA", tag);
+		for (int i = 0; i < 250; i++)
+			strcat(obj, "CD");
+		ck_assert_uint_eq(apdu(obj, NULL), tag < 0x84 ? 0x9000 : 0x6A84);
+	}
+	ck_assert_uint_eq(apdu("80CB0080015C", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "5c03818283", "what fits stays");
+	abuf_free(&pkg);
+	abuf_free(&r);
+}
+END_TEST
+
 START_TEST(records_and_updates)
 {
 	abuf r = ABUF_INIT;
@@ -538,6 +611,7 @@ int main(void)
 	tcase_add_test(tc, ts48_file_systems);
 	tcase_add_test(tc, pins_and_access);
 	tcase_add_test(tc, no_pin_guesses_without_nvm);
+	tcase_add_test(tc, bertlv_ef);
 	tcase_add_test(tc, records_and_updates);
 	tcase_add_test(tc, cyclic_file);
 	tcase_add_test(tc, profile_isolation);
