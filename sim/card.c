@@ -516,8 +516,30 @@ static bool read_only(const capdu *a)
 	return false;
 }
 
+/* the GSM class (TS 51.011): its status words, response data waiting behind 9Fxx, data beyond P3 cut */
+static size_t finish_gsm(euicc_card *c, const capdu *a, eu_status st, abuf *data, uint8_t *r)
+{
+	uint16_t sw = gsm_sw_of(st);
+	size_t n = 0;
+	if (st == EU_OK && data->len && !a->le) {
+		memcpy(c->pending, data->p, data->len);
+		c->pending_len = data->len;
+		sw = (uint16_t)(0x9F00 | (data->len >= 256 ? 0 : data->len));
+	} else if (st == EU_OK && data->len) {
+		n = data->len < a->le ? data->len : a->le;
+		memcpy(r, data->p, n);
+	}
+	if (st == EU_OK && sw == 0x9000 && c->n_proactive && a->ins != 0x12)
+		sw = (uint16_t)(0x9100 | (c->proactive[0].len & 0xff));
+	r[n++] = (uint8_t)(sw >> 8);
+	r[n++] = (uint8_t)sw;
+	return n;
+}
+
 static size_t finish(euicc_card *c, const capdu *a, eu_status st, abuf *data, uint8_t *r)
 {
+	if (a->cla == 0xA0)
+		return finish_gsm(c, a, st, data, r);
 	uint16_t sw = euicc_sw_of(st);
 	size_t n = 0;
 	if (st == EU_PIN_WRONG)
@@ -591,6 +613,12 @@ static eu_status dispatch(euicc_card *c, const capdu *a, int ch, abuf *out)
 {
 	uint8_t app = c->channel_app[ch];
 	bool gp = (a->cla & 0x80) != 0;
+	if (a->cla == 0xA0) {
+		/* the GSM class: the toolkit commands as in class 80 (a 2G modem sends them so), the rest
+		 * over the GSM view of the enabled profile (gsm.c) */
+		if (a->ins != 0x10 && a->ins != 0x12 && a->ins != 0x14 && a->ins != 0xC2)
+			return gsm_command(c, a, out);
+	}
 	switch (a->ins) {
 	case 0x70:
 		return gp ? EU_CLA : manage_channel(c, a, ch, out);

@@ -320,6 +320,7 @@ struct euicc_card {
 	bool fs_valid;
 	int fs_profile;
 	int fs_df[EUICC_CHANNELS], fs_ef[EUICC_CHANNELS], fs_rec[EUICC_CHANNELS];
+	int gsm_df, gsm_ef, gsm_rec; /* the GSM view's selection (CLA A0, channel 0): DF, EF (-1), record */
 	bool pin_verified[EUICC_MAX_PINS]; /* security status of the session (RAM) */
 	bool snapshot_active;        /* a state-changing command runs: blobs are saved on first touch */
 	bool blob_saved[EUICC_MAX_PROFILES];
@@ -354,6 +355,19 @@ eu_status fs_command(euicc_card *c, int ch, const capdu *a, abuf *out);
 /* after a successful download: lays out and fills the profile's files and PINs; PE status on failure */
 uint8_t fs_install(nvm_profile *p, size_t *bad_pe, char *why, size_t why_len);
 void fs_forget(euicc_card *c);
+/* for the GSM view (gsm.c): the enabled profile's tree (NULL: none), a file's body, its access rule for
+ * reading or updating, marking the files changed, a PIN by reference, VERIFY of one, and the GSM
+ * algorithm (SRES ‖ Kc from MILENAGE, PIN1 required) */
+fs_tree *fs_tree_of(euicc_card *c);
+uint8_t *fs_body(euicc_card *c, const fs_file *f);
+bool fs_allowed(euicc_card *c, const fs_tree *t, int file, bool update);
+void fs_touch(euicc_card *c);
+const nvm_pin *fs_pin(euicc_card *c, uint8_t ref);
+eu_status fs_verify(euicc_card *c, uint8_t ref, const uint8_t value[8]);
+eu_status fs_gsm_algorithm(euicc_card *c, fs_tree *t, const uint8_t rnd[16], abuf *out);
+/* gsm.c: the TS 51.011 command set (CLA A0) over a GSM view of the enabled profile */
+eu_status gsm_command(euicc_card *c, const capdu *a, abuf *out);
+uint16_t gsm_sw_of(eu_status s);
 
 /* ota.c */
 eu_status ota_envelope_sms_pp(euicc_card *c, const uint8_t *data, size_t len, abuf *out);

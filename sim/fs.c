@@ -26,6 +26,9 @@ void fs_forget(euicc_card *c)
 		c->fs_ef[i] = -1;
 		c->fs_rec[i] = 0;
 	}
+	c->gsm_df = 0;
+	c->gsm_ef = -1;
+	c->gsm_rec = 0;
 }
 
 uint8_t fs_install(nvm_profile *p, size_t *bad_pe, char *why, size_t why_len)
@@ -865,6 +868,16 @@ static bool ust_service(euicc_card *c, const fs_tree *t, int adf, unsigned n)
 	return byte < f->size && (body(c, f)[byte] >> ((n - 1) % 8) & 1);
 }
 
+/* TS 33.102 6.8.1.2 conversion functions: c2 SRES = RES1 xor RES2 (8-byte RES), c3 Kc = CK1 xor CK2 xor
+ * IK1 xor IK2 */
+static void gsm_context(const milenage_out *m, uint8_t *sres, uint8_t kc[8])
+{
+	for (int i = 0; sres && i < 4; i++)
+		sres[i] = (uint8_t)(m->res[i] ^ m->res[i + 4]);
+	for (int i = 0; i < 8; i++)
+		kc[i] = (uint8_t)(m->ck[i] ^ m->ck[i + 8] ^ m->ik[i] ^ m->ik[i + 8]);
+}
+
 static eu_status authenticate(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
 {
 	int adf = current_adf(t, c->fs_df[ch]);
@@ -886,14 +899,10 @@ static eu_status authenticate(euicc_card *c, int ch, fs_tree *t, const capdu *a,
 	uint8_t kc[8];
 	if (milenage_f2345(t->k, t->opc, rnd, m.res, m.ck, m.ik, m.ak, m.ak_star))
 		return EU_TECHNICAL;
-	/* TS 33.102 6.8.1.2 conversion function c3: Kc = CK1 xor CK2 xor IK1 xor IK2 */
-	for (int i = 0; i < 8; i++)
-		kc[i] = (uint8_t)(m.ck[i] ^ m.ck[i + 8] ^ m.ik[i] ^ m.ik[i + 8]);
+	gsm_context(&m, NULL, kc);
 	if (gsm) {
-		/* c2: SRES = RES1 xor RES2 (8-byte RES) */
 		uint8_t sres[4];
-		for (int i = 0; i < 4; i++)
-			sres[i] = (uint8_t)(m.res[i] ^ m.res[i + 4]);
+		gsm_context(&m, sres, kc);
 		abuf_put_u8(out, 4);
 		abuf_put(out, sres, 4);
 		abuf_put_u8(out, 8);
@@ -974,4 +983,63 @@ eu_status fs_command(euicc_card *c, int ch, const capdu *a, abuf *out)
 		return set_data(c, ch, t, a);
 	}
 	return EU_INS;
+}
+
+/* ---- what the GSM view (gsm.c) uses ---- */
+
+fs_tree *fs_tree_of(euicc_card *c)
+{
+	return tree(c);
+}
+
+uint8_t *fs_body(euicc_card *c, const fs_file *f)
+{
+	return body(c, f);
+}
+
+bool fs_allowed(euicc_card *c, const fs_tree *t, int file, bool update)
+{
+	return allowed(c, t, file, update ? AM_UPDATE : AM_READ);
+}
+
+void fs_touch(euicc_card *c)
+{
+	files_touch(c);
+}
+
+const nvm_pin *fs_pin(euicc_card *c, uint8_t ref)
+{
+	int i = pin_index(c, ref);
+	return i < 0 ? NULL : &prof(c)->pins[i];
+}
+
+eu_status fs_verify(euicc_card *c, uint8_t ref, const uint8_t value[8])
+{
+	int i = pin_index(c, ref);
+	if (i < 0)
+		return EU_NOT_FOUND;
+	nvm_pin *p = &prof(c)->pins[i];
+	if (!p->enabled)
+		return EU_PIN_INVALIDATED;
+	eu_status st = present(c, p, value);
+	c->pin_verified[i] = st == EU_OK;
+	return st;
+}
+
+eu_status fs_gsm_algorithm(euicc_card *c, fs_tree *t, const uint8_t rnd[16], abuf *out)
+{
+	if (pin_index(c, 0x01) >= 0 && !key_satisfied(c, 0x01))
+		return EU_SECURITY;
+	if (!t->has_aka || t->aka_alg != 0x01)
+		return EU_FUNC_NOT_SUPPORTED;
+	milenage_out m;
+	uint8_t sres[4], kc[8];
+	if (milenage_f2345(t->k, t->opc, rnd, m.res, m.ck, m.ik, m.ak, m.ak_star))
+		return EU_TECHNICAL;
+	gsm_context(&m, sres, kc);
+	abuf_put(out, sres, 4);
+	abuf_put(out, kc, 8);
+	crypto_wipe(&m, sizeof(m));
+	crypto_wipe(kc, sizeof(kc));
+	return EU_OK;
 }

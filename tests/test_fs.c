@@ -352,6 +352,34 @@ START_TEST(bertlv_ef)
 }
 END_TEST
 
+/* The GSM class with PIN1 (CHV1) in force: EF.IMSI needs it (9804), VERIFY CHV counts tries (the DF's
+ * response shows them), the right value opens the file, three wrong ones block it (9840), and the UICC
+ * view sees the same counter */
+START_TEST(gsm_chv1)
+{
+	abuf r = ABUF_INIT;
+	install(0, "8988211000000467285", "001010000000001", true, true);
+	ck_assert_uint_eq(apdu("A0A40000027F20", NULL), 0x9F17);
+	ck_assert_uint_eq(apdu("A0A40000026F07", NULL), 0x9F0F);
+	ck_assert_uint_eq(apdu("A0B0000009", NULL), 0x9804);
+	ck_assert_uint_eq(apdu("A020000108 31313131FFFFFFFF", NULL), 0x9804);
+	ck_assert_uint_eq(apdu("A0F2000017", &r), 0x9000);
+	ck_assert_uint_eq(r.len, 23);
+	ck_assert_uint_eq(r.p[18], 0x82); /* CHV1: initialised, 2 tries left */
+	ck_assert_uint_eq(apdu("0020000100", NULL), 0x63C2);
+	ck_assert_uint_eq(apdu("A020000108 31323334FFFFFFFF", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("A0B0000009", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "080910100000000010", "EF.IMSI through DF.GSM");
+	ck_assert_uint_eq(apdu("A020000208 31323334FFFFFFFF", NULL), 0x9404); /* no CHV2 in this profile */
+	for (int i = 0; i < 2; i++)
+		ck_assert_uint_eq(apdu("A020000108 30303030FFFFFFFF", NULL), 0x9804);
+	ck_assert_uint_eq(apdu("A020000108 30303030FFFFFFFF", NULL), 0x9840);
+	ck_assert_uint_eq(apdu("A020000108 31323334FFFFFFFF", NULL), 0x9840);
+	ck_assert_uint_eq(apdu("0020000100", NULL), 0x6983);
+	abuf_free(&r);
+}
+END_TEST
+
 START_TEST(records_and_updates)
 {
 	abuf r = ABUF_INIT;
@@ -612,6 +640,7 @@ int main(void)
 	tcase_add_test(tc, pins_and_access);
 	tcase_add_test(tc, no_pin_guesses_without_nvm);
 	tcase_add_test(tc, bertlv_ef);
+	tcase_add_test(tc, gsm_chv1);
 	tcase_add_test(tc, records_and_updates);
 	tcase_add_test(tc, cyclic_file);
 	tcase_add_test(tc, profile_isolation);
