@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "apdu/crypto.h"
 #include "apdu/tlv.h"
 #include "euicc_int.h"
 
@@ -616,19 +617,28 @@ int saip_build(const uint8_t *pkg, size_t len, fs_tree *t, uint8_t *data, size_t
 	t->f[0].type = FS_DF;
 	t->f[0].parent = -1;
 	t->n = 1;
-	if (pins)
-		memset(pins, 0, sizeof(nvm_pin) * EUICC_MAX_PINS);
-	if (puks)
-		memset(puks, 0, sizeof(nvm_pin) * EUICC_MAX_PUKS);
+	/* the PINs are checked (count, duplicates) whether or not the caller keeps them: a layout-only
+	 * build refuses what a full one refuses */
+	nvm_pin scratch_pins[EUICC_MAX_PINS], scratch_puks[EUICC_MAX_PUKS];
+	if (!pins)
+		pins = scratch_pins;
+	if (!puks)
+		puks = scratch_puks;
+	memset(pins, 0, sizeof(nvm_pin) * EUICC_MAX_PINS);
+	memset(puks, 0, sizeof(nvm_pin) * EUICC_MAX_PUKS);
 	bctx b = { t, data, data_cap, 0, "?" };
 	acur c = acur_make(pkg, len);
 	tlv pe;
-	while (c.len) {
+	int rc = 0;
+	while (c.len && !rc) {
 		if (tlv_next(&c, &pe))
-			return fail(&b, PE_INVALID_FORMAT, "malformed element", 0);
-		if (element(&b, &pe, pins, puks))
-			return -1;
-		b.pe_index++;
+			rc = fail(&b, PE_INVALID_FORMAT, "malformed element", 0);
+		else if (element(&b, &pe, pins, puks))
+			rc = -1;
+		else
+			b.pe_index++;
 	}
-	return 0;
+	crypto_wipe(scratch_pins, sizeof(scratch_pins));
+	crypto_wipe(scratch_puks, sizeof(scratch_puks));
+	return rc;
 }
