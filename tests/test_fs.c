@@ -380,6 +380,105 @@ START_TEST(gsm_chv1)
 }
 END_TEST
 
+/* A generated profile is consistent as pySim-shell's ust_service_check sees it (a file of a service is
+ * there exactly when EF.UST offers the service) and a modem's USIM initialisation finds every mandatory
+ * EF (TS 31.102 4.2) with its size, by FID and by SFI */
+static bool selectable(const char *path_hex)
+{
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "00A4040C07A0000000871002");
+	ck_assert_uint_eq(apdu(cmd, NULL), 0x9000);
+	snprintf(cmd, sizeof(cmd), "00A4090C%02zX%s", strlen(path_hex) / 2, path_hex);
+	return apdu(cmd, NULL) == 0x9000;
+}
+
+static void generated_check(bool spn)
+{
+	profile_params pp;
+	memset(&pp, 0, sizeof(pp));
+	pp.iccid = "8988211000000467285";
+	pp.imsi = "001010000000003";
+	pp.spn = spn ? "Bench" : NULL;
+	memset(pp.k, 0x11, 16);
+	memset(pp.opc, 0x22, 16);
+	abuf pkg = ABUF_INIT, r = ABUF_INIT;
+	char why[256];
+	ck_assert_int_eq(profile_build(&pp, &pkg, why, sizeof(why)), 0);
+	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
+	uint8_t aid[16];
+	cu_isdp_aid(aid, 0);
+	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
+	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
+	/* the modem: EF.ICCID, EF.DIR, the USIM by its AID */
+	ck_assert_uint_eq(apdu("00A4080C022FE2", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B000000A", &r), 0x9000);
+	ck_assert_uint_eq(apdu("00A4080C022F00", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B2010400", &r), 0x9000);
+	ck_assert_uint_eq(r.p[0], 0x61);
+	ck_assert_uint_eq(apdu("00A4040C07A0000000871002", NULL), 0x9000);
+	static const struct {
+		uint16_t fid;
+		uint8_t sfi;
+		size_t size;
+	} mandatory[] = {
+		{ 0x6F38, 0x04, 8 },  { 0x6F78, 0x06, 2 },  { 0x6FAD, 0x03, 4 },  { 0x6F07, 0x07, 9 },
+		{ 0x6F7E, 0x0B, 11 }, { 0x6F73, 0x0C, 14 }, { 0x6F08, 0x08, 33 }, { 0x6F09, 0x09, 33 },
+		{ 0x6F5B, 0x0F, 6 },  { 0x6F5C, 0x10, 3 },  { 0x6F31, 0x12, 1 },  { 0x6F7B, 0x0D, 12 },
+		{ 0x6F05, 0x02, 2 },  { 0x6FC4, 0x00, 16 },
+	};
+	for (size_t i = 0; i < sizeof(mandatory) / sizeof(mandatory[0]); i++) {
+		char cmd[40];
+		snprintf(cmd, sizeof(cmd), "00A4000C02%04X", mandatory[i].fid);
+		ck_assert_msg(apdu(cmd, NULL) == 0x9000, "EF %04X missing", mandatory[i].fid);
+		ck_assert_uint_eq(apdu("00B0000000", &r), 0x9000);
+		ck_assert_msg(r.len == mandatory[i].size, "EF %04X: %zu bytes", mandatory[i].fid, r.len);
+		if (mandatory[i].sfi) {
+			abuf s2 = ABUF_INIT;
+			snprintf(cmd, sizeof(cmd), "00B0%02X0000", 0x80 | mandatory[i].sfi);
+			ck_assert_uint_eq(apdu(cmd, &s2), 0x9000);
+			ck_assert(s2.len == r.len && !memcmp(s2.p, r.p, r.len));
+			abuf_free(&s2);
+		}
+	}
+	ck_assert_uint_eq(apdu("00A4000C026FB7", NULL), 0x9000); /* EF.ECC: 112 */
+	ck_assert_uint_eq(apdu("00B2010404", &r), 0x9000);
+	tu_assert_hex(r.p, r.len, "11f2ff00", "EF.ECC record 1");
+	/* services and their files, both ways */
+	ck_assert_uint_eq(apdu("00A4000C026F38", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00B0000000", &r), 0x9000);
+	uint8_t ust[8];
+	memcpy(ust, r.p, 8);
+	static const struct {
+		unsigned service;
+		const char *path;
+	} files[] = {
+		{ 2, "6F3B" },  { 10, "6F3C" },  { 10, "6F43" }, { 12, "6F42" }, { 19, "6F46" }, { 20, "6F60" },
+		{ 21, "6F40" }, { 27, "5F3B" },  { 27, "5F3B4F20" }, { 27, "5F3B4F52" }, { 45, "6FC5" }, { 46, "6FC6" },
+		{ 71, "6FD9" }, { 85, "6FE3" },  { 85, "6FE4" }, { 122, "5FC04F01" },
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		unsigned n = files[i].service - 1;
+		bool on = n / 8 < sizeof(ust) && (ust[n / 8] >> (n % 8) & 1);
+		ck_assert_msg(selectable(files[i].path) == on, "service %u is %s but %s is %s", files[i].service,
+			      on ? "on" : "off", files[i].path, on ? "missing" : "there");
+	}
+	ck_assert(((ust[2] >> 2) & 1) == spn); /* service 19 with EF.SPN */
+	abuf_free(&pkg);
+	abuf_free(&r);
+}
+
+START_TEST(generated_profile_consistent)
+{
+	generated_check(false);
+}
+END_TEST
+
+START_TEST(generated_profile_with_spn_consistent)
+{
+	generated_check(true);
+}
+END_TEST
+
 START_TEST(records_and_updates)
 {
 	abuf r = ABUF_INIT;
@@ -641,6 +740,8 @@ int main(void)
 	tcase_add_test(tc, no_pin_guesses_without_nvm);
 	tcase_add_test(tc, bertlv_ef);
 	tcase_add_test(tc, gsm_chv1);
+	tcase_add_test(tc, generated_profile_consistent);
+	tcase_add_test(tc, generated_profile_with_spn_consistent);
 	tcase_add_test(tc, records_and_updates);
 	tcase_add_test(tc, cyclic_file);
 	tcase_add_test(tc, profile_isolation);
