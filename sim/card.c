@@ -358,9 +358,21 @@ void euicc_free(euicc_card *c)
 	euicc_big_free(c, sizeof(*c));
 }
 
+/* T=0 only (a strict T=0 card): TS ‖ T0 '0B' (no interface bytes, 11 historical bytes) ‖ "euicc-bench",
+ * no TCK (ISO 7816-3 8.2.5: none when only T=0 is offered) */
+static const uint8_t atr_t0[] = { 0x3B, 0x0B, 'e', 'u', 'i', 'c', 'c', '-', 'b', 'e', 'n', 'c', 'h' };
+
+void euicc_set_t0_strict(euicc_card *c, bool on)
+{
+	c->t0_strict = on;
+}
+
 size_t euicc_atr(const euicc_card *c, uint8_t *atr)
 {
-	(void)c;
+	if (c->t0_strict) {
+		memcpy(atr, atr_t0, sizeof(atr_t0));
+		return sizeof(atr_t0);
+	}
 	memcpy(atr, atr_bytes, sizeof(atr_bytes));
 	uint8_t tck = 0;
 	for (size_t i = 1; i + 1 < sizeof(atr_bytes); i++)
@@ -577,8 +589,11 @@ static size_t get_response(euicc_card *c, const capdu *a, uint8_t *r)
 {
 	size_t n = 0;
 	uint16_t sw;
+	size_t want = a->le ? a->le : 256;
 	if (!c->pending_len || a->p1 || a->p2) {
 		sw = !c->pending_len ? 0x6985 : 0x6A86;
+	} else if (c->t0_strict && want > c->pending_len) {
+		sw = (uint16_t)(0x6C00 | (c->pending_len & 0xFF)); /* T=0: P3 names more than there is */
 	} else {
 		size_t ne = a->le ? a->le : 256;
 		size_t give = c->pending_len < ne ? c->pending_len : ne;
@@ -699,6 +714,17 @@ size_t euicc_transmit(euicc_card *c, const uint8_t *in, size_t len, uint8_t *r)
 		r[1] = 0x00;
 		return 2;
 	}
+	if (c->t0_strict) {
+		/* T=0 (ISO 7816-3 12.2): no extended length; a case-4 command carries no Le, its data waits
+		 * behind 61xx (9Fxx in the GSM class) */
+		if (a.cse == APDU_CASE_2E || a.cse == APDU_CASE_3E || a.cse == APDU_CASE_4E) {
+			r[0] = 0x67;
+			r[1] = 0x00;
+			return 2;
+		}
+		if (a.cse == APDU_CASE_4S)
+			a.le = 0;
+	}
 	int ch = (a.cla & 0x40) ? 4 + (a.cla & 0x0F) : (a.cla & 0x03);
 	if (ch >= EUICC_CHANNELS || !c->channel_open[ch]) {
 		r[0] = 0x68;
@@ -722,9 +748,23 @@ size_t euicc_transmit(euicc_card *c, const uint8_t *in, size_t len, uint8_t *r)
 		if (c->check_blobs)
 			nvm_copy(c->snapshot, &c->nvm); /* the whole of it, to catch a blob changed untouched */
 	}
+	int rec_was = c->fs_rec[ch], gsm_rec_was = c->gsm_rec;
 	eu_status st = dispatch(c, &a, ch, &out);
 	if (out.err)
 		st = EU_TECHNICAL;
+	if (c->t0_strict && a.cse == APDU_CASE_2S && a.ins != 0x12 && (st == EU_OK || st == EU_END_OF_FILE) &&
+	    out.len && out.len != a.le && !(a.cla == 0xA0 && out.len > a.le)) {
+		/* T=0: P3 is not the length there is: 6Cxx tells it, and nothing moved (the record pointer
+		 * is put back; the command is sent again with the right P3) */
+		c->fs_rec[ch] = rec_was;
+		c->gsm_rec = gsm_rec_was;
+		size_t have = out.len;
+		abuf_free(&out);
+		r[0] = 0x6C;
+		r[1] = (uint8_t)(have >= 256 ? 0 : have);
+		euicc_trace_hex(c, "R-APDU", r, 2);
+		return 2;
+	}
 	cat_flush_refresh(c);
 	if (!ro && c->path && c->check_blobs) {
 		for (int i = 0; i < EUICC_MAX_PROFILES; i++) {

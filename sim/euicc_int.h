@@ -269,6 +269,7 @@ struct euicc_card {
 	char *path;                  /* state file, NULL for an in-memory card */
 	char last_error[256];
 	char load_note[256];         /* what the load noticed and accepted (a torn last journal record) */
+	bool t0_strict;              /* behave as a T=0 card: 61xx after case 4, 6Cxx for a wrong Le, no extended */
 	bool lazy_pending;           /* a confirmation is in RAM only (written with the next change or save) */
 	bool state_lost;             /* the state file or journal was removed or replaced: no more commits */
 	char state_lost_why[320];

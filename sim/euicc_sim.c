@@ -65,13 +65,16 @@ static const char main_help[] =
 	"        one card that SIGHUP resets to FRESH (copied over FILE, then a power cycle) without\n"
 	"        leaving the reader; logs 'card 0 reset to FRESH' (conformance runs: apdu replay --reset-cmd)\n"
 	"  run   --echo [--vpcd HOST:PORT]    a card that answers 9000 to everything (latency floor)\n"
+	"  run   ... --t0-strict   behave as a real T=0 card: ATR with T=0 only, 61xx after every case-4\n"
+	"        command, 6Cxx for a wrong Le, no extended length (docs/real-cards.md)\n"
 	"  show  --state FILE [--json] [--show-secrets]\n"
 	"        EID, profiles, free slots, pending notifications, counters\n"
 	"\n"
 	"The test PKI (CI, EUM, SM-DP, SM-SR) lives in $XDG_DATA_HOME/euicc-bench/pki unless --pki DIR.\n"
 	"Keys are never printed unless --show-secrets.\n";
 
-enum { O_STATE = 256, O_EID, O_EIS, O_SEED, O_PKI, O_FB, O_FORCE, O_VPCD, O_TRACE, O_ECHO, O_SECRETS, O_HELP, O_RESET_FROM };
+enum { O_STATE = 256, O_EID, O_EIS, O_SEED, O_PKI, O_FB, O_FORCE, O_VPCD, O_TRACE, O_ECHO, O_SECRETS, O_HELP, O_RESET_FROM,
+       O_T0 };
 
 static int write_json_file(const char *path, json_t *o, char *why, size_t why_len)
 {
@@ -342,9 +345,10 @@ static int cmd_run(int argc, char **argv)
 		{ "state", required_argument, NULL, O_STATE }, { "vpcd", required_argument, NULL, O_VPCD },
 		{ "trace", no_argument, NULL, O_TRACE },       { "echo", no_argument, NULL, O_ECHO },
 		{ "help", no_argument, NULL, O_HELP },         { "reset-from", required_argument, NULL, O_RESET_FROM },
-		{ NULL, 0, NULL, 0 },
+		{ "t0-strict", no_argument, NULL, O_T0 },      { NULL, 0, NULL, 0 },
 	};
 	static slot slots[MAX_CARDS];
+	bool t0 = false;
 	const char *reset_from = NULL;
 	int n = 0, nvpcd = 0, c;
 	bool trace = false, echo = false;
@@ -366,6 +370,7 @@ static int cmd_run(int argc, char **argv)
 		case O_TRACE: trace = true; break;
 		case O_ECHO: echo = true; break;
 		case O_RESET_FROM: reset_from = optarg; break;
+		case O_T0: t0 = true; break;
 		case 'h':
 		case O_HELP: fputs(main_help, stdout); return 0;
 		default: return fail(EXIT_USAGE, "run: unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
@@ -410,6 +415,7 @@ static int cmd_run(int argc, char **argv)
 				rc = fail(1, "%s", why);
 				goto out;
 			}
+			euicc_set_t0_strict(s->card, t0);
 			if (euicc_load_note(s->card))
 				fprintf(stderr, "euicc-sim: card %d: %s\n", i, euicc_load_note(s->card));
 			if (trace)
@@ -440,6 +446,7 @@ static int cmd_run(int argc, char **argv)
 			} else {
 				euicc_free(s->card); /* releases the old file's lock */
 				s->card = fresh;
+				euicc_set_t0_strict(s->card, t0);
 				if (euicc_lock(s->card, why, sizeof(why)))
 					fprintf(stderr, "euicc-sim: card 0: %s\n", why);
 				if (trace)

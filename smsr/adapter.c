@@ -146,10 +146,22 @@ uint16_t dev_apdu_bin(dev_host *h, const uint8_t *a, size_t len, abuf *out)
 	if (n < 2)
 		return 0;
 	uint16_t sw = (uint16_t)((r[n - 2] << 8) | r[n - 1]);
+	if ((sw >> 8) == 0x6C && len == 5) {
+		/* a T=0 card: P3 was not the length there is; the same command with that P3 */
+		uint8_t again[5];
+		memcpy(again, a, 5);
+		again[4] = (uint8_t)sw;
+		h->apdus++;
+		n = h->t.transmit(h->t.ctx, again, 5, r, sizeof(r));
+		if (n < 2)
+			return 0;
+		sw = (uint16_t)((r[n - 2] << 8) | r[n - 1]);
+	}
 	if (out)
 		abuf_put(out, r, n - 2);
-	while ((sw >> 8) == 0x61) {
-		uint8_t gr[5] = { 0x00, 0xC0, 0x00, 0x00, (uint8_t)sw };
+	while ((sw >> 8) == 0x61 || ((sw >> 8) == 0x9F && a[0] == 0xA0)) {
+		/* GET RESPONSE in the class of the command (the GSM class for 9Fxx) */
+		uint8_t gr[5] = { (uint8_t)(a[0] == 0xA0 ? 0xA0 : 0x00), 0xC0, 0x00, 0x00, (uint8_t)sw };
 		h->apdus++;
 		n = h->t.transmit(h->t.ctx, gr, 5, r, sizeof(r));
 		if (n < 2)

@@ -151,6 +151,13 @@ const char *link_name(const smsr_link *l)
 	return l->name;
 }
 
+int link_protocol(const smsr_link *l)
+{
+	if (l->inproc)
+		return -1;
+	return l->proto == SCARD_PROTOCOL_T0 ? 0 : 1;
+}
+
 void link_close(smsr_link *l)
 {
 	if (!l)

@@ -11,6 +11,8 @@ int link_open_pcsc(const char *reader, smsr_link **out, char *why, size_t why_le
 int link_open_inproc(const char *state_file, smsr_link **out, char *why, size_t why_len);
 dev_transport link_transport(smsr_link *l);
 const char *link_name(const smsr_link *l);
+/* the protocol the reader and card agreed: 0 T=0, 1 T=1, -1 in-process (no T=0 rules) */
+int link_protocol(const smsr_link *l);
 void link_close(smsr_link *l);
 
 #endif

@@ -20,8 +20,11 @@ for p in json.load(sys.stdin)['profiles']:
     if p['iccid'] == sys.argv[1]: print(p['state'])" "$1"; }
 
 "$SIM" new --state "$work/card.json" --eis "$work/eis.json" --seed 11 >/dev/null || { echo "not ok 1 - new"; exit 1; }
+# pcscd-t0: the card behaves as a strict T=0 card (docs/real-cards.md); everything must pass the same
+T0=()
+[ "$MODE" = pcscd-t0 ] && { T0=(--t0-strict); MODE=pcscd; }
 start_card() {
-	"$SIM" run --state "$work/card.json" --vpcd "127.0.0.1:$PORT" 2>>"$work/sim.log" &
+	"$SIM" run --state "$work/card.json" --vpcd "127.0.0.1:$PORT" "${T0[@]}" 2>>"$work/sim.log" &
 	SIM_PID=$!
 	"$PROBE" --wait 10 "$READER" 00A4040C10A0000005591010FFFFFFFF8900000200=9000 >/dev/null 2>&1
 }
@@ -51,6 +54,12 @@ expect "apdu read-ids: a modem sees A's ICCID" 0 "ICCID  8988211000000467285" "$
 expect "apdu read-ids: and its IMSI" 0 "IMSI   001010123456063" "$APDU" read-ids "${CARD[@]}"
 expect "apdu read-ids: and its SPN" 0 "SPN    Bench Net" "$APDU" read-ids "${CARD[@]}"
 expect "notifications stored and confirmed" 0 '"confirmed": "' "$SMSR" --db "$work/smsr.db" --json notifications
+if [ ${#T0[@]} -gt 0 ]; then
+	# a T=0 card: a READ BINARY whose P3 is too long gets 6C0A, and apdu resends it as a T=0 host does
+	expect "T=0: 6Cxx is resent with the right P3" 0 "988812010000407682f5 9000" \
+		"$APDU" send "${CARD[@]}" 00A4080C022FE2 00B0000010
+	expect "T=0: no extended length (6700)" 0 "6700" "$APDU" send "${CARD[@]}" 00B00000000100
+fi
 # what a modem writes (EF.LOCI) survives a restart of the card process
 expect "modem writes EF.LOCI" 0 "9000" "$APDU" send "${CARD[@]}" 00A4080C047FFF6F7E 00D600000B12345678001010fffe0000
 if [ "$MODE" = pcscd ]; then

@@ -359,8 +359,8 @@ START_TEST(gsm_chv1)
 {
 	abuf r = ABUF_INIT;
 	install(0, "8988211000000467285", "001010000000001", true, true);
-	ck_assert_uint_eq(apdu("A0A40000027F20", NULL), 0x9F17);
-	ck_assert_uint_eq(apdu("A0A40000026F07", NULL), 0x9F0F);
+	ck_assert_uint_eq(apdu("A0A40000027F20", NULL), 0x9000); /* 9F17 and GET RESPONSE */
+	ck_assert_uint_eq(apdu("A0A40000026F07", NULL), 0x9000);
 	ck_assert_uint_eq(apdu("A0B0000009", NULL), 0x9804);
 	ck_assert_uint_eq(apdu("A020000108 31313131FFFFFFFF", NULL), 0x9804);
 	ck_assert_uint_eq(apdu("A0F2000017", &r), 0x9000);

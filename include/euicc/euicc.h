@@ -71,6 +71,10 @@ size_t euicc_power_on(euicc_card *c, uint8_t *atr);
 size_t euicc_reset(euicc_card *c, uint8_t *atr);
 void euicc_power_off(euicc_card *c);
 size_t euicc_atr(const euicc_card *c, uint8_t *atr);
+/* Behaves as a strict T=0 card, as a real one in a USB reader does: an ATR offering T=0 only, 61xx
+ * after every case-4 command (Le is not carried), 6Cxx when a case-2 Le is not the length there is,
+ * GET RESPONSE likewise, no extended length (6700). */
+void euicc_set_t0_strict(euicc_card *c, bool on);
 
 /* One APDU exchange. rapdu must hold EUICC_RAPDU_MAX bytes. Always produces an R-APDU (at least a SW). */
 size_t euicc_transmit(euicc_card *c, const uint8_t *capdu, size_t len, uint8_t *rapdu);
