@@ -40,6 +40,7 @@ const char *profile_element_name(uint32_t tag)
 
 static const uint8_t oid_mf[6] = { 0x67, 0x81, 0x0f, 0x01, 0x02, 0x01 };   /* TCA template MF */
 static const uint8_t oid_usim[6] = { 0x67, 0x81, 0x0f, 0x01, 0x02, 0x04 }; /* TCA template ADF.USIM */
+static const uint8_t oid_telecom[6] = { 0x67, 0x81, 0x0f, 0x01, 0x02, 0x03 };   /* DF.TELECOM */
 static const uint8_t oid_optusim[6] = { 0x67, 0x81, 0x0f, 0x01, 0x02, 0x05 };   /* optional USIM files */
 static const uint8_t oid_gsm_access[6] = { 0x67, 0x81, 0x0f, 0x01, 0x02, 0x07 }; /* DF.GSM-ACCESS */
 static const uint8_t usim_aid[12] = { 0xa0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02, 0xff, 0x49, 0xff, 0x05, 0x89 };
@@ -205,6 +206,14 @@ int profile_build(const profile_params *p, abuf *out, char *why, size_t why_len)
 	tlv_end(&b, m3);
 	tlv_end(&b, m2);
 	tlv_end(&b, m);
+	/* telecom: DF.TELECOM, where a 2G modem looks for EF.SMSP (TS 51.011); the EF itself is not in the
+	 * telecom template and comes with genericFileManagement below */
+	tlv_begin(&b, 0xB2, &m);
+	pe_header(&b, id++);
+	tlv_put(&b, 0x81, oid_telecom, 6);
+	static const uint8_t fd_telecom[] = { 0x82, 0x02, 0x78, 0x21, 0x83, 0x02, 0x7F, 0x10, 0x8B, 0x03, 0x2F, 0x06, 0x01 };
+	file(&b, 0xA2, fd_telecom, sizeof(fd_telecom), NULL, 0);
+	tlv_end(&b, m);
 	/* usim: ADF.USIM, EF.IMSI */
 	uint8_t imsi[9];
 	size_t in = strlen(p->imsi);
@@ -233,7 +242,7 @@ int profile_build(const profile_params *p, abuf *out, char *why, size_t why_len)
 	k += sizeof(rest);
 	file(&b, 0xA2, fd_adf, k, NULL, 0);
 	/* the USIM's mandatory EFs (TS 31.102 4.2, the SAIP usim template), each under its PE-USIM tag:
-	 * [3] IMSI, [5] Keys, [6] KeysPS, [7] HPPLMN, [8] UST, [13] SPN, [15] START-HFN, [16] THRESHOLD,
+	 * [3] IMSI, [5] Keys, [6] KeysPS, [7] HPPLMN, [8] UST, [11] SMSP, [13] SPN, [15] START-HFN, [16] THRESHOLD,
 	 * [17] PSLOCI, [18] ACC, [19] FPLMN, [20] LOCI, [21] AD, [22] ECC, [23] NETPAR. Access rules (EF.ARR
 	 * records): 1 read always, 2 read PIN1, 3 read and update PIN1 (what the modem writes); ADM1 updates. */
 	static const uint8_t fd_imsi[] = { 0x82, 0x02, 0x41, 0x21, 0x83, 0x02, 0x6F, 0x07, 0x8B, 0x03, 0x2F, 0x06, 0x02 };
@@ -250,13 +259,20 @@ int profile_build(const profile_params *p, abuf *out, char *why, size_t why_len)
 	static const uint8_t fd_hpplmn[] = { 0x82, 0x02, 0x41, 0x21, 0x83, 0x02, 0x6F, 0x31, 0x8B, 0x03, 0x2F, 0x06, 0x02, 0x80, 0x01, 0x01 };
 	static const uint8_t hpplmn[1] = { 0x0A };
 	file(&b, 0xA7, fd_hpplmn, sizeof(fd_hpplmn), hpplmn, 1);
-	/* EF.UST: 19 (SPN, when it is written), 27 (GSM access: DF.GSM-ACCESS below; Kc with the 3G answer),
-	 * 38 (GSM security context). Nothing else is offered, so no file of another service is there. */
+	/* EF.UST: 12 (SMSP), 19 (SPN, when it is written), 27 (GSM access: DF.GSM-ACCESS below; Kc with the 3G
+	 * answer), 38 (GSM security context). Nothing else is offered, so no file of another service is there. */
 	static const uint8_t fd_ust[] = { 0x82, 0x02, 0x41, 0x21, 0x83, 0x02, 0x6F, 0x38, 0x8B, 0x03, 0x2F, 0x06, 0x02, 0x80, 0x01, 0x08 };
 	uint8_t ust[8] = { 0x00, 0x00, 0x00, 0x04, 0x20, 0x00, 0x00, 0x00 };
+	ust[1] |= 0x08; /* service 12: EF.SMSP */
 	if (p->spn)
 		ust[2] |= 0x04; /* service 19 */
 	file(&b, 0xA8, fd_ust, sizeof(fd_ust), ust, sizeof(ust));
+	/* [11] EF.SMSP: one record of 40 bytes (12-byte alpha identifier), no parameter set yet (TS 31.102
+	 * 4.2.27); a 2G modem and pySim-read read its first record */
+	static const uint8_t fd_smsp[] = { 0x82, 0x04, 0x42, 0x21, 0x00, 0x28, 0x83, 0x02, 0x6F, 0x42, 0x8B, 0x03, 0x2F, 0x06, 0x03, 0x80, 0x01, 0x28 };
+	uint8_t smsp[40];
+	memset(smsp, 0xFF, sizeof(smsp));
+	file(&b, 0xAB, fd_smsp, sizeof(fd_smsp), smsp, sizeof(smsp));
 	if (p->spn) {
 		/* EF.SPN: display condition, then the name in the SMS default alphabet (ASCII letters), FF padded */
 		static const uint8_t fd_spn[] = { 0x82, 0x02, 0x41, 0x21, 0x83, 0x02, 0x6F, 0x46, 0x8B, 0x03, 0x2F, 0x06, 0x02 };
@@ -325,6 +341,19 @@ int profile_build(const profile_params *p, abuf *out, char *why, size_t why_len)
 	file(&b, 0xA3, fd_kc, sizeof(fd_kc), kc, sizeof(kc));
 	static const uint8_t fd_kcgprs[] = { 0x82, 0x02, 0x41, 0x21, 0x83, 0x02, 0x4F, 0x52, 0x8B, 0x03, 0x2F, 0x06, 0x03, 0x80, 0x01, 0x09 };
 	file(&b, 0xA4, fd_kcgprs, sizeof(fd_kcgprs), kc, sizeof(kc));
+	tlv_end(&b, m);
+	/* genericFileManagement: DF.TELECOM/EF.SMSP, one record of 40 bytes, no parameter set yet */
+	tlv_begin(&b, 0xA1, &m);
+	pe_header(&b, id++);
+	tlv_begin(&b, 0xA1, &m2);
+	tlv_begin(&b, 0x30, &m3);
+	static const uint8_t telecom_path[2] = { 0x7F, 0x10 };
+	tlv_put(&b, 0x80, telecom_path, 2);
+	static const uint8_t fcp_smsp[] = { 0x82, 0x04, 0x42, 0x21, 0x00, 0x28, 0x83, 0x02, 0x6F, 0x42,
+					    0x8B, 0x03, 0x2F, 0x06, 0x03, 0x80, 0x01, 0x28 };
+	tlv_put(&b, 0x62, fcp_smsp, sizeof(fcp_smsp));
+	tlv_end(&b, m3);
+	tlv_end(&b, m2);
 	tlv_end(&b, m);
 	/* akaParameter: MILENAGE (algorithmID 1), K, OPc */
 	tlv_begin(&b, 0xA4, &m);
