@@ -366,6 +366,11 @@ void fs_touch(euicc_card *c);
 const nvm_pin *fs_pin(euicc_card *c, uint8_t ref);
 eu_status fs_verify(euicc_card *c, uint8_t ref, const uint8_t value[8]);
 eu_status fs_gsm_algorithm(euicc_card *c, fs_tree *t, const uint8_t rnd[16], abuf *out);
+/* the EF current on channel ch (-1 none) */
+int fs_current_ef(euicc_card *c, int ch, const fs_tree *t);
+/* bertlv.c: RETRIEVE DATA and SET DATA on the current BER-TLV EF */
+eu_status bertlv_retrieve_data(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out);
+eu_status bertlv_set_data(euicc_card *c, int ch, fs_tree *t, const capdu *a);
 /* gsm.c: the TS 51.011 command set (CLA A0) over a GSM view of the enabled profile */
 eu_status gsm_command(euicc_card *c, const capdu *a, abuf *out);
 uint16_t gsm_sw_of(eu_status s);
