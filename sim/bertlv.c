@@ -124,7 +124,8 @@ static eu_status bt_store(euicc_card *c, fs_tree *t, int ef, const uint8_t *obj,
 		return EU_NO_MEMORY;
 	}
 	fs_touch(c);
-	memcpy(b, keep.p, keep.len);
+	if (keep.len)
+		memcpy(b, keep.p, keep.len);
 	memset(b + keep.len, 0xFF, f->size - keep.len);
 	abuf_free(&keep);
 	return EU_OK;
