@@ -75,6 +75,16 @@ static void install_keys(int n, const char *iccid, const char *imsi, bool pin_en
 	abuf_free(&pkg);
 }
 
+/* a package into ISD-P n, enabled */
+static void install_pkg(int n, const abuf *pkg)
+{
+	ck_assert_uint_eq(cu_create(&F, n), 0x9000);
+	uint8_t aid[16];
+	cu_isdp_aid(aid, n);
+	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, pkg->p, pkg->len, 512), 0);
+	ck_assert_uint_eq(cu_store(&F, 0x3A03, n), 0x9000);
+}
+
 static void install(int n, const char *iccid, const char *imsi, bool pin_enabled, bool enable)
 {
 	install_keys(n, iccid, imsi, pin_enabled, enable, NULL, NULL);
@@ -288,11 +298,7 @@ START_TEST(bertlv_ef)
 	abuf pkg = ABUF_INIT, r = ABUF_INIT;
 	if (!tu_ts48("TS48V5-SAIP2-3-BERTLV-SUCI-UNIQUE.der", &pkg))
 		return;
-	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
-	uint8_t aid[16];
-	cu_isdp_aid(aid, 0);
-	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
-	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
+	install_pkg(0, &pkg);
 	ck_assert_uint_eq(apdu("00A4040C07A0000000871002", NULL), 0x9000);
 	ck_assert_uint_eq(apdu("00A4000C025FC0", NULL), 0x9000);
 	ck_assert_uint_eq(apdu("00A40004024F0B", &r), 0x9000);
@@ -404,11 +410,7 @@ static void generated_check(bool spn)
 	abuf pkg = ABUF_INIT, r = ABUF_INIT;
 	char why[256];
 	ck_assert_int_eq(profile_build(&pp, &pkg, why, sizeof(why)), 0);
-	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
-	uint8_t aid[16];
-	cu_isdp_aid(aid, 0);
-	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
-	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
+	install_pkg(0, &pkg);
 	/* the modem: EF.ICCID, EF.DIR, the USIM by its AID */
 	ck_assert_uint_eq(apdu("00A4080C022FE2", NULL), 0x9000);
 	ck_assert_uint_eq(apdu("00B000000A", &r), 0x9000);
@@ -563,11 +565,7 @@ START_TEST(cyclic_file)
 	abuf pkg = ABUF_INIT, r = ABUF_INIT;
 	if (!tu_ts48("TS48V2-SAIP2-3-NOBERTLV-UNIQUE.der", &pkg))
 		return;
-	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
-	uint8_t aid[16];
-	cu_isdp_aid(aid, 0);
-	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
-	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
+	install_pkg(0, &pkg);
 	ck_assert_uint_eq(apdu("00A4080402 7FFF 00", NULL), 0x9000);
 	ck_assert_uint_eq(apdu("00A4000402 6F80 00", &r), 0x9000);
 	tlv d;
