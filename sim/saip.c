@@ -518,8 +518,6 @@ static int pin_codes(bctx *b, const uint8_t *v, size_t len, nvm_pin *pins)
 		if (!tlv_find(p.value, p.len, 0x83, &x))
 			n.attrs = int_last(&x);
 		n.enabled = (n.attrs & BENCH_SAIP_PIN_ATTR_ENABLED) != 0;
-		if (!pins)
-			continue;
 		int slot = -1;
 		for (int i = 0; i < EUICC_MAX_PINS; i++) {
 			if (pins[i].used && pins[i].ref == n.ref) {
@@ -552,8 +550,6 @@ static int puk_codes(bctx *b, const uint8_t *v, size_t len, nvm_pin *puks)
 		if (code_entry(b, &p, "PUK", 8, 0x82, BENCH_SAIP_PUK_TRIES_DEFAULT, &n))
 			return -1;
 		n.enabled = true;
-		if (!puks)
-			continue;
 		while (k < EUICC_MAX_PUKS && puks[k].used)
 			k++;
 		if (k >= EUICC_MAX_PUKS)
