@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 
 #include "apdu/gpcert.h"
@@ -140,4 +141,33 @@ apdu_err gpcert_verify(const gpcert *c, const crypto_eckey *issuer_pub)
 	if (!c->signed_part || !c->signed_len)
 		return APDU_E_STATE;
 	return crypto_ecdsa_verify(issuer_pub, c->signed_part, c->signed_len, c->sig);
+}
+
+apdu_err gpcert_issue(const crypto_eckey *issuer, uint8_t role, uint16_t key_usage, const char *subject, const uint8_t pub[65], crypto_curve curve, abuf *out)
+{
+	gpcert c;
+	memset(&c, 0, sizeof(c));
+	uint8_t h[32];
+	/* serial: first bytes of SHA-256(public key); CA id and auth key id: SHA-256 of the issuer's key */
+	crypto_sha256(pub, 65, h);
+	memcpy(c.serial, h, 8);
+	c.serial_len = 8;
+	uint8_t ipub[65];
+	apdu_err e = crypto_ec_public(issuer, ipub);
+	if (e)
+		return e;
+	crypto_sha256(ipub, 65, h);
+	memcpy(c.ca_id, h, 8);
+	c.ca_id_len = 8;
+	memcpy(c.auth_key_id, h, 20);
+	c.auth_key_id_len = 20;
+	snprintf(c.subject, sizeof(c.subject), "%s", subject);
+	c.key_usage = key_usage;
+	static const uint8_t from[4] = { 0x20, 0x26, 0x01, 0x01 }, to[4] = { 0x20, 0x46, 0x12, 0x31 };
+	memcpy(c.effective, from, 4);
+	memcpy(c.expiry, to, 4);
+	c.role = role;
+	memcpy(c.pub, pub, 65);
+	c.curve = curve;
+	return gpcert_build(&c, issuer, out);
 }

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "apdu/gpcert.h"
 #include "apdu/hex.h"
 #include "apdu/ids.h"
 #include "apdu/tlv.h"
@@ -276,16 +277,15 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 		snprintf(why, why_len, "cannot create the ECASD key pair");
 		goto fail;
 	}
-	if (!o->pki) {
+	if (!o->issuer.eum || !o->issuer.ci || !o->issuer.eum_cert) {
 		snprintf(why, why_len, "no PKI to certify the card");
 		goto fail;
 	}
 	abuf cert = ABUF_INIT;
 	char subj[64];
 	snprintf(subj, sizeof(subj), "eUICC %s", eid);
-	e = pki_issue(o->pki->eum, &o->pki->eum_cert, GPCERT_ROLE_ECASD, GPCERT_KEY_USAGE_AGREE, subj, n->ecasd_pk,
-		      n->curve, &cert);
-	if (e || cert.len > sizeof(n->ecasd_cert) || o->pki->eum_cert.len > sizeof(n->eum_cert)) {
+	e = gpcert_issue(o->issuer.eum, GPCERT_ROLE_ECASD, GPCERT_KEY_USAGE_AGREE, subj, n->ecasd_pk, n->curve, &cert);
+	if (e || cert.len > sizeof(n->ecasd_cert) || o->issuer.eum_cert->len > sizeof(n->eum_cert)) {
 		abuf_free(&cert);
 		snprintf(why, why_len, "cannot certify the ECASD key: %s", apdu_strerror(e));
 		goto fail;
@@ -293,9 +293,9 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 	memcpy(n->ecasd_cert, cert.p, cert.len);
 	n->ecasd_cert_len = (uint16_t)cert.len;
 	abuf_free(&cert);
-	memcpy(n->eum_cert, o->pki->eum_cert.p, o->pki->eum_cert.len);
-	n->eum_cert_len = (uint16_t)o->pki->eum_cert.len;
-	if (crypto_ec_public(o->pki->ci, n->ci_pk)) {
+	memcpy(n->eum_cert, o->issuer.eum_cert->p, o->issuer.eum_cert->len);
+	n->eum_cert_len = (uint16_t)o->issuer.eum_cert->len;
+	if (crypto_ec_public(o->issuer.ci, n->ci_pk)) {
 		snprintf(why, why_len, "bad CI key");
 		goto fail;
 	}

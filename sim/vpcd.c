@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "vpcd.h"
+#include "euicc/vpcd.h"
 
 int vpcd_connect(const char *host, int port)
 {

@@ -11,14 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "apdu/cli.h"
+#include "host/cli.h"
 #include "apdu/crypto.h"
 #include "apdu/hex.h"
 #include "apdu/ids.h"
 #include "apdu/tlv.h"
 #include "audit.h"
 #include "bench_constants.h"
-#include "profile.h"
+#include "host/profile.h"
 #include "smsr.h"
 
 #define EXIT_USAGE 2

@@ -6,8 +6,8 @@
 
 #include <jansson.h>
 
-#include "apdu/pki.h"
-#include "link.h"
+#include "host/pki.h"
+#include "host/link.h"
 #include "store.h"
 
 typedef struct {

@@ -15,7 +15,7 @@
 #include "apdu/scp80.h"
 #include "apdu/hex.h"
 #include "apdu/ids.h"
-#include "apdu/pki.h"
+#include "host/pki.h"
 #include "store.h"
 
 struct smsr_store {

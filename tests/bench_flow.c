@@ -13,7 +13,7 @@
 
 #include "apdu/hex.h"
 #include "euicc/euicc.h"
-#include "link.h"
+#include "host/link.h"
 
 static double now_ms(void)
 {
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 		floor_us = tt[250];
 		t = link_transport(card);
 	} else if (!strcmp(argv[2], "-")) {
-		euicc_new_opts o = { .has_seed = true, .seed = 11, .pki = &pki };
+		euicc_new_opts o = { .has_seed = true, .seed = 11, .issuer = pki_issuer(&pki) };
 		mem_card = euicc_create(&o, why, sizeof(why));
 		if (!mem_card)
 			return 1;

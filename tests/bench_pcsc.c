@@ -10,7 +10,7 @@
 #include <PCSC/winscard.h>
 
 #include "apdu/hex.h"
-#include "smsr/adapter.h"
+#include "host/adapter.h"
 
 typedef struct {
 	SCARDCONTEXT ctx;

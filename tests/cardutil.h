@@ -8,11 +8,11 @@
 
 #include "apdu/hex.h"
 #include "apdu/ids.h"
-#include "apdu/pki.h"
+#include "host/pki.h"
 #include "apdu/gpcert.h"
 #include "apdu/tlv.h"
 #include "euicc/euicc.h"
-#include "smsr/adapter.h"
+#include "host/adapter.h"
 
 typedef struct {
 	char dir[256];
@@ -55,7 +55,7 @@ static inline int cu_setup(cu_fixture *f, uint64_t seed)
 	memset(&o, 0, sizeof(o));
 	o.has_seed = seed != 0;
 	o.seed = seed;
-	o.pki = &f->pki;
+	o.issuer = pki_issuer(&f->pki);
 	f->card = euicc_create(&o, why, sizeof(why));
 	if (!f->card)
 		return -1;

@@ -17,8 +17,8 @@
 
 #include "apdu/hex.h"
 #include "apdu/tlv.h"
-#include "smsr/adapter.h"
-#include "vpcd.h"
+#include "host/adapter.h"
+#include "euicc/vpcd.h"
 
 typedef struct {
 	int fd;

@@ -3,7 +3,7 @@
 #include "testutil.h"
 #include "cardutil.h"
 #include "apdu/milenage.h"
-#include "profile.h"
+#include "host/profile.h"
 
 static cu_fixture F;
 
@@ -565,7 +565,7 @@ START_TEST(seed_reproducible)
 	memset(&o, 0, sizeof(o));
 	o.has_seed = true;
 	o.seed = 42;
-	o.pki = &F.pki;
+	o.issuer = pki_issuer(&F.pki);
 	euicc_card *c2 = euicc_create(&o, why, sizeof(why));
 	ck_assert_ptr_nonnull(c2);
 	json_t *a = euicc_eis(F.card), *b = euicc_eis(c2);

@@ -9,7 +9,7 @@
 #include "cardutil.h"
 #include "apdu/milenage.h"
 #include "apdu/tlv.h"
-#include "profile.h"
+#include "host/profile.h"
 #include "euicc_int.h"
 
 static cu_fixture F;

@@ -4,7 +4,7 @@
 #include "testutil.h"
 #include "cardutil.h"
 #include "apdu/sms.h"
-#include "profile.h"
+#include "host/profile.h"
 
 static uint64_t rs = 0x9E3779B97F4A7C15ull;
 static uint32_t rnd(void)

@@ -49,5 +49,9 @@ apdu_err gpcert_parse(const uint8_t *in, size_t len, gpcert *out);
 apdu_err gpcert_verify(const gpcert *c, const crypto_eckey *issuer_pub);
 /* The certified public key as a key object. */
 apdu_err gpcert_pubkey(const gpcert *c, crypto_eckey **out);
+/* Issues a certificate for `pub` (65-byte point) with the given role and subject, signed by `issuer`
+ * (serial and key identifiers from SHA-256 of the keys, validity 2026-01-01..2046-12-31). */
+apdu_err gpcert_issue(const crypto_eckey *issuer, uint8_t role, uint16_t key_usage, const char *subject,
+		      const uint8_t pub[65], crypto_curve curve, abuf *out);
 
 #endif

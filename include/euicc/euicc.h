@@ -10,7 +10,8 @@
 
 #include <jansson.h>
 
-#include "apdu/pki.h"
+#include "apdu/buf.h"
+#include "apdu/crypto.h"
 
 #define EUICC_MAX_PROFILES 4
 #define EUICC_ATR_MAX 33
@@ -18,11 +19,18 @@
 
 typedef struct euicc_card euicc_card;
 
+/* Who certifies a new card: the EUM signs CERT.ECASD.ECKA, the CI's public key is the card's PK.CI. */
+typedef struct {
+	const crypto_eckey *eum;
+	const abuf *eum_cert;     /* the EUM's certificate, kept on the card */
+	const crypto_eckey *ci;
+} euicc_issuer;
+
 typedef struct {
 	const char *eid;          /* 32 digits with valid check digits, or NULL for a fresh one */
 	bool has_seed;            /* draw everything from a DRBG seeded with `seed` (reproducible cards) */
 	uint64_t seed;
-	const bench_pki *pki;     /* signs CERT.ECASD.ECKA (EUM) and provides PK.CI */
+	euicc_issuer issuer;      /* signs CERT.ECASD.ECKA (EUM) and provides PK.CI */
 	unsigned fallback_threshold; /* consecutive "no service" events before the fall-back switch; 0 = 3 */
 	const char *smsr_msisdn;  /* where MO notifications go until an SMS tells otherwise; NULL = default */
 } euicc_new_opts;

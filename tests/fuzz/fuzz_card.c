@@ -10,8 +10,8 @@
 #include "apdu/sms.h"
 #include "apdu/scp80.h"
 #include "euicc/euicc.h"
-#include "profile.h"
-#include "smsr/adapter.h"
+#include "host/profile.h"
+#include "host/adapter.h"
 
 static char pristine[512];
 static scp80_keyset ks;
@@ -73,7 +73,7 @@ static void init_once(void)
 	bench_pki pki;
 	if (pki_load_or_create(pkidir, &pki, why, sizeof(why)))
 		abort();
-	euicc_new_opts o = { .has_seed = true, .seed = 1, .pki = &pki };
+	euicc_new_opts o = { .has_seed = true, .seed = 1, .issuer = pki_issuer(&pki) };
 	euicc_card *c = euicc_create(&o, why, sizeof(why));
 	snprintf(pristine, sizeof(pristine), "%s/card.json", dir);
 	if (!c || euicc_save(c, pristine, why, sizeof(why)))

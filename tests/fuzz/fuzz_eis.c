@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "apdu/scp80.h"
-#include "smsr/adapter.h"
+#include "host/adapter.h"
 #include "store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "apdu/ids.h"
-#include "profile.h"
+#include "host/profile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -7,7 +7,7 @@
 #include "apdu/hex.h"
 #include "apdu/sms.h"
 #include "apdu/tlv.h"
-#include "smsr/adapter.h"
+#include "host/adapter.h"
 
 static void logf_(dev_host *h, const char *msg)
 {

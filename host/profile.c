@@ -4,7 +4,7 @@
 #include "apdu/hex.h"
 #include "apdu/ids.h"
 #include "apdu/tlv.h"
-#include "profile.h"
+#include "host/profile.h"
 
 const char *profile_element_name(uint32_t tag)
 {

@@ -2,7 +2,7 @@
 #ifndef SMSR_LINK_H
 #define SMSR_LINK_H
 
-#include "smsr/adapter.h"
+#include "host/adapter.h"
 
 typedef struct smsr_link smsr_link;
 

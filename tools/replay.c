@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "apdu/hex.h"
-#include "apdu/pki.h"
+#include "host/pki.h"
 #include "bench_constants.h"
-#include "link.h"
-#include "profile.h"
+#include "host/link.h"
+#include "host/profile.h"
 #include "replay.h"
 
 /* ---------------- the vector files ---------------- */

@@ -6,7 +6,7 @@
 #include <PCSC/winscard.h>
 
 #include "euicc/euicc.h"
-#include "link.h"
+#include "host/link.h"
 
 #define LINK_BUSY_TRIES 20 /* 2 s */
 

@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "apdu/hex.h"
-#include "apdu/pki.h"
+#include "host/pki.h"
 
 #define PKI_FILE "pki.json"
 #define PKI_VERSION 1
@@ -44,37 +44,6 @@ static int mkdir_p(const char *path, mode_t mode)
 	return mkdir(tmp, mode) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-apdu_err pki_issue(const crypto_eckey *issuer, const abuf *issuer_cert, uint8_t role, uint16_t key_usage,
-		   const char *subject, const uint8_t pub[65], crypto_curve curve, abuf *out)
-{
-	gpcert c;
-	memset(&c, 0, sizeof(c));
-	uint8_t h[32];
-	/* serial: first bytes of SHA-256(public key); CA id and auth key id: SHA-256 of the issuer's key */
-	crypto_sha256(pub, 65, h);
-	memcpy(c.serial, h, 8);
-	c.serial_len = 8;
-	uint8_t ipub[65];
-	apdu_err e = crypto_ec_public(issuer, ipub);
-	if (e)
-		return e;
-	crypto_sha256(ipub, 65, h);
-	memcpy(c.ca_id, h, 8);
-	c.ca_id_len = 8;
-	memcpy(c.auth_key_id, h, 20);
-	c.auth_key_id_len = 20;
-	(void)issuer_cert;
-	snprintf(c.subject, sizeof(c.subject), "%s", subject);
-	c.key_usage = key_usage;
-	static const uint8_t from[4] = { 0x20, 0x26, 0x01, 0x01 }, to[4] = { 0x20, 0x46, 0x12, 0x31 };
-	memcpy(c.effective, from, 4);
-	memcpy(c.expiry, to, 4);
-	c.role = role;
-	memcpy(c.pub, pub, 65);
-	c.curve = curve;
-	return gpcert_build(&c, issuer, out);
-}
-
 static json_t *key_json(const crypto_eckey *k, const abuf *cert)
 {
 	uint8_t sk[32];
@@ -106,7 +75,7 @@ static apdu_err create(const char *path, bench_pki *p, char *why, size_t why_len
 	};
 	for (size_t i = 0; i < 4; i++) {
 		if ((e = crypto_ec_public(items[i].k, pub)) ||
-		    (e = pki_issue(p->ci, &p->ci_cert, items[i].role, items[i].ku, items[i].subj, pub, p->curve, items[i].cert)))
+		    (e = gpcert_issue(p->ci, items[i].role, items[i].ku, items[i].subj, pub, p->curve, items[i].cert)))
 			goto fail;
 	}
 	json_t *o = json_pack("{s:i,s:s,s:o,s:o,s:o,s:o}", "version", PKI_VERSION, "curve", "P-256",
@@ -217,4 +186,10 @@ void pki_free(bench_pki *p)
 	abuf_free(&p->smdp_cert);
 	abuf_free(&p->smsr_cert);
 	memset(p, 0, sizeof(*p));
+}
+
+euicc_issuer pki_issuer(const bench_pki *p)
+{
+	euicc_issuer is = { .eum = p->eum, .eum_cert = &p->eum_cert, .ci = p->ci };
+	return is;
 }

@@ -10,7 +10,7 @@
 #include <jansson.h>
 
 #include "apdu/apdu.h"
-#include "apdu/cli.h"
+#include "host/cli.h"
 #include "apdu/crypto.h"
 #include "apdu/hex.h"
 #include "apdu/ids.h"
@@ -18,7 +18,7 @@
 #include "apdu/scp03.h"
 #include "apdu/scp80.h"
 #include "apdu/tlv.h"
-#include "link.h"
+#include "host/link.h"
 #include "replay.h"
 
 #define EXIT_USAGE 2   /* bad arguments */

@@ -12,11 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "apdu/cli.h"
+#include "host/cli.h"
 #include "apdu/hex.h"
-#include "apdu/pki.h"
+#include "host/pki.h"
 #include "euicc/euicc.h"
-#include "vpcd.h"
+#include "euicc/vpcd.h"
 
 #define EXIT_USAGE 2
 #define MAX_CARDS 64
@@ -153,7 +153,7 @@ static int cmd_new(int argc, char **argv)
 	bench_pki pki;
 	if (pki_load_or_create(pki_dir ? pki_dir : pki_default_dir(dir, sizeof(dir)), &pki, why, sizeof(why)))
 		return fail(1, "test PKI: %s", why);
-	o.pki = &pki;
+	o.issuer = pki_issuer(&pki);
 	euicc_card *card = euicc_create(&o, why, sizeof(why));
 	pki_free(&pki);
 	if (!card)

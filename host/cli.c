@@ -2,7 +2,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 
-#include "apdu/cli.h"
+#include "host/cli.h"
 
 bool cli_take_flag(int *argc, char **argv, const char *flag)
 {

@@ -96,7 +96,7 @@ uint16_t dev_location(dev_host *h, uint8_t status);
 
 /* SM-DP role for tests: key establishment scenario #3 with ISD-P `aid` and SCP03t download of `pkg`.
  * Returns 0 on success; on failure a message in h->log. */
-#include "apdu/pki.h"
+#include "host/pki.h"
 int dev_download(dev_host *h, const bench_pki *pki, json_t *eis, const uint8_t aid[16], const uint8_t *pkg,
 		size_t pkg_len, size_t segment);
 #endif

@@ -9,6 +9,7 @@
 #include "apdu/buf.h"
 #include "apdu/crypto.h"
 #include "apdu/gpcert.h"
+#include "euicc/euicc.h"
 
 typedef struct {
 	crypto_curve curve;
@@ -24,9 +25,6 @@ const char *pki_default_dir(char *buf, size_t len);
  * failed (a path, a field). A corrupt file is refused, never replaced. */
 apdu_err pki_load_or_create(const char *dir, bench_pki *out, char *why, size_t why_len);
 void pki_free(bench_pki *p);
-/* Issues a certificate for `pub` (65-byte point) with the given role and subject, signed by `issuer`
- * whose certificate names it as CA (`issuer_cert`). */
-apdu_err pki_issue(const crypto_eckey *issuer, const abuf *issuer_cert, uint8_t role, uint16_t key_usage,
-		   const char *subject, const uint8_t pub[65], crypto_curve curve, abuf *out);
-
+/* The EUM and CI of the PKI as a card's issuer (euicc_new_opts). */
+euicc_issuer pki_issuer(const bench_pki *p);
 #endif
