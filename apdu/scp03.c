@@ -478,12 +478,12 @@ apdu_err scp03_card_wrap_response(scp03_session *s, const uint8_t *data, size_t 
 
 /* ---- SCP03t ---- */
 
-#define OPEN_HDR (1 + BENCH_SCP03T_OPEN_HAS_KID) /* KVN [‖ KID] before the host challenge */
+#define OPEN_HDR (1 + PROTO_SCP03T_OPEN_HAS_KID) /* KVN [‖ KID] before the host challenge */
 
 apdu_err scp03t_host_open(uint8_t kvn, uint8_t kid, const uint8_t host_challenge[8], abuf *out)
 {
 	uint8_t v[OPEN_HDR + 8] = { kvn };
-	if (BENCH_SCP03T_OPEN_HAS_KID)
+	if (PROTO_SCP03T_OPEN_HAS_KID)
 		v[1] = kid;
 	memcpy(v + OPEN_HDR, host_challenge, 8);
 	return tlv_put(out, SCP03T_TAG_OPEN, v, sizeof(v));

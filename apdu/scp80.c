@@ -4,9 +4,9 @@
 #include "apdu/crypto.h"
 #include "apdu/scp80.h"
 #include "apdu/tlv.h"
-#include "bench_constants.h"
+#include "apdu/proto.h"
 
-#define SCP80_CC_LEN BENCH_SCP80_CC_LEN /* TS 102 225 5.1.3.1 */
+#define SCP80_CC_LEN PROTO_SCP80_CC_LEN /* TS 102 225 5.1.3.1 */
 #define SCP80_RC_LEN 4    /* CRC32 */
 #define SCP80_UDH_POR_LEN 3
 static const uint8_t scp80_udh_por[SCP80_UDH_POR_LEN] = { 0x02, 0x71, 0x00 };
@@ -465,7 +465,7 @@ apdu_err scp80_expanded_script_build(abuf *out, const uint8_t *const *apdus, con
 static bool compact_ins_is_le(uint8_t ins)
 {
 	/* READ BINARY, READ RECORD, GET RESPONSE, GET DATA, FETCH, GET CHALLENGE */
-	static const uint8_t le_ins[] = BENCH_COMPACT_LE_INS;
+	static const uint8_t le_ins[] = PROTO_COMPACT_LE_INS;
 	for (size_t i = 0; i < sizeof(le_ins); i++)
 		if (le_ins[i] == ins)
 			return true;

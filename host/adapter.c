@@ -5,6 +5,7 @@
 
 #include "apdu/apdu.h"
 #include "apdu/hex.h"
+#include "apdu/proto.h"
 #include "apdu/sms.h"
 #include "apdu/tlv.h"
 #include "host/adapter.h"
@@ -68,8 +69,7 @@ void dev_init_keys(dev_host *h, const dev_transport *t, const scp80_keyset *ks)
 	h->ks = *ks;
 }
 
-static void tracef(dev_host *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tracef(dev_host *h, const char *fmt, ...)
+void dev_tracef(dev_host *h, const char *fmt, ...)
 {
 	if (!h->trace)
 		return;
@@ -87,7 +87,7 @@ static void trace_hex(dev_host *h, const char *label, const uint8_t *p, size_t l
 		return;
 	size_t show = len > 120 ? 120 : len;
 	char *x = hex_encode_alloc(p, show);
-	tracef(h, "%s %s%s", label, x ? x : "", len > show ? "…" : "");
+	dev_tracef(h, "%s %s%s", label, x ? x : "", len > show ? "…" : "");
 	free(x);
 }
 
@@ -104,15 +104,15 @@ static const char *command_name(const uint8_t *a, size_t len)
 	case 0xE2:
 		if (len >= 7) {
 			switch ((a[5] << 8) | a[6]) {
-			case 0x3A01: return "STORE DATA 3A01 (key establishment: SM-DP certificate)";
-			case 0x3A02: return "STORE DATA 3A02 (key establishment: ePK.DP, signature)";
-			case 0x3A03: return "STORE DATA 3A03 (EnableProfile)";
-			case 0x3A04: return "STORE DATA 3A04 (DisableProfile)";
-			case 0x3A05: return "STORE DATA 3A05 (SetFallBackAttribute)";
-			case 0x3A06: return "STORE DATA 3A06 (SetEmergencyProfileAttribute)";
-			case 0x3A07: return "STORE DATA 3A07 (UpdateConnectivityParameters)";
-			case 0x3A08: return "STORE DATA 3A08 (notification confirmation)";
-			case 0x3A09: return "STORE DATA 3A09 (POL1)";
+			case PROTO_DGI_KE_CERT: return "STORE DATA 3A01 (key establishment: SM-DP certificate)";
+			case PROTO_DGI_KE_EPK: return "STORE DATA 3A02 (key establishment: ePK.DP, signature)";
+			case PROTO_DGI_ENABLE: return "STORE DATA 3A03 (EnableProfile)";
+			case PROTO_DGI_DISABLE: return "STORE DATA 3A04 (DisableProfile)";
+			case PROTO_DGI_SET_FALLBACK: return "STORE DATA 3A05 (SetFallBackAttribute)";
+			case PROTO_DGI_SET_EMERGENCY: return "STORE DATA 3A06 (SetEmergencyProfileAttribute)";
+			case PROTO_DGI_CONNECTIVITY: return "STORE DATA 3A07 (UpdateConnectivityParameters)";
+			case PROTO_DGI_NOTIF_CONFIRM: return "STORE DATA 3A08 (notification confirmation)";
+			case PROTO_DGI_SET_POL1: return "STORE DATA 3A09 (POL1)";
 			}
 		}
 		return "STORE DATA";
@@ -132,7 +132,7 @@ static void trace_script(dev_host *h, const uint8_t *script, size_t len)
 		if (item.tag == 0x22)
 			snprintf(label, sizeof(label), "    C-APDU %s:", command_name(item.value, item.len));
 		else
-			snprintf(label, sizeof(label), "    SCP03t %s TLV (%zu bytes):", item.tag == 0x84 ? "open" : item.tag == 0x85 ? "authenticate" : "segment",
+			snprintf(label, sizeof(label), "    SCP03t %s TLV (%zu bytes):", item.tag == PROTO_SCP03T_TAG_OPEN ? "open" : item.tag == PROTO_SCP03T_TAG_AUTH ? "authenticate" : "segment",
 				 item.len);
 		trace_hex(h, label, item.value, item.len);
 	}
@@ -216,7 +216,7 @@ static int take_por(dev_host *h, const uint8_t *ud, size_t len)
 	/* an error PoR may come unsecured: try the SPI first, then without security */
 	if (scp80_unwrap_por(&h->ks, h->spi, ud, len, &h->por, &h->por_data) == APDU_OK) {
 		h->have_por = true;
-		tracef(h, "    PoR: status %02x (%s)", h->por.status, scp80_por_status_name(h->por.status));
+		dev_tracef(h, "    PoR: status %02x (%s)", h->por.status, scp80_por_status_name(h->por.status));
 		trace_hex(h, "    PoR response data:", h->por_data.p, h->por_data.len);
 		return 0;
 	}
@@ -284,7 +284,7 @@ int dev_proactive_loop(dev_host *h, uint16_t sw)
 			return -1;
 		}
 		uint8_t type = details.value[1];
-		tracef(h, "  proactive command %02x (%s)", type, type == 0x13 ? "SEND SHORT MESSAGE" : type == 0x01 ? "REFRESH" : "other");
+		dev_tracef(h, "  proactive command %02x (%s)", type, type == 0x13 ? "SEND SHORT MESSAGE" : type == 0x01 ? "REFRESH" : "other");
 		if (type == 0x13 && !ctlv_find(d0.value, d0.len, 0x0B, &tpdu)) {
 			sms_submit s;
 			if (!sms_submit_parse(tpdu.value, tpdu.len, &s))
@@ -352,7 +352,7 @@ int dev_send_packet(dev_host *h, const uint8_t *pkt, size_t len)
 		abuf tpdu = ABUF_INIT, env = ABUF_INIT, resp = ABUF_INIT;
 		sms_deliver_build(&d, &tpdu);
 		sms_pp_envelope_build(NULL, 0, tpdu.p, tpdu.len, &env);
-		tracef(h, "  ENVELOPE SMS-PP %zu/%zu (%zu bytes)", i + 1, n, env.len);
+		dev_tracef(h, "  ENVELOPE SMS-PP %zu/%zu (%zu bytes)", i + 1, n, env.len);
 		uint16_t sw = dev_apdu_bin(h, env.p, env.len, &resp);
 		for (int retry = 0; sw == 0x9300 && retry < 3; retry++) {
 			/* toolkit busy: fetch what the card has pending, then try again */
@@ -406,7 +406,7 @@ int dev_send(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *co
 	}
 	for (int i = 0; i < 5; i++)
 		cntr[i] = (uint8_t)(cv >> (8 * (4 - i)));
-	tracef(h, "SCP80 packet: SPI %04x KIc %02x KID %02x TAR %02x%02x%02x CNTR %010llx", h->spi, h->ks.kic, h->ks.kid,
+	dev_tracef(h, "SCP80 packet: SPI %04x KIc %02x KID %02x TAR %02x%02x%02x CNTR %010llx", h->spi, h->ks.kic, h->ks.kid,
 	       tar[0], tar[1], tar[2], (unsigned long long)cv);
 	trace_script(h, script.p, script.len);
 	int rc = -1;
@@ -439,7 +439,7 @@ int dev_send(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *co
 
 uint16_t dev_isdr(dev_host *h, const char *apdu_hex, abuf *out)
 {
-	static const uint8_t tar[3] = { 0, 0, 1 };
+	static const uint8_t tar[3] = PROTO_TAR_BYTES(PROTO_TAR_ISDR);
 	abuf a = ABUF_INIT;
 	if (hex_decode(apdu_hex, &a, NULL)) {
 		abuf_free(&a);
@@ -479,229 +479,8 @@ uint16_t dev_location(dev_host *h, uint8_t status)
 	return sw;
 }
 
-#include "apdu/crypto.h"
-#include "apdu/gpcert.h"
-#include "apdu/scp03.h"
-
-static int fail_log(dev_host *h, const char *m)
+int dev_fail(dev_host *h, const char *m)
 {
 	logf_(h, m);
 	return -1;
-}
-
-int dev_download(dev_host *h, const bench_pki *pki, json_t *eis, const uint8_t aid[16], const uint8_t *pkg,
-		size_t pkg_len, size_t segment)
-{
-	static const uint8_t isdr_tar[3] = { 0, 0, 1 };
-	int rc = -1;
-	abuf a1 = ABUF_INIT, a2 = ABUF_INIT, tmp = ABUF_INIT, sd2 = ABUF_INIT, ecert = ABUF_INIT;
-	crypto_eckey *eph = NULL, *ecasd = NULL;
-	uint8_t z[32], kd[32];
-	scp03_session s;
-	memset(&s, 0, sizeof(s));
-	if (segment == 0)
-		return fail_log(h, "SCP03t segment size 0");
-	/* verify CERT.ECASD.ECKA from the EIS up to the CI */
-	gpcert ec, eum;
-	const char *ech = json_string_value(json_object_get(json_object_get(eis, "ecasd"), "certificate"));
-	if (!ech || hex_decode(ech, &ecert, NULL) || gpcert_parse(ecert.p, ecert.len, &ec) || gpcert_parse(pki->eum_cert.p, pki->eum_cert.len, &eum) ||
-	    gpcert_verify(&ec, pki->eum) || gpcert_verify(&eum, pki->ci) || gpcert_pubkey(&ec, &ecasd)) {
-		rc = fail_log(h, "ECASD certificate does not verify up to the CI");
-		goto out;
-	}
-	/* message 1: INSTALL [for personalization] + STORE DATA 3A01 { CERT.DP.ECDSA } */
-	uint8_t inst[5 + 22] = { 0x80, 0xE6, 0x20, 0x00, 22, 0x00, 0x00, 0x10 };
-	memcpy(inst + 8, aid, 16);
-	inst[24] = inst[25] = inst[26] = 0x00;
-	abuf sd1 = ABUF_INIT;
-	dgi_put(&tmp, 0x3A01, pki->smdp_cert.p, pki->smdp_cert.len);
-	uint8_t h1[5] = { 0x80, 0xE2, 0x89, 0x00, (uint8_t)tmp.len };
-	abuf_put(&sd1, h1, 5);
-	abuf_put(&sd1, tmp.p, tmp.len);
-	const uint8_t *items1[2] = { inst, sd1.p };
-	size_t lens1[2] = { sizeof(inst), sd1.len };
-	int r1 = dev_send(h, isdr_tar, true, items1, lens1, 2, false);
-	abuf_free(&sd1);
-	scp80_response r;
-	tlv t;
-	if (r1 || h->por.status || scp80_response_parse(SCP80_FORMAT_EXPANDED, h->por_data.p, h->por_data.len, &r) ||
-	    r.last_sw != 0x9000 || r.count != 2 || tlv_find(r.data, r.len, 0x85, &t) || t.len != 16) {
-		rc = fail_log(h, "3A01 refused");
-		goto out;
-	}
-	uint8_t challenge[16];
-	memcpy(challenge, t.value, 16);
-	if (h->wrong_challenge)
-		challenge[15] ^= 0x01; /* tests: sign over another challenge than the card's */
-	/* message 2: STORE DATA 3A02 { A6 CRT, 7F49 { B0 ePK }, 5F37 sig } */
-	uint8_t epk[65];
-	crypto_ec_generate(CRYPTO_CURVE_P256, &eph);
-	crypto_ec_public(eph, epk);
-	abuf crt = ABUF_INIT, body = ABUF_INIT, signed_part = ABUF_INIT;
-	size_t m;
-	tlv_begin(&crt, 0xA6, &m);
-	tlv_put(&crt, 0x90, "\x03\x00", 2);
-	tlv_put_u8(&crt, 0x95, 0x5C);
-	tlv_put_u8(&crt, 0x80, 0x88);
-	tlv_put_u8(&crt, 0x81, 0x10);
-	tlv_put_u8(&crt, 0x82, 0x01);
-	tlv_put_u8(&crt, 0x83, 0x30);
-	tlv_end(&crt, m);
-	abuf_put(&body, crt.p, crt.len);
-	tlv_begin(&body, 0x7F49, &m);
-	tlv_put(&body, 0xB0, epk, 65);
-	tlv_end(&body, m);
-	/* DGI 3A02 with length covering body + 5F37 (3 + 64) */
-	size_t total = body.len + 3 + 64;
-	abuf_put_u16(&signed_part, 0x3A02);
-	if (total < 0xff)
-		abuf_put_u8(&signed_part, (uint8_t)total);
-	else {
-		abuf_put_u8(&signed_part, 0xff);
-		abuf_put_u16(&signed_part, (uint16_t)total);
-	}
-	abuf_put(&signed_part, body.p, body.len);
-	abuf msg = ABUF_INIT;
-	abuf_put(&msg, signed_part.p, signed_part.len);
-	tlv_put(&msg, 0x85, challenge, 16);
-	uint8_t sig[64];
-	crypto_ecdsa_sign(pki->smdp, msg.p, msg.len, sig);
-	abuf_free(&msg);
-	abuf_put(&signed_part, "\x5F\x37\x40", 3);
-	abuf_put(&signed_part, sig, 64);
-	uint8_t h2[5] = { 0x80, 0xE2, 0x89, 0x00, (uint8_t)signed_part.len };
-	abuf_put(&sd2, h2, 5);
-	abuf_put(&sd2, signed_part.p, signed_part.len);
-	abuf_free(&signed_part);
-	abuf_free(&body);
-	const uint8_t *items2[1] = { sd2.p };
-	size_t lens2[1] = { sd2.len };
-	tlv tdr, trc;
-	if (dev_send(h, isdr_tar, true, items2, lens2, 1, false) || h->por.status ||
-	    scp80_response_parse(SCP80_FORMAT_EXPANDED, h->por_data.p, h->por_data.len, &r) || r.last_sw != 0x9000 ||
-	    tlv_find(r.data, r.len, 0x85, &tdr) || tlv_find(r.data, r.len, 0x86, &trc) || tdr.len != 16 || trc.len != 16) {
-		abuf_free(&crt);
-		rc = fail_log(h, "3A02 refused");
-		goto out;
-	}
-	/* independent derivation: Z, X9.63 with SharedInfo 5C 88 10 DR, receipt check */
-	uint8_t si[19] = { 0x5C, 0x88, 0x10 };
-	memcpy(si + 3, tdr.value, 16);
-	if (crypto_ecdh(eph, ecasd, z) || crypto_x963_kdf_sha256(z, 32, si, sizeof(si), kd, 32)) {
-		abuf_free(&crt);
-		rc = fail_log(h, "key derivation failed");
-		goto out;
-	}
-	abuf rin = ABUF_INIT;
-	abuf_put(&rin, crt.p, crt.len);
-	tlv_put(&rin, 0x85, tdr.value, 16);
-	uint8_t receipt[16];
-	crypto_aes_cmac(kd, 16, rin.p, rin.len, receipt);
-	abuf_free(&rin);
-	abuf_free(&crt);
-	if (memcmp(receipt, trc.value, 16)) {
-		rc = fail_log(h, "receipt does not verify");
-		goto out;
-	}
-	memcpy(h->scp03_key, kd + 16, 16);
-	h->scp03_kvn = 0x30;
-	h->have_scp03_key = true;
-	tracef(h, "key establishment: receipt verified, SCP03 keyset 30 agreed with the ISD-P");
-	/* SCP03t with the new key, to the ISD-P's TAR */
-	scp03_keys k;
-	memset(&k, 0, sizeof(k));
-	k.kvn = 0x30;
-	k.key_len = 16;
-	memcpy(k.enc, kd + 16, 16);
-	memcpy(k.mac, kd + 16, 16);
-	memcpy(k.dek, kd + 16, 16);
-	uint8_t hc[8];
-	crypto_random(hc, 8);
-	abuf open = ABUF_INIT, auth = ABUF_INIT;
-	scp03t_host_open(k.kvn, 0x01, hc, &open);
-	const uint8_t *it1[1] = { open.p };
-	size_t l1[1] = { open.len };
-	const uint8_t *tar = aid + 12;
-	if (dev_send(h, tar, true, it1, l1, 1, true) || h->por.status ||
-	    scp80_response_parse(SCP80_FORMAT_EXPANDED, h->por_data.p, h->por_data.len, &r) || r.last_sw != 0x9000 ||
-	    scp03t_host_open_response(&s, &k, hc, r.data, r.len) || scp03t_host_authenticate(&s, &auth)) {
-		abuf_free(&open);
-		abuf_free(&auth);
-		rc = fail_log(h, "SCP03t open refused");
-		goto out;
-	}
-	abuf_free(&open);
-	if (pkg_len == 0) {
-		/* key establishment and an opened session only: the ISD-P stays PERSONALIZED */
-		abuf_free(&auth);
-		rc = 0;
-		goto out;
-	}
-	/* 85 travels with the first 86 */
-	size_t off = 0;
-	bool first = true;
-	while (off < pkg_len) {
-		size_t take = pkg_len - off < segment ? pkg_len - off : segment;
-		abuf seg = ABUF_INIT;
-		scp03t_host_wrap(&s, pkg + off, take, &seg);
-		if (h->corrupt_segment && off / segment + 1 == (size_t)h->corrupt_segment)
-			seg.p[seg.len - 1] ^= 0x01;
-		const uint8_t *its[2];
-		size_t ls[2], ni = 0;
-		if (first) {
-			its[ni] = auth.p;
-			ls[ni++] = auth.len;
-		}
-		its[ni] = seg.p;
-		ls[ni++] = seg.len;
-		int sr = dev_send(h, tar, true, its, ls, ni, true);
-		abuf_free(&seg);
-		abuf ans = ABUF_INIT;
-		if (sr || h->por.status || scp80_response_parse(SCP80_FORMAT_EXPANDED, h->por_data.p, h->por_data.len, &r) ||
-		    r.last_sw != 0x9000 || scp03t_host_unwrap(&s, r.data, r.len, &ans)) {
-			abuf_free(&ans);
-			abuf_free(&auth);
-			rc = fail_log(h, "segment refused");
-			goto out;
-		}
-		/* the card's answer: 30 { A0 { 30 { 80 status, 81 element number } ... } }; one element that
-		 * did not install ends the download */
-		char refused[96] = "";
-		tlv l30, la0, e, st, pe;
-		if (!tlv_find(ans.p, ans.len, 0x30, &l30) && !tlv_find(l30.value, l30.len, 0xA0, &la0)) {
-			acur ecur = acur_make(la0.value, la0.len);
-			while (ecur.len && !tlv_next(&ecur, &e) && !refused[0])
-				if (!tlv_find(e.value, e.len, 0x80, &st) && st.len == 1 && st.value[0] != 0) {
-					unsigned n = !tlv_find(e.value, e.len, 0x81, &pe) && pe.len == 1 ? pe.value[0] : 0;
-					snprintf(refused, sizeof(refused), "profile element %u refused: %s", n,
-						 st.value[0] == 1 ? "not supported" : st.value[0] == 3 ? "bad values"
-						 : st.value[0] == 4 ? "not enough memory" : st.value[0] == 5 ? "invalid format"
-						 : "error");
-				}
-		}
-		abuf_free(&ans);
-		if (refused[0]) {
-			abuf_free(&auth);
-			rc = fail_log(h, refused);
-			goto out;
-		}
-		first = false;
-		off += take;
-		if (h->progress)
-			h->progress(h->progress_ctx, off, pkg_len);
-	}
-	abuf_free(&auth);
-	rc = 0;
-out:
-	crypto_wipe(z, sizeof(z));
-	crypto_wipe(kd, sizeof(kd));
-	scp03_session_clear(&s);
-	crypto_ec_free(eph);
-	crypto_ec_free(ecasd);
-	abuf_free(&a1);
-	abuf_free(&a2);
-	abuf_free(&tmp);
-	abuf_free(&sd2);
-	abuf_free(&ecert);
-	return rc;
 }

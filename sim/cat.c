@@ -43,11 +43,6 @@ static void proactive(euicc_card *c, uint8_t type, uint8_t qual, uint8_t dest, c
 	abuf_free(&b);
 }
 
-void cat_queue_refresh(euicc_card *c)
-{
-	c->refresh_wanted = true;
-}
-
 /* One SMS-SUBMIT per part (concatenated when the user data exceeds one SMS). */
 apdu_err cat_queue_sms(euicc_card *c, const uint8_t *ud, size_t ud_len)
 {
@@ -129,7 +124,7 @@ static void send_notification(euicc_card *c, const nvm_notif *n)
 	if (c->mo_pos > mark)
 		for (int i = 4, v = 0; i >= 0; i--, v += 8)
 			c->nvm.mo_counter[i] = (uint8_t)((c->mo_pos + 256) >> v);
-	const uint8_t tar[3] = { (BENCH_TAR_ISDR >> 16) & 0xff, (BENCH_TAR_ISDR >> 8) & 0xff, BENCH_TAR_ISDR & 0xff };
+	const uint8_t tar[3] = { (PROTO_TAR_ISDR >> 16) & 0xff, (PROTO_TAR_ISDR >> 8) & 0xff, PROTO_TAR_ISDR & 0xff };
 	apdu_err e = scp80_wrap_command(&ks, BENCH_MO_SPI, tar, mo, body.p, body.len, &pkt);
 	scp80_keyset_clear(&ks);
 	if (e)
@@ -212,20 +207,20 @@ eu_status cat_terminal_response(euicc_card *c, const capdu *a)
 		if (result.value[0] < 0x10) {
 			c->refresh_pending = true; /* the terminal resets the card next */
 		} else if (c->switch_to >= 0 && c->switch_from >= 0 &&
-			   c->nvm.profiles[c->switch_to].state == PS_ENABLED &&
-			   c->nvm.profiles[c->switch_from].state == PS_DISABLED) {
+			   c->nvm.profiles[c->switch_to].state == PROTO_ISDP_ENABLED &&
+			   c->nvm.profiles[c->switch_from].state == PROTO_ISDP_DISABLED) {
 			/* the terminal could not refresh: the switch is rolled back and reported (type 03) */
-			c->nvm.profiles[c->switch_to].state = PS_DISABLED;
-			c->nvm.profiles[c->switch_from].state = PS_ENABLED;
+			c->nvm.profiles[c->switch_to].state = PROTO_ISDP_DISABLED;
+			c->nvm.profiles[c->switch_from].state = PROTO_ISDP_ENABLED;
 			euicc_tracef(c, "REFRESH failed (result %02x): profile switch rolled back", result.value[0]);
 			/* the success notification of the switch never happened */
 			for (int i = 0; i < EUICC_MAX_NOTIFS; i++) {
 				nvm_notif *n = &c->nvm.notifs[i];
-				if (n->used && n->type == NOTIF_CHANGE_OK &&
+				if (n->used && n->type == PROTO_NOTIF_CHANGE_OK &&
 				    !memcmp(n->aid, c->nvm.profiles[c->switch_to].aid, 16) && n->seq == c->nvm.next_seq - 1)
 					memset(n, 0, sizeof(*n));
 			}
-			isdr_queue_notification(c, NOTIF_CHANGE_FAILED, c->nvm.profiles[c->switch_to].aid);
+			euicc_queue_notification(c, PROTO_NOTIF_CHANGE_FAILED, c->nvm.profiles[c->switch_to].aid);
 			cat_send_pending_notifications(c);
 		}
 		c->switch_from = c->switch_to = -1;

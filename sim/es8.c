@@ -42,10 +42,10 @@ static eu_status ke_certificate(euicc_card *c, const uint8_t *v, size_t len, abu
 	}
 	memcpy(c->ke_dp_pk, cert.pub, 65);
 	c->ke_dp_valid = true;
-	if (euicc_random(c, c->ke_challenge, BENCH_KE_CHALLENGE_LEN))
+	if (euicc_random(c, c->ke_challenge, PROTO_KE_CHALLENGE_LEN))
 		return EU_TECHNICAL;
 	c->ke_challenge_valid = true;
-	tlv_put(out, 0x85, c->ke_challenge, BENCH_KE_CHALLENGE_LEN);
+	tlv_put(out, 0x85, c->ke_challenge, PROTO_KE_CHALLENGE_LEN);
 	euicc_tracef(c, "  3A01: SM-DP certificate verified, challenge issued");
 	return EU_OK;
 }
@@ -66,12 +66,12 @@ static eu_status ke_establish(euicc_card *c, int isdp, const uint8_t *data, size
 		return EU_WRONG_DATA;
 	abuf m = ABUF_INIT;
 	abuf_put(&m, data, signed_len);
-	if (BENCH_KE_SIG_EXTRA_00)
+	if (PROTO_KE_SIG_EXTRA_00)
 		abuf_put_u8(&m, 0x00);
-	tlv_put(&m, 0x85, c->ke_challenge, BENCH_KE_CHALLENGE_LEN);
+	tlv_put(&m, 0x85, c->ke_challenge, PROTO_KE_CHALLENGE_LEN);
 	crypto_eckey *dp = NULL, *eph = NULL, *ecasd = NULL;
 	eu_status st = EU_OK;
-	uint8_t z[32], kd[32], dr[BENCH_KE_DR_LEN], receipt[16];
+	uint8_t z[32], kd[32], dr[PROTO_KE_DR_LEN], receipt[16];
 	if (m.err || crypto_ec_from_public(c->nvm.curve, c->ke_dp_pk, 65, &dp)) {
 		st = EU_TECHNICAL;
 		goto out;
@@ -131,8 +131,8 @@ static eu_status ke_establish(euicc_card *c, int isdp, const uint8_t *data, size
 	p->scp03_kvn = kvn.value[0];
 	p->scp03_kid = kid.value[0];
 	p->has_keys = true;
-	if (p->state == PS_SELECTABLE)
-		p->state = PS_PERSONALIZED;
+	if (p->state == PROTO_ISDP_SELECTABLE)
+		p->state = PROTO_ISDP_PERSONALIZED;
 	tlv_put(out, 0x85, dr, sizeof(dr));
 	tlv_put(out, 0x86, receipt, sizeof(receipt));
 	c->ke_challenge_valid = false;
@@ -218,14 +218,14 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 			break; /* the rest comes with the next segment */
 		}
 		if (e) {
-			pe_status(&list, PE_INVALID_FORMAT, idx);
+			pe_status(&list, PROTO_PE_INVALID_FORMAT, idx);
 			st = EU_WRONG_DATA;
 			break;
 		}
 		if (idx == 0) {
 			if (pe.tag != 0xA0 || header_iccid(&pe, iccid)) {
 				if (idx >= c->dl_pe_count)
-					pe_status(&list, PE_BAD_VALUES, idx);
+					pe_status(&list, PROTO_PE_BAD_VALUES, idx);
 				st = EU_WRONG_DATA;
 				break;
 			}
@@ -235,7 +235,7 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 				if (o != isdp && c->nvm.profiles[o].used && c->nvm.profiles[o].has_iccid &&
 				    !memcmp(c->nvm.profiles[o].iccid, iccid, 10)) {
 					if (idx >= c->dl_pe_count)
-						pe_status(&list, PE_BAD_VALUES, idx);
+						pe_status(&list, PROTO_PE_BAD_VALUES, idx);
 					euicc_tracef(c, "  profile refused: its ICCID is installed in ISD-P %d", o);
 					st = EU_WRONG_DATA;
 					break;
@@ -246,12 +246,12 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 		}
 		if (idx > 0 && pe.tag == 0xA0) { /* one header per package */
 			if (idx >= c->dl_pe_count)
-				pe_status(&list, PE_BAD_VALUES, idx);
+				pe_status(&list, PROTO_PE_BAD_VALUES, idx);
 			st = EU_WRONG_DATA;
 			break;
 		}
 		if (idx >= c->dl_pe_count) {
-			pe_status(&list, (pe.tag & 0xE0) == 0xA0 ? PE_OK : PE_NOT_SUPPORTED, idx);
+			pe_status(&list, (pe.tag & 0xE0) == 0xA0 ? PROTO_PE_OK : PROTO_PE_NOT_SUPPORTED, idx);
 			c->dl_pe_count = idx + 1;
 		}
 		idx++;
@@ -276,12 +276,12 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 			p->package_len = (uint32_t)c->dl_buf.len;
 			size_t bad_pe = 0;
 			char why[160];
-			uint8_t ps = fs_install(p, &bad_pe, why, sizeof(why));
-			if (ps != PE_OK) {
+			uint8_t ps = saip_install(p, &bad_pe, why, sizeof(why));
+			if (ps != PROTO_PE_OK) {
 				pe_status(&list, ps, bad_pe);
 				euicc_tracef(c, "  profile refused: %s", why);
 				p->package_len = 0;
-				st = ps == PE_NOT_ENOUGH_MEMORY ? EU_NO_MEMORY : EU_WRONG_DATA;
+				st = ps == PROTO_PE_NOT_ENOUGH_MEMORY ? EU_NO_MEMORY : EU_WRONG_DATA;
 			}
 		}
 	}
@@ -296,7 +296,7 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 	if (st == EU_OK && *finished) {
 		memcpy(p->iccid, iccid, 10);
 		p->has_iccid = true;
-		p->state = PS_DISABLED;
+		p->state = PROTO_ISDP_DISABLED;
 		euicc_tracef(c, "  profile package complete (%zu bytes, %zu elements): ISD-P %d DISABLED", c->dl_buf.len,
 			     c->dl_pe_count, isdp);
 	}
@@ -311,7 +311,7 @@ static bool pe_error(const uint8_t *p, size_t len)
 		return false;
 	acur c = acur_make(la0.value, la0.len);
 	while (c.len && !tlv_next(&c, &e))
-		if (!tlv_find(e.value, e.len, 0x80, &st) && st.len == 1 && st.value[0] != PE_OK)
+		if (!tlv_find(e.value, e.len, 0x80, &st) && st.len == 1 && st.value[0] != PROTO_PE_OK)
 			return true;
 	return false;
 }
@@ -321,7 +321,7 @@ eu_status es8_scp03t(euicc_card *c, int isdp, uint32_t tag, const uint8_t *tlvp,
 	nvm_profile *p = &c->nvm.profiles[isdp];
 	apdu_err e;
 	if (tag == SCP03T_TAG_OPEN) {
-		if (!p->has_keys || p->state != PS_PERSONALIZED)
+		if (!p->has_keys || p->state != PROTO_ISDP_PERSONALIZED)
 			return EU_CONDITIONS;
 		es8_reset_session(c);
 		scp03_keys k;

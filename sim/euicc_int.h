@@ -10,7 +10,8 @@
 #include "apdu/scp03.h"
 #include "apdu/scp80.h"
 #include "apdu/sms.h"
-#include "bench_constants.h"
+#include "apdu/proto.h"
+#include "euicc/policy.h"
 #include "euicc/euicc.h"
 
 /* 2: the snapshot names a journal (STATE.journal) and may leave out a profile's files as installed;
@@ -25,23 +26,6 @@
 #define EUICC_MAX_FSDATA (24 * 1024)    /* the contents of one profile's EFs */
 #define EUICC_MAX_PINS 8                /* PINs of one profile (PIN1, PIN2, ADM1..) */
 #define EUICC_MAX_PUKS 4
-
-/* ISD-P life cycle (GP, PROTOCOL.md §2) */
-enum {
-	PS_INSTALLED = 0x03,
-	PS_SELECTABLE = 0x07,
-	PS_PERSONALIZED = 0x0F,
-	PS_DISABLED = 0x1F,
-	PS_ENABLED = 0x3F,
-};
-
-/* POL1 bits (bench encoding, docs/protocol-choices.md) */
-#define POL1_DISABLE_NOT_ALLOWED 0x01
-#define POL1_DELETE_NOT_ALLOWED 0x02
-#define POL1_DELETE_WHEN_DISABLED 0x04
-
-/* Notification types (PROTOCOL.md §2) */
-enum { NOTIF_DECLARATION = 0x01, NOTIF_CHANGE_OK = 0x02, NOTIF_CHANGE_FAILED = 0x03, NOTIF_FALLBACK = 0x05 };
 
 typedef struct {
 	bool used;
@@ -162,9 +146,6 @@ typedef struct {
 	uint8_t bad_status;          /* SAIP PE status */
 	char why[128];
 } fs_tree;
-
-/* SAIP profile element status codes (the ones this card answers) */
-enum { PE_OK = 0, PE_NOT_SUPPORTED = 1, PE_BAD_VALUES = 3, PE_NOT_ENOUGH_MEMORY = 4, PE_INVALID_FORMAT = 5 };
 
 /* saip.c: builds the tree; with data != NULL also writes the initial contents (data_cap bytes at most)
  * and, with pins != NULL, the PINs and PUKs. Returns 0, or -1 with t->bad_pe/bad_status/why set. */
@@ -339,22 +320,33 @@ void euicc_blob_touch(euicc_card *c, int profile);
  * PIN try is counted before the value is compared). -1 when it cannot be written (the command must then
  * stop with EU_MEMORY_FAILURE, having changed nothing else). */
 int euicc_commit_now(euicc_card *c);
+/* txn.c: a state-changing command begins (the NVM as it is kept aside) and ends: its change becomes
+ * durable, or the command is undone whole and answers EU_MEMORY_FAILURE (proactive commands it
+ * queued dropped, out emptied) */
+void txn_begin(euicc_card *c);
+eu_status txn_end(euicc_card *c, eu_status st, abuf *out, size_t proactive_before);
 /* an ISD-P slot emptied (create, delete): every byte of the profile wiped */
 void euicc_profile_clear(euicc_card *c, int profile);
 apdu_err euicc_random(euicc_card *c, void *out, size_t len);
+/* the ISD-R's and the ECASD's AIDs (apdu/proto.h) */
+extern const uint8_t euicc_aid_isdr[16], euicc_aid_ecasd[16];
+/* a notification for the SM-SR, sent at the next attach (the oldest gives way when the queue is full) */
+void euicc_queue_notification(euicc_card *c, uint8_t type, const uint8_t aid[16]);
+/* a profile switch asks for REFRESH once the command is answered */
+void euicc_want_refresh(euicc_card *c);
 
 /* isdr.c: one command to the ISD-R; appends response data to out */
 eu_status isdr_command(euicc_card *c, const capdu *a, eu_context ctx, abuf *out);
 eu_status ecasd_command(euicc_card *c, const capdu *a, eu_context ctx, abuf *out);
 /* the fall-back switch (also used by cat.c) */
 eu_status isdr_fallback_switch(euicc_card *c);
-void isdr_queue_notification(euicc_card *c, uint8_t type, const uint8_t aid[16]);
+void euicc_queue_notification(euicc_card *c, uint8_t type, const uint8_t aid[16]);
 
 /* fs.c */
 bool fs_select_aid(euicc_card *c, int ch, const uint8_t *aid, size_t len, bool want_fcp, abuf *out);
 eu_status fs_command(euicc_card *c, int ch, const capdu *a, abuf *out);
 /* after a successful download: lays out and fills the profile's files and PINs; PE status on failure */
-uint8_t fs_install(nvm_profile *p, size_t *bad_pe, char *why, size_t why_len);
+uint8_t saip_install(nvm_profile *p, size_t *bad_pe, char *why, size_t why_len);
 void fs_forget(euicc_card *c);
 /* for the GSM view (gsm.c): the enabled profile's tree (NULL: none), a file's body, its access rule for
  * reading or updating, marking the files changed, a PIN by reference, VERIFY of one, and the GSM
@@ -384,7 +376,6 @@ eu_status cat_fetch(euicc_card *c, const capdu *a, abuf *out);
 eu_status cat_terminal_response(euicc_card *c, const capdu *a);
 eu_status cat_event_download(euicc_card *c, const uint8_t *data, size_t len);
 void cat_queue_proactive(euicc_card *c, const uint8_t *cmd, size_t len);
-void cat_queue_refresh(euicc_card *c);
 void cat_send_pending_notifications(euicc_card *c);
 void cat_flush_refresh(euicc_card *c);
 apdu_err cat_queue_sms(euicc_card *c, const uint8_t *ud, size_t ud_len);
@@ -411,6 +402,8 @@ int nvm_from_json(json_t *root, euicc_nvm *n, char *why, size_t why_len);
 int nvm_write_snapshot(const euicc_nvm *n, const char *path, const uint8_t id[16], int *lock_fd, char *why,
 		       size_t why_len);
 /* a state change made durable: a journal record (blobs inline where touched[i]) or a new snapshot */
+int nvm_still_ours(euicc_card *c, char *why, size_t why_len);
+int nvm_new_snapshot_id(euicc_card *c, const char *path, uint8_t id[16], char *why, size_t why_len);
 int nvm_commit(euicc_card *c, const bool touched[EUICC_MAX_PROFILES], char *why, size_t why_len);
 
 #endif

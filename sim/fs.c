@@ -31,30 +31,6 @@ void fs_forget(euicc_card *c)
 	c->gsm_rec = 0;
 }
 
-uint8_t fs_install(nvm_profile *p, size_t *bad_pe, char *why, size_t why_len)
-{
-	fs_tree *t = malloc(sizeof(*t));
-	if (!t) {
-		snprintf(why, why_len, "out of memory");
-		*bad_pe = 0;
-		return PE_NOT_ENOUGH_MEMORY;
-	}
-	uint8_t st = PE_OK;
-	if (saip_build(p->package, p->package_len, t, p->fsdata, sizeof(p->fsdata), p->pins, p->puks)) {
-		st = t->bad_status;
-		*bad_pe = (size_t)t->bad_pe;
-		snprintf(why, why_len, "%s", t->why);
-		p->fsdata_len = 0;
-		memset(p->pins, 0, sizeof(p->pins));
-		memset(p->puks, 0, sizeof(p->puks));
-	} else {
-		p->fsdata_len = (uint32_t)t->data_len;
-	}
-	p->files_pristine = st == PE_OK;
-	free(t);
-	return st;
-}
-
 /* the enabled profile's file contents are about to change: saved from now on, not rebuilt */
 static void files_touch(euicc_card *c)
 {

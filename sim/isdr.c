@@ -4,60 +4,31 @@
 #include "apdu/tlv.h"
 #include "euicc_int.h"
 
-static const uint8_t isdp_prefix[13] = { 0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10, 0xFF,
-					 0xFF, 0xFF, 0xFF, 0x89, 0x00 };
-static const uint8_t elf_aid[16] = { 0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10, 0xFF,
-				     0xFF, 0xFF, 0xFF, 0x89, 0x00, 0x00, 0x0D, 0x00 };
-static const uint8_t module_aid[16] = { 0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10, 0xFF,
-					0xFF, 0xFF, 0xFF, 0x89, 0x00, 0x00, 0x0E, 0x00 };
+static const uint8_t isdp_prefix[PROTO_AID_ISDP_PREFIX_LEN] = PROTO_AID_ISDP_PREFIX;
+static const uint8_t elf_aid[16] = PROTO_AID_ISDP_ELF;
+static const uint8_t module_aid[16] = PROTO_AID_ISDP_MODULE;
 
 #define DEFAULT_NVM_GRANT 0x8000 /* bytes reserved for an ISD-P without an 'EF' { 83 } request */
 #define TOTAL_NVM (EUICC_MAX_PROFILES * EUICC_MAX_PACKAGE)
-
-void isdr_queue_notification(euicc_card *c, uint8_t type, const uint8_t aid[16])
-{
-	euicc_nvm *n = &c->nvm;
-	int slot = -1;
-	for (int i = 0; i < EUICC_MAX_NOTIFS; i++)
-		if (!n->notifs[i].used) {
-			slot = i;
-			break;
-		}
-	if (slot < 0) {
-		/* full: the oldest unconfirmed notification gives way */
-		slot = 0;
-		for (int i = 1; i < EUICC_MAX_NOTIFS; i++)
-			if (n->notifs[i].seq < n->notifs[slot].seq)
-				slot = i;
-	}
-	nvm_notif *t = &n->notifs[slot];
-	t->used = true;
-	t->seq = n->next_seq++;
-	if (n->next_seq == 0)
-		n->next_seq = 1;
-	t->type = type;
-	memcpy(t->aid, aid, 16);
-	euicc_tracef(c, "notification %u queued (type %02x)", t->seq, type);
-}
 
 /* Enables profile `to` (disabling the enabled one in the same step) and asks the terminal to refresh. */
 static void switch_profile(euicc_card *c, int from, int to, uint8_t notif_type)
 {
 	nvm_profile *p = c->nvm.profiles;
 	if (from >= 0) {
-		p[from].state = PS_DISABLED;
-		if (p[from].pol1 & POL1_DELETE_WHEN_DISABLED && notif_type != NOTIF_FALLBACK) {
+		p[from].state = PROTO_ISDP_DISABLED;
+		if (p[from].pol1 & POL1_DELETE_WHEN_DISABLED && notif_type != PROTO_NOTIF_FALLBACK) {
 			euicc_tracef(c, "POL1: profile deleted when disabled");
 			memset(&p[from], 0, sizeof(p[from]));
 		}
 	}
 	if (to >= 0)
-		p[to].state = PS_ENABLED;
+		p[to].state = PROTO_ISDP_ENABLED;
 	c->switch_from = from;
 	c->switch_to = to;
 	c->noservice_count = 0;
-	isdr_queue_notification(c, notif_type, to >= 0 ? p[to].aid : p[from].aid);
-	cat_queue_refresh(c);
+	euicc_queue_notification(c, notif_type, to >= 0 ? p[to].aid : p[from].aid);
+	euicc_want_refresh(c);
 }
 
 eu_status isdr_fallback_switch(euicc_card *c)
@@ -66,10 +37,10 @@ eu_status isdr_fallback_switch(euicc_card *c)
 	for (int i = 0; i < EUICC_MAX_PROFILES; i++)
 		if (c->nvm.profiles[i].used && c->nvm.profiles[i].fallback)
 			fb = i;
-	if (fb < 0 || en == fb || c->nvm.profiles[fb].state != PS_DISABLED)
+	if (fb < 0 || en == fb || c->nvm.profiles[fb].state != PROTO_ISDP_DISABLED)
 		return EU_CONDITIONS;
 	euicc_tracef(c, "fall-back: switching to the fall-back profile (POL1 ignored)");
-	switch_profile(c, en, fb, NOTIF_FALLBACK);
+	switch_profile(c, en, fb, PROTO_NOTIF_FALLBACK);
 	return EU_OK;
 }
 
@@ -87,7 +58,7 @@ static eu_status install(euicc_card *c, const capdu *a)
 		int i = euicc_find_profile(c, inst, l_inst);
 		if (i < 0)
 			return EU_NOT_FOUND;
-		if (c->nvm.profiles[i].state < PS_SELECTABLE)
+		if (c->nvm.profiles[i].state < PROTO_ISDP_SELECTABLE)
 			return EU_CONDITIONS;
 		c->perso_target = i;
 		euicc_tracef(c, "INSTALL [for personalization]: STORE DATA now goes to ISD-P %d", i);
@@ -144,7 +115,7 @@ static eu_status install(euicc_card *c, const capdu *a)
 	nvm_profile *p = &c->nvm.profiles[slot];
 	p->used = true;
 	memcpy(p->aid, inst, 16);
-	p->state = PS_SELECTABLE; /* INSTALLED and made selectable in one step */
+	p->state = PROTO_ISDP_SELECTABLE; /* INSTALLED and made selectable in one step */
 	p->nvm_granted = grant;
 	euicc_tracef(c, "CreateISDP: ISD-P %d created, SELECTABLE", slot);
 	return EU_OK;
@@ -166,12 +137,12 @@ static int aid_arg(euicc_card *c, const uint8_t *v, size_t len, eu_status *st)
 static eu_status enable_profile(euicc_card *c, int i)
 {
 	nvm_profile *p = &c->nvm.profiles[i];
-	if (p->state == PS_ENABLED || p->state != PS_DISABLED)
+	if (p->state == PROTO_ISDP_ENABLED || p->state != PROTO_ISDP_DISABLED)
 		return EU_CONDITIONS;
 	int en = euicc_enabled_profile(c);
 	if (en >= 0 && (c->nvm.profiles[en].pol1 & POL1_DISABLE_NOT_ALLOWED))
 		return EU_POL1;
-	switch_profile(c, en, i, NOTIF_CHANGE_OK);
+	switch_profile(c, en, i, PROTO_NOTIF_CHANGE_OK);
 	euicc_tracef(c, "EnableProfile: ISD-P %d enabled", i);
 	return EU_OK;
 }
@@ -179,7 +150,7 @@ static eu_status enable_profile(euicc_card *c, int i)
 static eu_status disable_profile(euicc_card *c, int i)
 {
 	nvm_profile *p = &c->nvm.profiles[i];
-	if (p->state != PS_ENABLED)
+	if (p->state != PROTO_ISDP_ENABLED)
 		return EU_CONDITIONS;
 	if (p->pol1 & POL1_DISABLE_NOT_ALLOWED)
 		return EU_POL1;
@@ -188,11 +159,11 @@ static eu_status disable_profile(euicc_card *c, int i)
 	/* exactly one profile stays enabled: the fall-back profile takes over */
 	int fb = -1;
 	for (int k = 0; k < EUICC_MAX_PROFILES; k++)
-		if (c->nvm.profiles[k].used && c->nvm.profiles[k].fallback && c->nvm.profiles[k].state == PS_DISABLED)
+		if (c->nvm.profiles[k].used && c->nvm.profiles[k].fallback && c->nvm.profiles[k].state == PROTO_ISDP_DISABLED)
 			fb = k;
 	if (fb < 0)
 		return EU_CONDITIONS;
-	switch_profile(c, i, fb, NOTIF_CHANGE_OK);
+	switch_profile(c, i, fb, PROTO_NOTIF_CHANGE_OK);
 	euicc_tracef(c, "DisableProfile: ISD-P %d disabled, fall-back ISD-P %d enabled", i, fb);
 	return EU_OK;
 }
@@ -200,7 +171,7 @@ static eu_status disable_profile(euicc_card *c, int i)
 static eu_status set_flag(euicc_card *c, int i, bool fallback)
 {
 	nvm_profile *p = &c->nvm.profiles[i];
-	if (p->state != PS_DISABLED && p->state != PS_ENABLED)
+	if (p->state != PROTO_ISDP_DISABLED && p->state != PROTO_ISDP_ENABLED)
 		return EU_CONDITIONS;
 	if (fallback ? p->emergency : p->fallback)
 		return EU_CONDITIONS; /* emergency and fall-back never on the same profile */
@@ -263,7 +234,7 @@ static eu_status store_data(euicc_card *c, const capdu *a, abuf *out)
 		if ((i = aid_arg(c, d.value, d.len, &st)) < 0)
 			return st;
 		return set_flag(c, i, true);
-	case BENCH_DGI_SET_EMERGENCY:
+	case PROTO_DGI_SET_EMERGENCY:
 		if ((i = aid_arg(c, d.value, d.len, &st)) < 0)
 			return st;
 		return set_flag(c, i, false);
@@ -282,7 +253,7 @@ static eu_status store_data(euicc_card *c, const capdu *a, abuf *out)
 	}
 	case 0x3A08:
 		return confirm_notification(c, d.value, d.len);
-	case BENCH_DGI_SET_POL1: {
+	case PROTO_DGI_SET_POL1: {
 		tlv t;
 		if ((i = aid_arg(c, d.value, d.len, &st)) < 0)
 			return st;
@@ -304,7 +275,7 @@ static eu_status delete_profile(euicc_card *c, const capdu *a)
 	if (i < 0)
 		return st;
 	nvm_profile *p = &c->nvm.profiles[i];
-	if (p->state == PS_ENABLED || p->fallback)
+	if (p->state == PROTO_ISDP_ENABLED || p->fallback)
 		return EU_CONDITIONS;
 	if (p->pol1 & POL1_DELETE_NOT_ALLOWED)
 		return EU_POL1;

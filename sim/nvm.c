@@ -246,7 +246,7 @@ static bool get_bool(vctx *v, json_t *o, const char *key)
 
 static bool valid_state(int s)
 {
-	return s == PS_INSTALLED || s == PS_SELECTABLE || s == PS_PERSONALIZED || s == PS_DISABLED || s == PS_ENABLED;
+	return s == PROTO_ISDP_INSTALLED || s == PROTO_ISDP_SELECTABLE || s == PROTO_ISDP_PERSONALIZED || s == PROTO_ISDP_DISABLED || s == PROTO_ISDP_ENABLED;
 }
 
 /* two PIN tables hold the same references */
@@ -293,7 +293,7 @@ static void load_files(vctx *v, json_t *j, nvm_profile *p)
 	if (!json_object_get(j, "files")) {
 		size_t bad_pe;
 		char why[160];
-		if (fs_install(p, &bad_pe, why, sizeof(why)) != PE_OK) {
+		if (saip_install(p, &bad_pe, why, sizeof(why)) != PROTO_PE_OK) {
 			bad(v, "the stored package does not install ('%s')", "package");
 			return;
 		}
@@ -398,7 +398,7 @@ int nvm_from_json(json_t *root, euicc_nvm *out, char *why, size_t why_len)
 		p->state = (uint8_t)get_int(&v, j, "state_byte", 0, 255);
 		if (!valid_state(p->state))
 			bad(&v, "field '%s' is not a life-cycle state", "state_byte");
-		enabled += p->state == PS_ENABLED;
+		enabled += p->state == PROTO_ISDP_ENABLED;
 		p->fallback = get_bool(&v, j, "fallback");
 		p->emergency = get_bool(&v, j, "emergency");
 		p->pol1 = (uint8_t)get_int(&v, j, "pol1", 0, 7);
@@ -421,7 +421,7 @@ int nvm_from_json(json_t *root, euicc_nvm *out, char *why, size_t why_len)
 			bad(&v, "field '%s' is neither an object nor null", "scp03");
 		}
 		p->package_len = (uint32_t)get_hex_var(&v, j, "package", p->package, sizeof(p->package));
-		if (!v.bad && (p->state == PS_DISABLED || p->state == PS_ENABLED) && (!p->package_len || !p->has_iccid))
+		if (!v.bad && (p->state == PROTO_ISDP_DISABLED || p->state == PROTO_ISDP_ENABLED) && (!p->package_len || !p->has_iccid))
 			bad(&v, "a profile in state disabled/enabled has no package ('%s')", "package");
 		if (!v.bad && p->package_len)
 			load_files(&v, j, p);
@@ -579,7 +579,7 @@ out:
 }
 
 /* the whole NVM as a snapshot at path under a new journal id (id out) */
-static int snapshot_new_id(euicc_card *c, const char *path, uint8_t id[16], char *why, size_t why_len)
+int nvm_new_snapshot_id(euicc_card *c, const char *path, uint8_t id[16], char *why, size_t why_len)
 {
 	if (crypto_random(id, 16)) {
 		snprintf(why, why_len, "no random numbers for the journal id");
@@ -592,18 +592,18 @@ static int snapshot_new_id(euicc_card *c, const char *path, uint8_t id[16], char
 static int checkpoint(euicc_card *c, char *why, size_t why_len)
 {
 	uint8_t id[16];
-	if (snapshot_new_id(c, c->path, id, why, why_len))
+	if (nvm_new_snapshot_id(c, c->path, id, why, why_len))
 		return -1;
 	journal_restart(&c->jr, id);
 	euicc_tracef(c, "NVM: snapshot written, journal started over");
 	return 0;
 }
 
-static int still_ours(euicc_card *c, char *why, size_t why_len);
+
 
 int nvm_commit(euicc_card *c, const bool touched[EUICC_MAX_PROFILES], char *why, size_t why_len)
 {
-	if (still_ours(c, why, why_len))
+	if (nvm_still_ours(c, why, why_len))
 		return -1;
 	size_t len = 0;
 	char *text = render(&c->nvm, NULL, touched, &len);
@@ -623,215 +623,10 @@ int nvm_commit(euicc_card *c, const bool touched[EUICC_MAX_PROFILES], char *why,
 	return rc;
 }
 
-/* path opened and flock'ed (exclusive), the lock checked to be on the file the name means now (a
- * writer's next snapshot may have taken the name between open and lock). The fd, or -1 with why;
- * *locked false on a file system without locks (the fd is then unguarded). */
-static int open_locked(const char *path, bool *locked, char *why, size_t why_len)
-{
-	for (int tries = 0; tries < 100; tries++) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			snprintf(why, why_len, "%s: %s", path, strerror(errno));
-			return -1;
-		}
-		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-			int e = errno;
-			if (e == EWOULDBLOCK) {
-				close(fd);
-				snprintf(why, why_len,
-					 "%s is in use by another process (euicc-sim run, or an --inproc smsr or apdu); "
-					 "stop it first: two writers would interleave the card's journal",
-					 path);
-				return -1;
-			}
-			*locked = false;
-			return fd; /* no locks on this file system: carry on unguarded */
-		}
-		struct stat a, b;
-		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
-			*locked = true;
-			return fd;
-		}
-		close(fd);
-	}
-	snprintf(why, why_len, "%s keeps being replaced; cannot lock it", path);
-	return -1;
-}
-
-static int check_record(void *ctx, json_t *doc, char *why, size_t why_len)
-{
-	(void)ctx;
-	euicc_nvm *n = euicc_big_alloc(sizeof(*n));
-	if (!n) {
-		snprintf(why, why_len, "out of memory");
-		return -1;
-	}
-	int rc = nvm_from_json(doc, n, why, why_len);
-	nvm_wipe(n);
-	euicc_big_free(n, sizeof(*n));
-	return rc;
-}
-
-/* the card of the snapshot read from fd (at offset 0) and its journal; NULL with why */
-static euicc_card *load_from(int fd, const char *path, char *why, size_t why_len)
-{
-	json_error_t err;
-	if (lseek(fd, 0, SEEK_SET) != 0) {
-		snprintf(why, why_len, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	json_t *root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &err);
-	if (!root) {
-		snprintf(why, why_len, "%s is corrupt or truncated (%s at line %d, column %d); refusing to load it", path,
-			 err.text, err.line, err.column);
-		return NULL;
-	}
-	euicc_card *c = euicc_create_empty();
-	if (!c) {
-		json_decref(root);
-		snprintf(why, why_len, "out of memory");
-		return NULL;
-	}
-	char inner[400];
-	/* the journal named by the snapshot, applied on top of it */
-	json_t *jid = json_object_get(root, "journal");
-	if (jid) {
-		uint8_t id[16];
-		const char *h = json_string_value(jid);
-		if (!h || hex_decode_exact(h, id, 16)) {
-			snprintf(why, why_len, "%s: field 'journal' is not 16 bytes of hex; refusing to load it", path);
-			json_decref(root);
-			euicc_free(c);
-			return NULL;
-		}
-		if (journal_read(path, id, &root, &c->jr, c->load_note, sizeof(c->load_note), check_record, NULL, inner,
-				 sizeof(inner))) {
-			snprintf(why, why_len, "%s; refusing to load it", inner);
-			json_decref(root);
-			euicc_free(c);
-			return NULL;
-		}
-		memcpy(c->jr.id, id, 16);
-		c->jr.have_id = true;
-	}
-	if (nvm_from_json(root, &c->nvm, inner, sizeof(inner))) {
-		snprintf(why, why_len, "%s: %s; refusing to load it", path, inner);
-		json_decref(root);
-		euicc_free(c);
-		return NULL;
-	}
-	json_decref(root);
-	euicc_counters_from_nvm(c);
-	return c;
-}
-
-/* PATH.new.PID files a killed writer left (each holds every key of the card): with the lock held nobody
- * else is writing one, so they go */
-static void remove_stale_temps(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
-	const char *base = slash ? slash + 1 : path;
-	DIR *d = dir ? opendir(dir) : NULL;
-	size_t bl = strlen(base);
-	struct dirent *e;
-	while (d && (e = readdir(d)) != NULL) {
-		const char *n = e->d_name;
-		if (strncmp(n, base, bl) || strncmp(n + bl, ".new.", 5) || !n[bl + 5] ||
-		    strspn(n + bl + 5, "0123456789") != strlen(n + bl + 5))
-			continue;
-		char full[4096];
-		snprintf(full, sizeof(full), "%s/%s", dir, n);
-		unlink(full);
-	}
-	if (d)
-		closedir(d);
-	free(dir);
-}
-
-euicc_card *euicc_load(const char *path, char *why, size_t why_len)
-{
-	/* lock first, then read the locked file: a card read before the lock could be a stale copy of
-	 * one another process was still changing */
-	bool locked = false;
-	int fd = open_locked(path, &locked, why, why_len);
-	if (fd < 0)
-		return NULL;
-	euicc_card *c = load_from(fd, path, why, why_len);
-	if (!c || !(c->path = strdup(path))) {
-		if (c)
-			snprintf(why, why_len, "out of memory");
-		euicc_free(c);
-		close(fd);
-		return NULL;
-	}
-	if (locked) {
-		c->lock_fd = fd;
-		remove_stale_temps(path);
-	} else {
-		close(fd);
-	}
-	return c;
-}
-
-euicc_card *euicc_load_readonly(const char *path, char *why, size_t why_len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, why_len, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	euicc_card *c = load_from(fd, path, why, why_len);
-	close(fd);
-	return c; /* no state file: it changes in memory only, until euicc_save gives it one */
-}
-
-/* path locked for c (c->lock_fd); a file system without locks leaves c unguarded */
-static int lock_into(euicc_card *c, const char *path, char *why, size_t why_len)
-{
-	bool locked = false;
-	int fd = open_locked(path, &locked, why, why_len);
-	if (fd < 0)
-		return -1;
-	if (locked)
-		c->lock_fd = fd;
-	else
-		close(fd);
-	return 0;
-}
-
-euicc_card *euicc_clone(const euicc_card *src)
-{
-	euicc_card *c = euicc_create_empty();
-	if (!c)
-		return NULL;
-	nvm_copy(&c->nvm, &src->nvm);
-	euicc_counters_from_nvm(c); /* as a load of src's NVM would give */
-	return c;
-}
-
-int euicc_claim(euicc_card *c, const char *path, char *why, size_t why_len)
-{
-	if (c->lock_fd >= 0 || (c->path && strcmp(c->path, path))) {
-		snprintf(why, why_len, "this card already has a state file");
-		return -1;
-	}
-	if (access(path, F_OK) != 0)
-		return 0; /* nothing there yet: the save creates it */
-	return lock_into(c, path, why, why_len);
-}
-
-int euicc_lock(euicc_card *c, char *why, size_t why_len)
-{
-	if (!c->path || c->lock_fd >= 0)
-		return 0;
-	return lock_into(c, c->path, why, why_len);
-}
-
 /* The state file and the journal are still the ones this card writes: not removed, not replaced (by
  * hand, or by a tool that ignored the lock). After either, a crash would bring back an older card, or
  * none, with its counters below those already used: the card stops acknowledging changes. */
-static int still_ours(euicc_card *c, char *why, size_t why_len)
+int nvm_still_ours(euicc_card *c, char *why, size_t why_len)
 {
 	if (c->state_lost) {
 		snprintf(why, why_len, "%s", c->state_lost_why);
@@ -856,40 +651,4 @@ static int still_ours(euicc_card *c, char *why, size_t why_len)
 	}
 	free(jp);
 	return what ? -1 : 0;
-}
-
-void euicc_forget_state_file(euicc_card *c)
-{
-	free(c->path);
-	c->path = NULL;
-}
-
-int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len)
-{
-	if (c->path && !strcmp(c->path, path) && still_ours(c, why, why_len))
-		return -1; /* not written over what took its place */
-	/* An explicit save happens between commands: the marks can come down to what was really used
-	 * (never below it), so the next start needs no resynchronisation. */
-	for (int i = 0; i < EUICC_MAX_KEYSETS; i++)
-		if (c->nvm.keysets[i].used)
-			memcpy(c->nvm.keysets[i].counter, c->accepted[i], 5);
-	c->nvm.rng_counter = c->rng_pos;
-	for (int i = 4, v = 0; i >= 0; i--, v += 8)
-		c->nvm.mo_counter[i] = (uint8_t)(c->mo_pos >> v);
-	uint8_t id[16];
-	if (snapshot_new_id(c, path, id, why, why_len))
-		return -1;
-	/* at rest the state is the one file: a journal there belongs to an earlier snapshot */
-	char *jp = journal_path(path);
-	if (jp)
-		unlink(jp);
-	free(jp);
-	if (!c->path || strcmp(c->path, path)) {
-		free(c->path);
-		c->path = strdup(path);
-	}
-	journal_close(&c->jr);
-	journal_restart(&c->jr, id);
-	c->lazy_pending = false;
-	return 0;
 }

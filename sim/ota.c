@@ -5,7 +5,7 @@
 #include "apdu/tlv.h"
 #include "euicc_int.h"
 
-#define TAR_ISDR ((uint8_t[3]){ (BENCH_TAR_ISDR >> 16) & 0xff, (BENCH_TAR_ISDR >> 8) & 0xff, BENCH_TAR_ISDR & 0xff })
+#define TAR_ISDR ((uint8_t[3]){ (PROTO_TAR_ISDR >> 16) & 0xff, (PROTO_TAR_ISDR >> 8) & 0xff, PROTO_TAR_ISDR & 0xff })
 
 static int find_keyset(const euicc_card *c, uint8_t kic, uint8_t kid)
 {

@@ -180,7 +180,7 @@ static int create(bctx *b, int parent, const uint8_t *fcp, size_t len, uint16_t 
 	fs_tree *t = b->t;
 	tlv d, fid, size, aid, arr, sfi, prop, pat;
 	if (t->n >= FS_MAX_FILES)
-		return fail(b, PE_NOT_ENOUGH_MEMORY, "more than %u files", FS_MAX_FILES);
+		return fail(b, PROTO_PE_NOT_ENOUGH_MEMORY, "more than %u files", FS_MAX_FILES);
 	fs_file *f = &t->f[t->n];
 	memset(f, 0, sizeof(*f));
 	f->parent = parent;
@@ -189,16 +189,16 @@ static int create(bctx *b, int parent, const uint8_t *fcp, size_t len, uint16_t 
 	bool has_desc = !tlv_find(fcp, len, 0x82, &d) && d.len >= 2;
 	if (!tlv_find(fcp, len, 0x83, &fid)) {
 		if (fid.len != 2)
-			return fail(b, PE_BAD_VALUES, "file identifier of %u bytes", (unsigned)fid.len);
+			return fail(b, PROTO_PE_BAD_VALUES, "file identifier of %u bytes", (unsigned)fid.len);
 		f->fid = (uint16_t)be_uint(fid.value, 2);
 	} else if (fid_default) {
 		f->fid = fid_default;
 	} else {
-		return fail(b, PE_NOT_SUPPORTED, "a file without identifier needs a template this card lacks (%u)", 0);
+		return fail(b, PROTO_PE_NOT_SUPPORTED, "a file without identifier needs a template this card lacks (%u)", 0);
 	}
 	if (has_aid) {
 		if (aid.len < 5 || aid.len > 16)
-			return fail(b, PE_BAD_VALUES, "AID of %u bytes", (unsigned)aid.len);
+			return fail(b, PROTO_PE_BAD_VALUES, "AID of %u bytes", (unsigned)aid.len);
 		f->type = FS_ADF;
 		memcpy(f->aid, aid.value, aid.len);
 		f->aid_len = (uint8_t)aid.len;
@@ -220,7 +220,7 @@ static int create(bctx *b, int parent, const uint8_t *fcp, size_t len, uint16_t 
 			f->type = FS_EF_TRANSPARENT;
 		if (f->type == FS_EF_LINEAR || f->type == FS_EF_CYCLIC) {
 			if (d.len < 4 || !be_uint(d.value + 2, 2))
-				return fail(b, PE_BAD_VALUES, "record file %04X without a record length", f->fid);
+				return fail(b, PROTO_PE_BAD_VALUES, "record file %04X without a record length", f->fid);
 			f->rec_len = (uint16_t)be_uint(d.value + 2, 2);
 		}
 	}
@@ -252,7 +252,7 @@ static int create(bctx *b, int parent, const uint8_t *fcp, size_t len, uint16_t 
 	uint32_t sz = 0;
 	if (!tlv_find(fcp, len, 0x80, &size)) {
 		if (size.len < 1 || size.len > 3)
-			return fail(b, PE_BAD_VALUES, "file size of %u bytes", (unsigned)size.len);
+			return fail(b, PROTO_PE_BAD_VALUES, "file size of %u bytes", (unsigned)size.len);
 		sz = be_uint(size.value, size.len);
 	} else {
 		for (size_t i = 0; i < sizeof(template_sizes) / sizeof(template_sizes[0]); i++)
@@ -266,13 +266,13 @@ static int create(bctx *b, int parent, const uint8_t *fcp, size_t len, uint16_t 
 			sz = 1;
 	}
 	if (f->rec_len && (sz % f->rec_len || sz / f->rec_len > 254))
-		return fail(b, PE_BAD_VALUES, "record file %04X: size not a whole number of records (max 254)", f->fid);
+		return fail(b, PROTO_PE_BAD_VALUES, "record file %04X: size not a whole number of records (max 254)", f->fid);
 	if (sz > EUICC_MAX_FSDATA)
-		return fail(b, PE_NOT_ENOUGH_MEMORY, "file %04X too large", f->fid);
+		return fail(b, PROTO_PE_NOT_ENOUGH_MEMORY, "file %04X too large", f->fid);
 	f->size = sz;
 	f->data_off = (uint32_t)t->data_len;
 	if (t->data_len + sz > (b->data ? b->cap : EUICC_MAX_FSDATA))
-		return fail(b, PE_NOT_ENOUGH_MEMORY, "the files need more than %u bytes", (unsigned)EUICC_MAX_FSDATA);
+		return fail(b, PROTO_PE_NOT_ENOUGH_MEMORY, "the files need more than %u bytes", (unsigned)EUICC_MAX_FSDATA);
 	t->data_len += sz;
 	if (b->data) {
 		size_t body = f->rec_len ? f->rec_len : sz;
@@ -287,9 +287,9 @@ static int fill_content(bctx *b, int i, size_t *pos, const uint8_t *v, size_t n)
 {
 	fs_file *f = &b->t->f[i];
 	if (f->type == FS_DF || f->type == FS_ADF)
-		return fail(b, PE_BAD_VALUES, "content for DF %04X", f->fid);
+		return fail(b, PROTO_PE_BAD_VALUES, "content for DF %04X", f->fid);
 	if (*pos + n > f->size)
-		return fail(b, PE_BAD_VALUES, "content beyond the end of file %04X", f->fid);
+		return fail(b, PROTO_PE_BAD_VALUES, "content beyond the end of file %04X", f->fid);
 	if (b->data)
 		memcpy(b->data + f->data_off + *pos, v, n);
 	*pos += n;
@@ -326,13 +326,13 @@ static int fs_element(bctx *b, uint8_t tag, const uint8_t *v, size_t len)
 	case BASE_CSIM: base = fs_adf(t, csim_prefix); break;
 	}
 	if (base < 0)
-		return fail(b, PE_BAD_VALUES, "its application (ADF) is not installed before it", 0);
+		return fail(b, PROTO_PE_BAD_VALUES, "its application (ADF) is not installed before it", 0);
 	int root = -1, dir = base;
 	acur c = acur_make(v, len);
 	tlv item;
 	while (c.len) {
 		if (tlv_next(&c, &item))
-			return fail(b, PE_INVALID_FORMAT, "malformed item", 0);
+			return fail(b, PROTO_PE_INVALID_FORMAT, "malformed item", 0);
 		if (item.tag == 0xA0 || !item.constructed)
 			continue; /* element header, templateID */
 		tlv fcp;
@@ -343,7 +343,7 @@ static int fs_element(bctx *b, uint8_t tag, const uint8_t *v, size_t len)
 		bool first = true;
 		while (ic.len) {
 			if (tlv_next(&ic, &x))
-				return fail(b, PE_INVALID_FORMAT, "malformed file item", 0);
+				return fail(b, PROTO_PE_INVALID_FORMAT, "malformed file item", 0);
 			if (x.tag == 0x80) { /* doNotCreate */
 				first = false;
 				continue;
@@ -383,17 +383,17 @@ static int fs_element(bctx *b, uint8_t tag, const uint8_t *v, size_t len)
 			first = false;
 			if (x.tag == 0x82) {
 				if (cur < 0 || x.len < 1 || x.len > 2)
-					return fail(b, PE_BAD_VALUES, "fillFileOffset without a file", 0);
+					return fail(b, PROTO_PE_BAD_VALUES, "fillFileOffset without a file", 0);
 				pos += be_uint(x.value, x.len);
 				if (pos > t->f[cur].size)
-					return fail(b, PE_BAD_VALUES, "offset beyond the end of file %04X", t->f[cur].fid);
+					return fail(b, PROTO_PE_BAD_VALUES, "offset beyond the end of file %04X", t->f[cur].fid);
 			} else if (x.tag == 0x83) {
 				if (cur < 0)
-					return fail(b, PE_BAD_VALUES, "fillFileContent without a file", 0);
+					return fail(b, PROTO_PE_BAD_VALUES, "fillFileContent without a file", 0);
 				if (fill_content(b, cur, &pos, x.value, x.len))
 					return -1;
 			} else {
-				return fail(b, PE_NOT_SUPPORTED, "file item with tag %02X", (unsigned)x.tag);
+				return fail(b, PROTO_PE_NOT_SUPPORTED, "file item with tag %02X", (unsigned)x.tag);
 			}
 		}
 	}
@@ -406,20 +406,20 @@ static int generic_fm(bctx *b, const uint8_t *v, size_t len)
 	fs_tree *t = b->t;
 	tlv list, seq, x;
 	if (tlv_find(v, len, 0xA1, &list))
-		return fail(b, PE_INVALID_FORMAT, "no fileManagementCMD", 0);
+		return fail(b, PROTO_PE_INVALID_FORMAT, "no fileManagementCMD", 0);
 	acur c = acur_make(list.value, list.len);
 	while (c.len) {
 		if (tlv_next(&c, &seq) || seq.tag != 0x30)
-			return fail(b, PE_INVALID_FORMAT, "malformed fileManagementCMD", 0);
+			return fail(b, PROTO_PE_INVALID_FORMAT, "malformed fileManagementCMD", 0);
 		acur ic = acur_make(seq.value, seq.len);
 		int dir = 0, cur = -1;
 		size_t pos = 0;
 		while (ic.len) {
 			if (tlv_next(&ic, &x))
-				return fail(b, PE_INVALID_FORMAT, "malformed command", 0);
+				return fail(b, PROTO_PE_INVALID_FORMAT, "malformed command", 0);
 			if (x.tag == 0x80) { /* filePath from the MF */
 				if (x.len % 2 || x.len > 8)
-					return fail(b, PE_BAD_VALUES, "filePath of %u bytes", (unsigned)x.len);
+					return fail(b, PROTO_PE_BAD_VALUES, "filePath of %u bytes", (unsigned)x.len);
 				dir = 0;
 				cur = -1;
 				for (size_t i = 0; i < x.len; i += 2) {
@@ -430,7 +430,7 @@ static int generic_fm(bctx *b, const uint8_t *v, size_t len)
 							if (t->f[j].type == FS_ADF && t->f[j].fid == fid)
 								n = (int)j;
 					if (n < 0)
-						return fail(b, PE_BAD_VALUES, "filePath names no file (%04X)", fid);
+						return fail(b, PROTO_PE_BAD_VALUES, "filePath names no file (%04X)", fid);
 					if (t->f[n].type == FS_DF || t->f[n].type == FS_ADF) {
 						dir = n;
 					} else {
@@ -449,17 +449,17 @@ static int generic_fm(bctx *b, const uint8_t *v, size_t len)
 				pos = 0;
 			} else if (x.tag == 0x81) {
 				if (cur < 0)
-					return fail(b, PE_BAD_VALUES, "fillFileContent without a file", 0);
+					return fail(b, PROTO_PE_BAD_VALUES, "fillFileContent without a file", 0);
 				if (fill_content(b, cur, &pos, x.value, x.len))
 					return -1;
 			} else if (x.tag == 0x02) {
 				if (cur < 0 || x.len < 1 || x.len > 2)
-					return fail(b, PE_BAD_VALUES, "fillFileOffset without a file", 0);
+					return fail(b, PROTO_PE_BAD_VALUES, "fillFileOffset without a file", 0);
 				pos += be_uint(x.value, x.len);
 				if (pos > t->f[cur].size)
-					return fail(b, PE_BAD_VALUES, "offset beyond the end of file %04X", t->f[cur].fid);
+					return fail(b, PROTO_PE_BAD_VALUES, "offset beyond the end of file %04X", t->f[cur].fid);
 			} else {
-				return fail(b, PE_NOT_SUPPORTED, "file management command with tag %02X", (unsigned)x.tag);
+				return fail(b, PROTO_PE_NOT_SUPPORTED, "file management command with tag %02X", (unsigned)x.tag);
 			}
 		}
 	}
@@ -480,10 +480,10 @@ static int code_entry(bctx *b, const tlv *p, const char *what, size_t min, uint8
 	memset(n, 0, sizeof(*n));
 	n->used = true;
 	if (tlv_find(p->value, p->len, 0x80, &x) || !x.len || x.len > 2)
-		return fail(b, PE_BAD_VALUES, what[1] == 'I' ? "PIN without key reference" : "PUK without key reference", 0);
+		return fail(b, PROTO_PE_BAD_VALUES, what[1] == 'I' ? "PIN without key reference" : "PUK without key reference", 0);
 	n->ref = int_last(&x);
 	if (tlv_find(p->value, p->len, 0x81, &x) || x.len < min || x.len > 8)
-		return fail(b, PE_BAD_VALUES, what[1] == 'I' ? "PIN %02X value is not 4 to 8 bytes" : "PUK %02X value is not 8 bytes",
+		return fail(b, PROTO_PE_BAD_VALUES, what[1] == 'I' ? "PIN %02X value is not 4 to 8 bytes" : "PUK %02X value is not 8 bytes",
 			    n->ref);
 	memset(n->value, 0xFF, 8);
 	memcpy(n->value, x.value, x.len);
@@ -493,7 +493,7 @@ static int code_entry(bctx *b, const tlv *p, const char *what, size_t min, uint8
 	n->max = ml >> 4;
 	n->left = ml & 0x0F;
 	if (!n->max || n->left > n->max)
-		return fail(b, PE_BAD_VALUES, what[1] == 'I' ? "PIN %02X retry counter" : "PUK %02X retry counter", n->ref);
+		return fail(b, PROTO_PE_BAD_VALUES, what[1] == 'I' ? "PIN %02X retry counter" : "PUK %02X retry counter", n->ref);
 	return 0;
 }
 
@@ -502,13 +502,13 @@ static int pin_codes(bctx *b, const uint8_t *v, size_t len, nvm_pin *pins)
 {
 	tlv a1, a0, p, x;
 	if (tlv_find(v, len, 0xA1, &a1))
-		return fail(b, PE_INVALID_FORMAT, "no pinCodes", 0);
+		return fail(b, PROTO_PE_INVALID_FORMAT, "no pinCodes", 0);
 	if (tlv_find(a1.value, a1.len, 0xA0, &a0))
 		return 0; /* filePath form: PINs of another file, nothing new */
 	acur c = acur_make(a0.value, a0.len);
 	while (c.len) {
 		if (tlv_next(&c, &p) || p.tag != 0x30)
-			return fail(b, PE_INVALID_FORMAT, "malformed PIN configuration", 0);
+			return fail(b, PROTO_PE_INVALID_FORMAT, "malformed PIN configuration", 0);
 		nvm_pin n;
 		if (code_entry(b, &p, "PIN", 4, 0x84, BENCH_SAIP_PIN_TRIES_DEFAULT, &n))
 			return -1;
@@ -528,7 +528,7 @@ static int pin_codes(bctx *b, const uint8_t *v, size_t len, nvm_pin *pins)
 				slot = i;
 		}
 		if (slot == -1)
-			return fail(b, PE_NOT_ENOUGH_MEMORY, "more than %u PINs", EUICC_MAX_PINS);
+			return fail(b, PROTO_PE_NOT_ENOUGH_MEMORY, "more than %u PINs", EUICC_MAX_PINS);
 		if (slot >= 0)
 			pins[slot] = n;
 	}
@@ -540,12 +540,12 @@ static int puk_codes(bctx *b, const uint8_t *v, size_t len, nvm_pin *puks)
 {
 	tlv a1, p;
 	if (tlv_find(v, len, 0xA1, &a1))
-		return fail(b, PE_INVALID_FORMAT, "no pukCodes", 0);
+		return fail(b, PROTO_PE_INVALID_FORMAT, "no pukCodes", 0);
 	acur c = acur_make(a1.value, a1.len);
 	int k = 0;
 	while (c.len) {
 		if (tlv_next(&c, &p) || p.tag != 0x30)
-			return fail(b, PE_INVALID_FORMAT, "malformed PUK", 0);
+			return fail(b, PROTO_PE_INVALID_FORMAT, "malformed PUK", 0);
 		nvm_pin n;
 		if (code_entry(b, &p, "PUK", 8, 0x82, BENCH_SAIP_PUK_TRIES_DEFAULT, &n))
 			return -1;
@@ -553,7 +553,7 @@ static int puk_codes(bctx *b, const uint8_t *v, size_t len, nvm_pin *puks)
 		while (k < EUICC_MAX_PUKS && puks[k].used)
 			k++;
 		if (k >= EUICC_MAX_PUKS)
-			return fail(b, PE_NOT_ENOUGH_MEMORY, "more than %u PUKs", EUICC_MAX_PUKS);
+			return fail(b, PROTO_PE_NOT_ENOUGH_MEMORY, "more than %u PUKs", EUICC_MAX_PUKS);
 		puks[k] = n;
 	}
 	return 0;
@@ -565,12 +565,12 @@ static int aka(bctx *b, const uint8_t *v, size_t len)
 	tlv a1, a2, alg, k, opc;
 	if (tlv_find(v, len, 0xA1, &a1) || tlv_find(a1.value, a1.len, 0xA1, &a2) ||
 	    tlv_find(a2.value, a2.len, 0x80, &alg) || alg.len != 1)
-		return fail(b, PE_INVALID_FORMAT, "akaParameter without algorithm", 0);
+		return fail(b, PROTO_PE_INVALID_FORMAT, "akaParameter without algorithm", 0);
 	if (alg.value[0] != 0x01)
 		return 0; /* not MILENAGE: kept, AUTHENTICATE answers 'function not supported' */
 	if (tlv_find(a2.value, a2.len, 0x82, &k) || k.len != 16 || tlv_find(a2.value, a2.len, 0x83, &opc) ||
 	    opc.len != 16)
-		return fail(b, PE_BAD_VALUES, "MILENAGE K or OPc is not 16 bytes", 0);
+		return fail(b, PROTO_PE_BAD_VALUES, "MILENAGE K or OPc is not 16 bytes", 0);
 	if (t->has_aka)
 		return 0; /* the first one is the USIM's (the ISIM's comes later) */
 	t->aka_alg = 1;
@@ -628,7 +628,7 @@ int saip_build(const uint8_t *pkg, size_t len, fs_tree *t, uint8_t *data, size_t
 	int rc = 0;
 	while (c.len && !rc) {
 		if (tlv_next(&c, &pe))
-			rc = fail(&b, PE_INVALID_FORMAT, "malformed element", 0);
+			rc = fail(&b, PROTO_PE_INVALID_FORMAT, "malformed element", 0);
 		else if (element(&b, &pe, pins, puks))
 			rc = -1;
 		else
@@ -637,4 +637,28 @@ int saip_build(const uint8_t *pkg, size_t len, fs_tree *t, uint8_t *data, size_t
 	crypto_wipe(scratch_pins, sizeof(scratch_pins));
 	crypto_wipe(scratch_puks, sizeof(scratch_puks));
 	return rc;
+}
+
+uint8_t saip_install(nvm_profile *p, size_t *bad_pe, char *why, size_t why_len)
+{
+	fs_tree *t = malloc(sizeof(*t));
+	if (!t) {
+		snprintf(why, why_len, "out of memory");
+		*bad_pe = 0;
+		return PROTO_PE_NOT_ENOUGH_MEMORY;
+	}
+	uint8_t st = PROTO_PE_OK;
+	if (saip_build(p->package, p->package_len, t, p->fsdata, sizeof(p->fsdata), p->pins, p->puks)) {
+		st = t->bad_status;
+		*bad_pe = (size_t)t->bad_pe;
+		snprintf(why, why_len, "%s", t->why);
+		p->fsdata_len = 0;
+		memset(p->pins, 0, sizeof(p->pins));
+		memset(p->puks, 0, sizeof(p->puks));
+	} else {
+		p->fsdata_len = (uint32_t)t->data_len;
+	}
+	p->files_pristine = st == PROTO_PE_OK;
+	free(t);
+	return st;
 }

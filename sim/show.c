@@ -20,11 +20,11 @@ json_t *euicc_hexj(const uint8_t *p, size_t len)
 const char *euicc_state_name(uint8_t s)
 {
 	switch (s) {
-	case PS_INSTALLED: return "installed";
-	case PS_SELECTABLE: return "selectable";
-	case PS_PERSONALIZED: return "personalized";
-	case PS_DISABLED: return "disabled";
-	case PS_ENABLED: return "enabled";
+	case PROTO_ISDP_INSTALLED: return "installed";
+	case PROTO_ISDP_SELECTABLE: return "selectable";
+	case PROTO_ISDP_PERSONALIZED: return "personalized";
+	case PROTO_ISDP_DISABLED: return "disabled";
+	case PROTO_ISDP_ENABLED: return "enabled";
 	}
 	return "unknown";
 }
@@ -82,7 +82,7 @@ json_t *euicc_eis(const euicc_card *c)
 	const euicc_nvm *n = &c->nvm;
 	json_t *o = json_object();
 	char tar[7];
-	snprintf(tar, sizeof(tar), "%06x", BENCH_TAR_ISDR);
+	snprintf(tar, sizeof(tar), "%06x", PROTO_TAR_ISDR);
 	json_object_set_new(o, "format", json_string("euicc-bench-eis"));
 	json_object_set_new(o, "version", json_integer(1));
 	json_object_set_new(o, "eid", euicc_hexj(n->eid, 16));

@@ -2,24 +2,25 @@
 #include <string.h>
 
 #include "apdu/hex.h"
+#include "apdu/proto.h"
 #include "apdu/tlv.h"
 #include "audit.h"
 
 const char *audit_state_name(uint8_t s)
 {
 	switch (s) {
-	case 0x03: return "installed";
-	case 0x07: return "selectable";
-	case 0x0F: return "personalized";
-	case 0x1F: return "disabled";
-	case 0x3F: return "enabled";
+	case PROTO_ISDP_INSTALLED: return "installed";
+	case PROTO_ISDP_SELECTABLE: return "selectable";
+	case PROTO_ISDP_PERSONALIZED: return "personalized";
+	case PROTO_ISDP_DISABLED: return "disabled";
+	case PROTO_ISDP_ENABLED: return "enabled";
 	}
 	return "unknown";
 }
 
 bool audit_is_empty(const audit_isdp *e)
 {
-	return (e->state == 0x03 || e->state == 0x07 || e->state == 0x0F) && !e->iccid[0];
+	return (e->state == PROTO_ISDP_INSTALLED || e->state == PROTO_ISDP_SELECTABLE || e->state == PROTO_ISDP_PERSONALIZED) && !e->iccid[0];
 }
 
 int audit_parse(const uint8_t *r, size_t len, audit_isdp *out, size_t cap, size_t *n, char *why, size_t why_len)

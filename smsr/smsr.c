@@ -17,7 +17,7 @@
 #include "apdu/ids.h"
 #include "apdu/tlv.h"
 #include "audit.h"
-#include "bench_constants.h"
+#include "apdu/proto.h"
 #include "host/profile.h"
 #include "smsr.h"
 
@@ -191,7 +191,7 @@ static const char *notif_name(unsigned t)
  * the command or 0 with x->msg set. */
 static uint16_t es5(smsr_ctx *x, const char *apdu_hex, abuf *out)
 {
-	static const uint8_t tar[3] = { 0, 0, 1 };
+	static const uint8_t tar[3] = PROTO_TAR_BYTES(PROTO_TAR_ISDR);
 	abuf a = ABUF_INIT;
 	if (hex_decode(apdu_hex, &a, NULL)) {
 		abuf_free(&a);
@@ -442,7 +442,7 @@ static int cmd_download(smsr_ctx *x, const char *eid, const char *file)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	x->h.have_scp03_key = false;
 	unsigned apdus0 = x->h.apdus;
-	rc = dev_download(&x->h, &pki, eis, aidb, pkg.p, pkg.len, BENCH_SCP03T_SEGMENT);
+	rc = smdp_download(&x->h, &pki, eis, aidb, pkg.p, pkg.len, PROTO_SCP03T_SEGMENT);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	x->h.progress = NULL;
 	json_decref(eis);
@@ -490,10 +490,10 @@ static int cmd_target(smsr_ctx *x, const char *what, const char *eid, const char
 	if (!strcmp(what, "delete"))
 		snprintf(hex, sizeof(hex), "80E40000124F10%s", aid);
 	else if (!strcmp(what, "set-pol1"))
-		snprintf(hex, sizeof(hex), "80E2880018%04x154F10%s8001%02x", BENCH_DGI_SET_POL1, aid, pol1);
+		snprintf(hex, sizeof(hex), "80E2880018%04x154F10%s8001%02x", PROTO_DGI_SET_POL1, aid, pol1);
 	else {
-		uint16_t tag = !strcmp(what, "enable") ? 0x3A03 : !strcmp(what, "disable") ? 0x3A04
-			       : !strcmp(what, "set-fallback") ? 0x3A05 : BENCH_DGI_SET_EMERGENCY;
+		uint16_t tag = !strcmp(what, "enable") ? PROTO_DGI_ENABLE : !strcmp(what, "disable") ? PROTO_DGI_DISABLE
+			       : !strcmp(what, "set-fallback") ? PROTO_DGI_SET_FALLBACK : PROTO_DGI_SET_EMERGENCY;
 		snprintf(hex, sizeof(hex), "80E2880015%04x124F10%s", tag, aid);
 	}
 	unsigned notes = x->notes;

@@ -8,6 +8,7 @@
 
 #include "host/pki.h"
 #include "host/link.h"
+#include "host/smdp.h"
 #include "store.h"
 
 typedef struct {

@@ -13,6 +13,7 @@
 
 #include "apdu/hex.h"
 #include "euicc/euicc.h"
+#include "host/smdp.h"
 #include "host/link.h"
 
 static double now_ms(void)
@@ -167,7 +168,7 @@ int main(int argc, char **argv)
 		snprintf(hex, sizeof(hex),
 			 "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010%s0380C00006C9048102037000",
 			 aid_hex);
-		if (dev_isdr(&h, hex, NULL) != 0x9000 || dev_download(&h, &pki, eis, aid, pkg.p, pkg.len, 512)) {
+		if (dev_isdr(&h, hex, NULL) != 0x9000 || smdp_download(&h, &pki, eis, aid, pkg.p, pkg.len, 512)) {
 			fprintf(stderr, "bench_flow: create/download failed: %s\n", h.log.len ? (char *)h.log.p : "");
 			return 1;
 		}

@@ -10,6 +10,7 @@
 #include <PCSC/winscard.h>
 
 #include "apdu/hex.h"
+#include "host/smdp.h"
 #include "host/adapter.h"
 
 typedef struct {
@@ -129,7 +130,7 @@ int main(int argc, char **argv)
 		abuf_put(&pkg, "\xA0\x12\x80\x01\x02\x81\x01\x03\x83\x0A", 10);
 		abuf_put(&pkg, bcd, 10);
 		abuf_put(&pkg, "\xAA\x04\xA0\x02\x80\x00", 6);
-		if (dev_download(&h, &pki, eis, aid, pkg.p, pkg.len, 512)) {
+		if (smdp_download(&h, &pki, eis, aid, pkg.p, pkg.len, 512)) {
 			fprintf(stderr, "bench: download failed: %s\n", (char *)h.log.p);
 			return 1;
 		}

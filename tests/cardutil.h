@@ -9,6 +9,8 @@
 #include "apdu/hex.h"
 #include "apdu/ids.h"
 #include "host/pki.h"
+#include "host/smdp.h"
+#include "host/smdp.h"
 #include "apdu/gpcert.h"
 #include "apdu/tlv.h"
 #include "euicc/euicc.h"
@@ -158,7 +160,7 @@ static inline int cu_install(cu_fixture *f, int n, const char *iccid)
 	cu_isdp_aid(aid, n);
 	abuf pkg = ABUF_INIT;
 	cu_package(&pkg, iccid);
-	int rc = dev_download(&f->host, &f->pki, f->eis, aid, pkg.p, pkg.len, 512);
+	int rc = smdp_download(&f->host, &f->pki, f->eis, aid, pkg.p, pkg.len, 512);
 	abuf_free(&pkg);
 	return rc;
 }

@@ -18,6 +18,7 @@
 #include "apdu/hex.h"
 #include "apdu/tlv.h"
 #include "host/adapter.h"
+#include "host/smdp.h"
 #include "euicc/vpcd.h"
 
 typedef struct {
@@ -186,7 +187,7 @@ int main(int argc, char **argv)
 				abuf_fill(&pkg, 0x5A, 900); /* a body worth a few segments */
 				tlv_end(&pkg, m);
 				tlv_put(&pkg, 0xAA, "\xA0\x02\x80\x00", 4);
-				if (dev_download(&h, &pki, eis, aid, pkg.p, pkg.len, 300) == 0)
+				if (smdp_download(&h, &pki, eis, aid, pkg.p, pkg.len, 300) == 0)
 					note("acked", k, "disabled");
 			} else if (state[k] == 0x1F && (seed & 0x100)) {
 				note("begin", k, "enable");

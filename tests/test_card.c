@@ -370,7 +370,7 @@ START_TEST(es8_refusals)
 	/* a 3A02 signed with another key than the one CERT.DP.ECDSA certifies */
 	bench_pki wrong = F.pki;
 	wrong.smdp = F.pki.smsr;
-	ck_assert_int_ne(dev_download(&F.host, &wrong, F.eis, aid, pkg.p, pkg.len, 512), 0);
+	ck_assert_int_ne(smdp_download(&F.host, &wrong, F.eis, aid, pkg.p, pkg.len, 512), 0);
 	ck_assert_str_eq((char *)F.host.log.p, "3A02 refused");
 	/* a segment whose MAC was corrupted in transit */
 	abuf big = ABUF_INIT;
@@ -381,17 +381,16 @@ START_TEST(es8_refusals)
 	abuf full = ABUF_INIT;
 	cu_package(&full, "8949449999999990015");
 	abuf_insert(&full, full.len - 6, big.p, big.len); /* a large element before the 6-byte end element */
-	F.host.corrupt_segment = 2;
-	ck_assert_int_ne(dev_download(&F.host, &F.pki, F.eis, aid, full.p, full.len, 512), 0);
+	smdp_faults bad_mac = { .corrupt_segment = 2 };
+	ck_assert_int_ne(smdp_download_faults(&F.host, &F.pki, F.eis, aid, full.p, full.len, 512, &bad_mac), 0);
 	ck_assert_str_eq((char *)F.host.log.p, "segment refused");
-	F.host.corrupt_segment = 0;
 	json_t *s = euicc_show(F.card, false);
 	json_t *p = json_array_get(json_object_get(s, "profiles"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "personalized");
 	ck_assert_int_eq(json_integer_value(json_object_get(p, "package_bytes")), 0);
 	json_decref(s);
 	/* and the same download, uncorrupted, installs */
-	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, full.p, full.len, 512), 0);
+	ck_assert_int_eq(smdp_download(&F.host, &F.pki, F.eis, aid, full.p, full.len, 512), 0);
 	s = euicc_show(F.card, false);
 	p = json_array_get(json_object_get(s, "profiles"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "disabled");
@@ -418,7 +417,7 @@ START_TEST(files_and_authenticate)
 	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
 	uint8_t aid[16];
 	cu_isdp_aid(aid, 0);
-	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
+	ck_assert_int_eq(smdp_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
 	/* nothing enabled yet: no files */
 	ck_assert_uint_eq(apdu("00A40004023F00", NULL), 0x6A82);
 	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
@@ -505,7 +504,7 @@ START_TEST(ts48_imsi)
 	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
 	uint8_t aid[16];
 	cu_isdp_aid(aid, 0);
-	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
+	ck_assert_int_eq(smdp_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
 	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
 	abuf r = ABUF_INIT;
 	ck_assert_uint_eq(apdu("00A4040C0CA0000000871002FF49FF0589", NULL), 0x9000);

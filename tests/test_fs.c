@@ -69,7 +69,7 @@ static void install_keys(int n, const char *iccid, const char *imsi, bool pin_en
 	ck_assert_uint_eq(cu_create(&F, n), 0x9000);
 	uint8_t aid[16];
 	cu_isdp_aid(aid, n);
-	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
+	ck_assert_int_eq(smdp_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
 	if (enable)
 		ck_assert_uint_eq(cu_store(&F, 0x3A03, n), 0x9000);
 	abuf_free(&pkg);
@@ -81,7 +81,7 @@ static void install_pkg(int n, const abuf *pkg)
 	ck_assert_uint_eq(cu_create(&F, n), 0x9000);
 	uint8_t aid[16];
 	cu_isdp_aid(aid, n);
-	ck_assert_int_eq(dev_download(&F.host, &F.pki, F.eis, aid, pkg->p, pkg->len, 512), 0);
+	ck_assert_int_eq(smdp_download(&F.host, &F.pki, F.eis, aid, pkg->p, pkg->len, 512), 0);
 	ck_assert_uint_eq(cu_store(&F, 0x3A03, n), 0x9000);
 }
 
@@ -123,7 +123,7 @@ START_TEST(ts48_file_systems)
 		ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
 		uint8_t aid[16];
 		cu_isdp_aid(aid, 1);
-		ck_assert_msg(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512) == 0, "%s does not install",
+		ck_assert_msg(smdp_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512) == 0, "%s does not install",
 			      names[i]);
 		ck_assert_uint_eq(cu_store(&F, 0x3A03, 1), 0x9000);
 		/* EF.DIR record 1 names the USIM; SELECT by that AID; EF.IMSI and EF.UST */
@@ -715,7 +715,7 @@ START_TEST(bad_file_system_refused)
 	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
 	uint8_t aid[16];
 	cu_isdp_aid(aid, 0);
-	ck_assert_int_ne(dev_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
+	ck_assert_int_ne(smdp_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512), 0);
 	/* the card's answer names the element (1, the mf) and its status (3, bad values) */
 	ck_assert_str_eq((char *)F.host.log.p, "profile element 1 refused: bad values");
 	json_t *s = euicc_show(F.card, false);

@@ -91,11 +91,11 @@ START_TEST(state_table)
 	if (want >= ST_SELECTABLE)
 		ck_assert_uint_eq(cu_create(&f, 1), 0x9000);
 	if (want == ST_PERSONALIZED)
-		ck_assert_int_eq(dev_download(&f.host, &f.pki, f.eis, aid, NULL, 0, 512), 0);
+		ck_assert_int_eq(smdp_download(&f.host, &f.pki, f.eis, aid, NULL, 0, 512), 0);
 	if (want >= ST_DISABLED) {
 		abuf pkg = ABUF_INIT;
 		cu_package(&pkg, "8988211000000467285");
-		ck_assert_int_eq(dev_download(&f.host, &f.pki, f.eis, aid, pkg.p, pkg.len, 512), 0);
+		ck_assert_int_eq(smdp_download(&f.host, &f.pki, f.eis, aid, pkg.p, pkg.len, 512), 0);
 		abuf_free(&pkg);
 	}
 	if (want == ST_ENABLED)

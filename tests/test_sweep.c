@@ -63,7 +63,7 @@ START_TEST(random_apdus)
 		ck_assert_int_eq(profile_build(&pp, &pkg, why, sizeof(why)), 0);
 		ck_assert_uint_eq(cu_create(&f, k), 0x9000);
 		cu_isdp_aid(aid, k);
-		ck_assert_int_eq(dev_download(&f.host, &f.pki, f.eis, aid, pkg.p, pkg.len, 512), 0);
+		ck_assert_int_eq(smdp_download(&f.host, &f.pki, f.eis, aid, pkg.p, pkg.len, 512), 0);
 		abuf_free(&pkg);
 	}
 	ck_assert_uint_eq(cu_store(&f, 0x3A03, 0), 0x9000);

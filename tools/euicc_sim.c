@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host/smdp.h"
 #include "host/cli.h"
 #include "apdu/hex.h"
 #include "host/pki.h"

@@ -15,7 +15,8 @@
 
 #include "apdu/hex.h"
 #include "host/pki.h"
-#include "bench_constants.h"
+#include "host/smdp.h"
+#include "apdu/proto.h"
 #include "host/link.h"
 #include "host/profile.h"
 #include "replay.h"
@@ -481,7 +482,7 @@ static int open_card(runner *R, char *why, size_t why_len)
 
 static const uint8_t *tar_of(const char *name, uint8_t tar[3])
 {
-	uint32_t v = !strcmp(name, "isdr") ? BENCH_TAR_ISDR : !strcmp(name, "ecasd") ? BENCH_TAR_ECASD : 0;
+	uint32_t v = !strcmp(name, "isdr") ? PROTO_TAR_ISDR : !strcmp(name, "ecasd") ? PROTO_TAR_ECASD : 0;
 	if (v) {
 		tar[0] = (uint8_t)(v >> 16);
 		tar[1] = (uint8_t)(v >> 8);
@@ -719,6 +720,7 @@ static void step_download(runner *R, const vstep *s, const char *line, const vst
 		return;
 	}
 	abuf pkg = ABUF_INIT;
+	smdp_faults faults = { 0 };
 	char why[512];
 	if (!strncmp(pk, "generated:", 10)) {
 		char spec[200], *sv = NULL;
@@ -781,7 +783,7 @@ static void step_download(runner *R, const vstep *s, const char *line, const vst
 			bad.smdp_cert = R->foreign.smdp_cert;
 			pki = &bad;
 		} else if (!strcmp(opt, "challenge=wrong")) {
-			R->h.wrong_challenge = true;
+			faults.wrong_challenge = true;
 		} else if (!strncmp(opt, "corrupt-segment=", 16) || !strncmp(opt, "segment=", 8) ||
 			   !strncmp(opt, "interrupt-after=", 16)) {
 			/* counts and sizes: a number from 1 up, nothing else (segment=0 would never end) */
@@ -794,7 +796,7 @@ static void step_download(runner *R, const vstep *s, const char *line, const vst
 				return;
 			}
 			if (opt[0] == 'c') {
-				R->h.corrupt_segment = (int)n;
+				faults.corrupt_segment = (int)n;
 			} else if (opt[0] == 's') {
 				segment = n;
 			} else {
@@ -814,9 +816,7 @@ static void step_download(runner *R, const vstep *s, const char *line, const vst
 		}
 	}
 	abuf_reset(&R->h.log);
-	int rc = dev_download(&R->h, pki, R->eis, aid, pkg.p, pkg.len, segment);
-	R->h.corrupt_segment = 0;
-	R->h.wrong_challenge = false;
+	int rc = smdp_download_faults(&R->h, pki, R->eis, aid, pkg.p, pkg.len, segment, &faults);
 	R->h.progress = NULL;
 	R->interrupt_after = 0;
 	abuf_free(&pkg);

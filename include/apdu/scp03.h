@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "apdu/buf.h"
-#include "bench_constants.h"
+#include "apdu/proto.h"
 
 #define SCP03_LEVEL_CMAC 0x01
 #define SCP03_LEVEL_CDEC 0x02
@@ -84,9 +84,9 @@ apdu_err scp03_card_unwrap_command(scp03_session *s, const uint8_t *apdu, size_t
 apdu_err scp03_card_wrap_response(scp03_session *s, const uint8_t *data, size_t len, uint16_t sw, abuf *out);
 
 /* ---- SCP03t (SGP.02 profile download; values marked [?] in docs/protocol-choices.md) ---- */
-#define SCP03T_TAG_OPEN BENCH_SCP03T_TAG_OPEN
-#define SCP03T_TAG_AUTH BENCH_SCP03T_TAG_AUTH
-#define SCP03T_TAG_DATA BENCH_SCP03T_TAG_DATA
+#define SCP03T_TAG_OPEN PROTO_SCP03T_TAG_OPEN
+#define SCP03T_TAG_AUTH PROTO_SCP03T_TAG_AUTH
+#define SCP03T_TAG_DATA PROTO_SCP03T_TAG_DATA
 #define SCP03T_LEVEL 0x33
 
 /* '84' { KVN ‖ KID ‖ host challenge } */

@@ -60,11 +60,9 @@ typedef struct {
 	uint8_t scp03_kvn;
 	bool have_scp03_key;
 	unsigned apdus;                      /* APDUs exchanged so far */
-	int corrupt_segment;                 /* tests: flip a MAC bit in this 1-based segment (0: none) */
 	int corrupt_packet;                  /* tests: 1 flip a bit of the last (secured) byte of the next packet,
 	                                        2 also drop a byte so ciphered data is not whole blocks */
 	bool auto_resync;                    /* on PoR 'counter low' without a store: jump 256 ahead, resend once */
-	bool wrong_challenge;                /* tests: key establishment signs over another challenge */
 } dev_host;
 
 /* With keys given directly (the SM-SR's store) instead of an EIS. */
@@ -94,9 +92,9 @@ int dev_confirm_notifications(dev_host *h);
 uint16_t dev_location(dev_host *h, uint8_t status);
 
 
-/* SM-DP role for tests: key establishment scenario #3 with ISD-P `aid` and SCP03t download of `pkg`.
- * Returns 0 on success; on failure a message in h->log. */
-#include "host/pki.h"
-int dev_download(dev_host *h, const bench_pki *pki, json_t *eis, const uint8_t aid[16], const uint8_t *pkg,
-		size_t pkg_len, size_t segment);
+/* A step of the host, decoded, to h->trace (when set) */
+void dev_tracef(dev_host *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Says what failed in h->log; returns -1 */
+int dev_fail(dev_host *h, const char *m);
+
 #endif

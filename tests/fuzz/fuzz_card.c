@@ -12,6 +12,7 @@
 #include "euicc/euicc.h"
 #include "host/profile.h"
 #include "host/adapter.h"
+#include "host/smdp.h"
 
 static char pristine[512];
 static scp80_keyset ks;
@@ -53,7 +54,7 @@ static void install_profile(euicc_card *c, json_t *eis, const bench_pki *pki)
 	if (profile_build(&pp, &pkg, why, sizeof(why)) ||
 	    dev_isdr(&h, "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010"
 			 "a0000005591010ffffffff89000010000380C00006C9048102037000", NULL) != 0x9000 ||
-	    dev_download(&h, pki, eis, aid, pkg.p, pkg.len, 512) ||
+	    smdp_download(&h, pki, eis, aid, pkg.p, pkg.len, 512) ||
 	    dev_isdr(&h, "80E28800153A03124F10a0000005591010ffffffff8900001000", NULL) != 0x9000)
 		abort();
 	dev_confirm_notifications(&h);

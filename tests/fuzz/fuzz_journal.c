@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n && nvm_from_json(root, n, why, sizeof(why)) == 0) {
 			int enabled = 0;
 			for (int i = 0; i < EUICC_MAX_PROFILES; i++)
-				enabled += n->profiles[i].used && n->profiles[i].state == PS_ENABLED;
+				enabled += n->profiles[i].used && n->profiles[i].state == PROTO_ISDP_ENABLED;
 			if (enabled > 1)
 				abort();
 		}
