@@ -177,3 +177,11 @@ eu_status bertlv_set_data(euicc_card *c, int ch, fs_tree *t, const capdu *a)
 	c->bt_set_ef = -1;
 	return st;
 }
+
+eu_status bertlv_command(euicc_card *c, int ch, const capdu *a, abuf *out)
+{
+	fs_tree *t = fs_tree_of(c);
+	if (!t)
+		return EU_CONDITIONS; /* no profile enabled */
+	return a->ins == 0xCB ? bertlv_retrieve_data(c, ch, t, a, out) : bertlv_set_data(c, ch, t, a);
+}

@@ -125,11 +125,19 @@ static void fci(abuf *out, const uint8_t *aid, uint8_t life_cycle)
 	tlv_end(out, m);
 }
 
+/* a file command of the enabled profile: the BER-TLV data objects or the file system */
+static eu_status file_command(euicc_card *c, int ch, const capdu *a, abuf *out)
+{
+	if (a->ins == 0xCB || a->ins == 0xDB)
+		return bertlv_command(c, ch, a, out);
+	return fs_command(c, ch, a, out);
+}
+
 static eu_status select_aid(euicc_card *c, const capdu *a, int ch, abuf *out)
 {
 	if (a->p1 != 0x04) {
 		/* by FID or path: the enabled profile's file system */
-		eu_status st = fs_command(c, ch, a, out);
+		eu_status st = file_command(c, ch, a, out);
 		if (st == EU_OK)
 			c->channel_app[ch] = APP_FS;
 		return st;
@@ -318,7 +326,7 @@ static eu_status dispatch(euicc_card *c, const capdu *a, int ch, abuf *out)
 		/* TS 102 221 STATUS (P1 00..02) unless a GP application takes GET STATUS (P1 80/40/20/10) */
 		if (gp && a->p1 <= 0x02) {
 			if (app == APP_FS)
-				return fs_command(c, ch, a, out);
+				return file_command(c, ch, a, out);
 			if (a->p2 != 0x0C && a->p2 != 0x00 && a->p2 != 0x01)
 				return EU_WRONG_P1P2;
 			/* the selected application: its FCI (00) or its name (01), as SELECT gave them; with
@@ -336,10 +344,10 @@ static eu_status dispatch(euicc_card *c, const capdu *a, int ch, abuf *out)
 		/* an ISO instruction in the proprietary class is a class error; an instruction the card does
 		 * not know at all (GET IDENTITY, SUSPEND UICC, ...) is an instruction error */
 		if (gp && (a->ins == 0xCB || a->ins == 0xDB) && app == APP_FS)
-			return fs_command(c, ch, a, out); /* RETRIEVE DATA / SET DATA (TS 102 221 11.3) */
+			return file_command(c, ch, a, out); /* RETRIEVE DATA / SET DATA (TS 102 221 11.3) */
 		if (gp)
 			return fs_ins(a->ins) || a->ins == 0xA4 ? EU_CLA : EU_INS;
-		return fs_command(c, ch, a, out);
+		return file_command(c, ch, a, out);
 	}
 	if (app == APP_ISDR)
 		return isdr_command(c, a, CTX_CONTACT, out);

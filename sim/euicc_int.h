@@ -363,6 +363,8 @@ int fs_current_ef(euicc_card *c, int ch, const fs_tree *t);
 /* bertlv.c: RETRIEVE DATA and SET DATA on the current BER-TLV EF */
 eu_status bertlv_retrieve_data(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out);
 eu_status bertlv_set_data(euicc_card *c, int ch, fs_tree *t, const capdu *a);
+/* RETRIEVE DATA (CB) or SET DATA (DB) on the enabled profile */
+eu_status bertlv_command(euicc_card *c, int ch, const capdu *a, abuf *out);
 /* gsm.c: the TS 51.011 command set (CLA A0) over a GSM view of the enabled profile */
 eu_status gsm_command(euicc_card *c, const capdu *a, abuf *out);
 uint16_t gsm_sw_of(eu_status s);

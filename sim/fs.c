@@ -781,10 +781,6 @@ eu_status fs_command(euicc_card *c, int ch, const capdu *a, abuf *out)
 		return pin_command(c, a);
 	case 0x88:
 		return authenticate(c, ch, t, a, out);
-	case 0xCB:
-		return bertlv_retrieve_data(c, ch, t, a, out);
-	case 0xDB:
-		return bertlv_set_data(c, ch, t, a);
 	}
 	return EU_INS;
 }
