@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* smsr shell: readline with a history file, completion of commands, EIDs, AIDs and ICCIDs. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,27 +10,10 @@
 #include "smsr.h"
 
 static smsr_ctx *g_x;
+static const cli_command *g_table;
 static char *words[256];
 static size_t n_words;
 
-static const char *const shell_help[][2] = {
-	{ "status [EID]", "the card's profile table, read over the air" },
-	{ "audit [EID]", "the same, and settle the store" },
-	{ "download [EID] FILE", "create an ISD-P, establish its keys, download a SAIP package" },
-	{ "enable [EID] AID|ICCID", "enable a profile (REFRESH, notification, confirmation follow)" },
-	{ "disable [EID] AID|ICCID", "disable a profile; the fall-back profile takes over" },
-	{ "delete [EID] AID|ICCID", "delete a disabled profile" },
-	{ "set-fallback [EID] AID|ICCID", "make a profile the fall-back profile" },
-	{ "set-emergency [EID] AID|ICCID", "make a profile the emergency profile" },
-	{ "connectivity-loss [EID]", "report 'no service' until the card falls back" },
-	{ "notifications [EID]", "notifications received and confirmed" },
-	{ "list", "registered eUICCs and their ISD-Ps in the store" },
-	{ "register EIS.json", "import an eUICC" },
-	{ "profile new|show ...", "make or inspect a SAIP package" },
-	{ "trace on|off", "show every step decoded: ENVELOPE, SCP80, APDUs, PoR, proactive commands" },
-	{ "help", "this list" },
-	{ "quit", "leave the shell" },
-};
 
 static void collect_words(void)
 {
@@ -63,8 +47,8 @@ static char *generator(const char *text, int state)
 		phase = rl_point == (int)len && !strchr(rl_line_buffer, ' ') ? 0 : 1;
 	}
 	if (phase == 0) {
-		while (smsr_commands[idx]) {
-			const char *c = smsr_commands[idx++];
+		while (g_table[idx].name) {
+			const char *c = g_table[idx++].name;
 			if (!strncmp(c, text, len))
 				return strdup(c);
 		}
@@ -86,9 +70,10 @@ static char **complete(const char *text, int start, int end)
 	return rl_completion_matches(text, generator);
 }
 
-int smsr_shell(smsr_ctx *x)
+int smsr_shell(smsr_ctx *x, const cli_command *table)
 {
 	g_x = x;
+	g_table = table;
 	char hist[1024];
 	bench_data_path(hist, sizeof(hist), "smsr_history");
 	read_history(hist);
@@ -123,8 +108,13 @@ int smsr_shell(smsr_ctx *x)
 			break;
 		}
 		if (!strcmp(argv[0], "help")) {
-			for (size_t i = 0; i < sizeof(shell_help) / sizeof(shell_help[0]); i++)
-				printf("  %-32s %s\n", shell_help[i][0], shell_help[i][1]);
+			static const cli_command extra[] = {
+				{ "trace", "on|off", "show every step decoded: ENVELOPE, SCP80, APDUs, PoR, proactive commands", NULL },
+				{ "quit", "", "leave the shell", NULL },
+				{ NULL, NULL, NULL, NULL },
+			};
+			cli_list(stdout, table, 32);
+			cli_list(stdout, extra, 32);
 		} else if (!strcmp(argv[0], "trace")) {
 			if (argc == 2 && (!strcmp(argv[1], "on") || !strcmp(argv[1], "off"))) {
 				x->trace = !strcmp(argv[1], "on");
@@ -136,7 +126,7 @@ int smsr_shell(smsr_ctx *x)
 		} else if (!strcmp(argv[0], "shell")) {
 			printf("already in the shell\n");
 		} else {
-			smsr_run(x, argc, argv);
+			smsr_dispatch(x, table, argc, argv);
 			collect_words();
 		}
 		free(line);
