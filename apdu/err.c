@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "apdu/err.h"
 
 static const char *const apdu_err_text[APDU_E__COUNT] = {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* 3GPP TS 35.206 clause 4: the MILENAGE kernel with the default constants r1..r5, c1..c5. */
 #include <string.h>
 

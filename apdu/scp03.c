@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SCP03: GlobalPlatform Card Specification v2.3 Amendment D (v1.1.2 onwards). */
 #include <string.h>
 

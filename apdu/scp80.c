@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SCP80 secured packets: ETSI TS 102 225 clause 5, 3GPP TS 31.115 clauses 4-7, ETSI TS 102 226 clause 5. */
 #include <string.h>
 

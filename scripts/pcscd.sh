@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A private pcscd with vsmartcard's vpcd readers on our own ports, for tests, the demo and the benchmark.
 # Source it, then: pcscd_start DIR PORT...; ... ; pcscd_stop. Only the pcscd this started is stopped.
 # shellcheck shell=bash

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* BER-TLV EFs (file descriptor 39/79, TS 102 221 11.3): the EF's body is a list of BER-TLV objects (free
  * space FF). RETRIEVE DATA gives an object whole, or the tag list (5C), in blocks (62F1 while more
  * follow); SET DATA stores one, in one block or several, and a tag alone deletes it. See docs/card.md. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The card: creation, power, the APDU dispatcher (channels, SELECT, GET RESPONSE, Le handling) and the
  * one table from internal results to ISO 7816 status words. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Card Application Toolkit (ETSI TS 102 223, 3GPP TS 31.111): TERMINAL PROFILE, FETCH, TERMINAL
  * RESPONSE, proactive REFRESH and SEND SHORT MESSAGE, EVENT DOWNLOAD (location status), and the MO
  * notifications of the ISD-R. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The services every part of the card uses: the status-word table, the trace, the random generator,
  * profile lookups, the copy-on-write mark of a profile's blobs, the notification queue, big blocks. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Private declarations of libeuicc. */
 #ifndef EUICC_INT_H
 #define EUICC_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The enabled profile's UICC file system (ETSI TS 102 221, 3GPP TS 31.102): SELECT by FID, path and
  * AID, STATUS, READ/UPDATE BINARY (also by SFI), READ/UPDATE RECORD (absolute, current, next,
  * previous; linear fixed and cyclic), SEARCH RECORD (simple and enhanced), VERIFY / CHANGE / DISABLE /

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The GSM class (CLA A0, 3GPP TS 51.011): the command set a 2G modem uses, over a GSM view of the
  * enabled profile. The view is the profile's own file system: the MF and its EFs (EF.ICCID ...), DF.GSM
  * '7F20' is the USIM's ADF (its EFs have the same FIDs: EF.IMSI 6F07, EF.AD 6FAD, EF.LOCI 6F7E, ...),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ISD-R (ES5, PROTOCOL.md §2) and ECASD commands. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The card's NVM journal (STATE.journal). A state change is one record written in place into a file
  * whose blocks already exist, then one fdatasync: no new file, no block allocation, no rename, so the
  * file system commits no metadata. The JSON snapshot (STATE) stays the whole state at rest; a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The card's life: creation, loading its state file (locked first, then read), cloning, locking,
  * saving and freeing. The file's format and the commits of each change are nvm.c's. */
 #include <errno.h>

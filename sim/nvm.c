@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The card's NVM: one JSON document per card (the snapshot, versioned, written atomically: new file,
  * fdatasync, rename, directory fsync, 0600) and its journal (journal.c), where each state change is one
  * record. Loading applies the journal to the snapshot and validates every field; a corrupt, truncated or

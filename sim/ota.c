@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Over the air: SMS-PP download ENVELOPEs carrying SCP80 command packets (3GPP TS 31.111 7.1.1,
  * TS 31.115, ETSI TS 102 225/226), the script they carry, and the PoR. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The SAIP profile package (TCA eUICC Profile Package, DER) as a UICC file system: the file-system
  * elements (mf, telecom, usim, opt-usim, gsm-access, df-5gs, df-saip, isim, opt-isim, csim, opt-csim,
  * phonebook, cd) and genericFileManagement become a tree of DFs, ADFs and EFs with their descriptors,

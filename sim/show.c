@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What a card shows about itself: the EIS an SM-SR imports, and the summary of `euicc-sim show`. */
 #include <stdlib.h>
 #include <string.h>

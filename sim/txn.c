@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One command as one transaction: the NVM as it was is kept before a state-changing command, and
  * afterwards the change is committed (a journal record) or, when it cannot be, undone whole. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the SM-SR reads from a card's audit: the ISD-P entries of a GET STATUS response (E3 templates:
  * 4F AID, 9F70 life cycle state, 53 fall-back/emergency flags, 5A ICCID), parsed whole. */
 #ifndef SMSR_AUDIT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The smsr program's operations, shared by the command line and the shell. */
 #ifndef SMSR_SMSR_H
 #define SMSR_SMSR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The SM-SR's EIS store: SQLite (WAL, foreign keys, schema version with migrations). */
 #ifndef SMSR_STORE_H
 #define SMSR_STORE_H

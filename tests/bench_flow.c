@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The whole SM-SR flow as a benchmark: CreateISDP, key establishment, download of a (12 KB TS.48)
  * package, enable (PoR, REFRESH, notification, confirmation), audit. Reports APDU count, wall time and
  * the ratio to APDU count x the echo floor measured in the same run (PC/SC), or the time in-process.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Benchmark through one pcscd: per-APDU round trip of the echo card (the floor) and of the eUICC for
  * SELECT ISD-R, GET DATA EID and one OTA ENVELOPE (enable/disable alternating), as µs and as a ratio to
  * the floor measured in the same run. No assertion on time: it prints a table (and JSON with --json).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Wire-layer benchmark: cost of each secure-channel operation as a ratio to a floor measured in the same
  * run (one AES-128-CBC pass over the same bytes through the same crypto module). Prints a table; never
  * asserts on time. Run: meson test -C build --benchmark  (or build/tests/bench_wire [ITERATIONS]). */

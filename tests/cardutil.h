@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* In-process card fixtures for the card tests: a PKI in a temp dir, a card, a transport for testhost. */
 #ifndef CARDUTIL_H
 #define CARDUTIL_H

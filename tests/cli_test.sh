@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs the apdu tool as a user runs it: one public vector per subcommand, then bad arguments that must
 # give a clear message naming the argument and a non-zero exit. Prints TAP.
 set -u

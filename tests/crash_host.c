@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Plays pcscd's vpcd driver (the TCP server side) and an SM-SR at once, so that the real euicc-sim can
  * be killed at any moment: loops create/download/enable/delete over OTA, reconnecting whenever the card
  * process dies. Before each operation it prints "begin K OP" and after one the card acknowledged

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Crash safety: euicc-sim is killed with SIGKILL at random moments (KILLS times, default 60) while
 # crash_host drives create/download/enable/delete over OTA. After each kill the NVM must load, hold at
 # most one enabled profile and only whole ISD-Ps, its counters must never go back, and the last change

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A plain PC/SC client for the integration tests and the benchmark: finds a reader by name, connects,
  * sends APDUs (handling 61xx with GET RESPONSE), checks expected status words, or times round trips.
  * usage: pcsc_probe [--wait SEC] [--list] [--bench N] [--storm N] READER_SUBSTRING [APDU_HEX[=SW]]...

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Integration: a real pcscd with the vpcd driver on our own ports, euicc-sim serving two cards, and a
 # plain PC/SC client. Also pcsc_scan from pcsc-tools, a pcscd restart (the card reconnects), SIGTERM
 # saving the state. Stops only what it started. Prints TAP; exits 77 (skip) when a foreign pcscd holds

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # What a red team broke (issue 12), as a user meets it: one writer per card for real (a refused second
 # writer or `new --force` touches nothing; clients racing on one --inproc card never lose an
 # acknowledged change), a counter the store cannot commit is never sent, `register` validates every

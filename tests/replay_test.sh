@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The vector library replayed by `apdu replay`, MODE inproc (a fresh in-process card per case) or pcscd
 # (a real pcscd + vpcd + euicc-sim, reset to a fresh state file before every case by --reset-cmd: SIGHUP
 # with `euicc-sim run --reset-from`).

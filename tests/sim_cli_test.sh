@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # euicc-sim as a user runs it: help, new/show, JSON keys, and bad input with clear messages. Prints TAP.
 set -u
 SIM=${1:?euicc-sim}

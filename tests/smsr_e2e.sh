@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The SM-SR end to end, MODE inproc (links the card) or pcscd (a real pcscd + vpcd + euicc-sim):
 # the demo flow; all five TS.48 packages (four fit, the fifth is refused cleanly), each enabled in turn
 # and deleted; failure paths (wrong keys in the store, stale counter, foreign SM-DP PKI, POL1, card

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # TAP helpers for the shell tests (sourced): ok NAME, not_ok NAME [DETAIL...], expect NAME CODE SUBSTRING CMD...
 # (the command's exit status must be CODE and its output, stdout and stderr, contain SUBSTRING).
 n=0; failed=0

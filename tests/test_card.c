@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The card in-process: dispatcher, channels, ECASD, contact-interface refusals, and the ISD-R over the
  * air through the test host (real SCP80 keys, SMS-PP ENVELOPEs, FETCH/TERMINAL RESPONSE). */
 #include "testutil.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The enabled profile's file system in-process: the TS.48 packages installed whole, PINs with their
  * counters in NVM, access rules, UPDATE BINARY/RECORD, record modes, SEARCH RECORD, SFIs, STATUS, a
  * cyclic EF, updates that survive a reload and stay with their profile. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The ISD-R state machine as a table: every ES5 function against an ISD-P in every life-cycle state, with
  * the expected status word and the state after. Each row starts from a fresh card. */
 #include "testutil.h"

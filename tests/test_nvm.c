@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The card's NVM: the JSON snapshot and its journal. Every state change is one journal record; a
  * reload gives the live card's state; a torn last record is a crash (the state before it), a damaged
  * record followed by good ones is refused; a journal of another snapshot is ignored; a full journal

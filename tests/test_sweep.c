@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A random-APDU sweep: at least 100,000 APDUs (random headers, lengths, data; envelopes with random
  * SMS-PP and event data; toolkit commands) against a card with profiles. Nothing may crash, and the saved
  * NVM may not change: no profile, keyset, counter or notification moves without the keys. */

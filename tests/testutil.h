@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Shared helpers of the unit tests: vector files, hex comparison, suite runner. */
 #ifndef TESTUTIL_H
 #define TESTUTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* euicc-sim: creates software eUICCs and serves them to pcscd through the vpcd driver. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* `apdu replay`: conformance vectors replayed against a card (docs/vectors.md). */
 #ifndef APDU_REPLAY_H
 #define APDU_REPLAY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ISO/IEC 7816-4 command and response APDUs: one model with an explicit case, one validator
  * (capdu_validate), a zero-copy parser and an encoder. */
 #ifndef APDU_APDU_H

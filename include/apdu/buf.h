@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Byte cursor (read side) and checked growing buffer (write side).
  *
  * Every parser of this project reads through an `acur`: `need > len` is checked by comparison with the

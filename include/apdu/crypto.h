@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The one module that touches OpenSSL (3.x EVP, EVP_MAC, EVP_KDF). Keys passed in are never copied into
  * long-lived state here; callers wipe their own key buffers with crypto_wipe(). */
 #ifndef APDU_CRYPTO_H

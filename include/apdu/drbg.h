@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A small deterministic random bit generator: SHA-256(seed ‖ counter) blocks. Seeded from the OS for
  * normal use, or from a number (--seed) so that everything a card draws at random is reproducible.
  * Not a replacement for the OS generator where secrecy against an attacker matters; this is a bench. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Error codes of the wire layer (apdu/). Every function of this layer that can fail returns one of
  * these; APDU_OK is zero so `if (err)` reads naturally. Outputs are left untouched on failure. */
 #ifndef APDU_ERR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Hex helpers. Input is case-insensitive and may contain spaces, tabs, newlines and ':' separators. */
 #ifndef APDU_HEX_H
 #define APDU_HEX_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Identifier check digits: EID (GSMA SGP.02 / ISO 7064 MOD 97-10) and ICCID (ITU-T E.118 Luhn). */
 #ifndef APDU_IDS_H
 #define APDU_IDS_H

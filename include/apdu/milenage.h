@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* MILENAGE (3GPP TS 35.205/35.206): f1, f1*, f2, f3, f4, f5, f5*, and OPc from OP. */
 #ifndef APDU_MILENAGE_H
 #define APDU_MILENAGE_H

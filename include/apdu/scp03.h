@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SCP03 (GlobalPlatform Card Specification 2.3 Amendment D), host and card sides, security levels
  * 01/03/11/13/33, AES-128/192/256, S8 mode; and SCP03t, its TLV form used by SGP.02 for profile download. */
 #ifndef APDU_SCP03_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SCP80: secured packets for SMS (ETSI TS 102 225, 3GPP TS 31.115) and the remote command formats of
  * ETSI TS 102 226. Both directions: the SM-SR wraps command packets and unwraps PoRs, the card unwraps
  * command packets and wraps PoRs. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SMS for OTA: SMS-DELIVER / SMS-SUBMIT TPDUs with 8-bit data and a user data header (3GPP TS 23.040),
  * concatenated SMS split and reassembly (TS 23.040 9.2.3.24.1, TS 31.115 4.1), and the SMS-PP download
  * ENVELOPE (ETSI TS 102 223 7.1.1, TS 31.111 7.1.1). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* BER-TLV (ISO/IEC 8825-1 as profiled by ISO/IEC 7816-4 and GlobalPlatform), COMPREHENSION-TLV
  * (ETSI TS 102 223 annex C) and GlobalPlatform DGI. Zero-copy: parsed items point into the input. */
 #ifndef APDU_TLV_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libeuicc: a software SGP.02 eUICC (ISD-R, ECASD, up to four ISD-Ps) as a library. No global state:
  * one process may hold many cards. The card speaks APDUs (euicc_transmit) after a power-on, and saves its
  * NVM atomically after every state-changing command when it has a state file. */

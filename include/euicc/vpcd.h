@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The vpcd link (vsmartcard's virtual reader driver, PROTOCOL.md §9): the card is the TCP client of the
  * reader; frames are a 2-byte big-endian length and a payload. A 1-byte payload is a control code. */
 #ifndef EUICC_VPCD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The SM-SR's device adapter, built from apdu/ only: it plays the modem (TERMINAL PROFILE, SMS-PP
  * ENVELOPEs, FETCH / TERMINAL RESPONSE, REFRESH handled by a reset, MO SMS delivered) and the SM-SR's
  * SCP80 end (packets with the eUICC's keys, PoRs and notifications unwrapped), plus the SM-DP role

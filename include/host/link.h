@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Transports to a card: PC/SC (any reader, vpcd or USB) and in-process (links libeuicc). */
 #ifndef SMSR_LINK_H
 #define SMSR_LINK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The bench's test PKI: a CI, an EUM, an SM-DP and an SM-SR key pair with GP-format certificates
  * (CI self-signed; EUM, SM-DP, SM-SR signed by the CI). Kept in one JSON file, 0600, in a directory:
  * by default $XDG_DATA_HOME/euicc-bench/pki (~/.local/share/euicc-bench/pki). Test keys only. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SAIP profile packages (TCA eUICC Profile Package, DER): a generator for test profiles and a reader. */
 #ifndef SMSR_PROFILE_H
 #define SMSR_PROFILE_H

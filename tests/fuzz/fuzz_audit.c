@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The store's input from the card: a GET STATUS response as the audit parses it into ISD-P rows. Every
  * row has a 32-digit hex AID and an ICCID of digits only; never more rows than room. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The card's parsers from the outside: raw APDU streams, OTA scripts that arrive with valid keys (so the
  * fuzzer reaches INSTALL, STORE DATA and DELETE payloads, the script formats and the SCP03t TLVs), and
  * STORE DATA payloads forwarded to an ISD-P. Every input starts from the same fresh card. */

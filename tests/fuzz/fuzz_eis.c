@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* EIS import: any bytes as the EIS file `smsr register` reads (duplicate keys refused) and the device
  * adapter's EIS reading. What the store's check accepts must give the adapter a usable keyset. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The NVM journal: any bytes as STATE.journal, and any NUL-separated parts framed as well-formed
  * records (right id, sequence and checksum) so that the walk reaches their contents. Whatever loads must
  * be a consistent card. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The NVM loader: any bytes as the card's state file. Whatever loads must be a consistent card. */
 #include <stdlib.h>
 #include <string.h>

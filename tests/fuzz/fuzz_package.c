@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The SM-SR's package checks (profile show, and download before anything is sent): any bytes as a
  * profile package. What it describes has an ICCID with valid check digits; a refusal says why. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The SAIP package parser (profile package -> file system, PINs): any bytes. What it accepts must be a
  * consistent tree whose files fit the data it laid out, the same with and without writing the data. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The conformance-vector parser of `apdu replay` (cases, states, steps, expectation patterns): any
  * bytes. It reads them or names the line it refuses; either way nothing leaks or crashes. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The vpcd framing of euicc-sim: any byte stream, fed in pieces whose sizes the input's first byte
  * chooses. The frames the framer hands out must be exactly those a plain reading of the stream gives
  * (2-byte length, payload), and one larger than the limit stops it. */

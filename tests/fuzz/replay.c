@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Replays fuzz corpus files through a fuzz target as an ordinary test (no libFuzzer needed): every file
  * given, or every file in every directory given, is fed once. Exit 0 when all inputs ran. */
 #include <dirent.h>
