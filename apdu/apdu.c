@@ -21,13 +21,41 @@ apdu_err capdu_validate(const capdu *a)
 {
 	bool has_data, has_le, ext;
 	switch (a->cse) {
-	case APDU_CASE_1: has_data = false; has_le = false; ext = false; break;
-	case APDU_CASE_2S: has_data = false; has_le = true; ext = false; break;
-	case APDU_CASE_3S: has_data = true; has_le = false; ext = false; break;
-	case APDU_CASE_4S: has_data = true; has_le = true; ext = false; break;
-	case APDU_CASE_2E: has_data = false; has_le = true; ext = true; break;
-	case APDU_CASE_3E: has_data = true; has_le = false; ext = true; break;
-	case APDU_CASE_4E: has_data = true; has_le = true; ext = true; break;
+	case APDU_CASE_1:
+		has_data = false;
+		has_le = false;
+		ext = false;
+		break;
+	case APDU_CASE_2S:
+		has_data = false;
+		has_le = true;
+		ext = false;
+		break;
+	case APDU_CASE_3S:
+		has_data = true;
+		has_le = false;
+		ext = false;
+		break;
+	case APDU_CASE_4S:
+		has_data = true;
+		has_le = true;
+		ext = false;
+		break;
+	case APDU_CASE_2E:
+		has_data = false;
+		has_le = true;
+		ext = true;
+		break;
+	case APDU_CASE_3E:
+		has_data = true;
+		has_le = false;
+		ext = true;
+		break;
+	case APDU_CASE_4E:
+		has_data = true;
+		has_le = true;
+		ext = true;
+		break;
 	default: return APDU_E_BAD_CASE;
 	}
 	size_t max_nc = ext ? 65535 : 255, max_ne = ext ? 65536 : 256;
@@ -103,8 +131,8 @@ apdu_err capdu_parse(const uint8_t *buf, size_t len, capdu *out)
 	return APDU_OK;
 }
 
-apdu_err capdu_make(capdu *out, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
-		    size_t lc, size_t le)
+apdu_err capdu_make(capdu *out, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t lc,
+		    size_t le)
 {
 	capdu a = { .cla = cla, .ins = ins, .p1 = p1, .p2 = p2, .data = lc ? data : NULL, .lc = lc, .le = le };
 	bool ext = lc > 255 || le > 256;
@@ -148,11 +176,8 @@ apdu_err capdu_encode(const capdu *a, abuf *out)
 	uint8_t hdr[4] = { a->cla, a->ins, a->p1, a->p2 };
 	abuf_put(out, hdr, 4);
 	switch (a->cse) {
-	case APDU_CASE_1:
-		break;
-	case APDU_CASE_2S:
-		abuf_put_u8(out, (uint8_t)(a->le & 0xff));
-		break;
+	case APDU_CASE_1: break;
+	case APDU_CASE_2S: abuf_put_u8(out, (uint8_t)(a->le & 0xff)); break;
 	case APDU_CASE_3S:
 	case APDU_CASE_4S:
 		abuf_put_u8(out, (uint8_t)a->lc);

@@ -109,8 +109,8 @@ out:
 	return ret;
 }
 
-apdu_err crypto_aes_cbc(const uint8_t *key, size_t key_len, const uint8_t *iv, bool encrypt,
-			const uint8_t *in, size_t len, uint8_t *out)
+apdu_err crypto_aes_cbc(const uint8_t *key, size_t key_len, const uint8_t *iv, bool encrypt, const uint8_t *in,
+			size_t len, uint8_t *out)
 {
 	static const uint8_t zero_iv[16];
 	const EVP_CIPHER *c = aes_cbc_for(key_len);
@@ -132,9 +132,18 @@ apdu_err crypto_aes_cmac(const uint8_t *key, size_t key_len, const uint8_t *data
 	const char *name;
 	int k;
 	switch (key_len) {
-	case 16: name = "AES-128-CBC"; k = 0; break;
-	case 24: name = "AES-192-CBC"; k = 1; break;
-	case 32: name = "AES-256-CBC"; k = 2; break;
+	case 16:
+		name = "AES-128-CBC";
+		k = 0;
+		break;
+	case 24:
+		name = "AES-192-CBC";
+		k = 1;
+		break;
+	case 32:
+		name = "AES-256-CBC";
+		k = 2;
+		break;
 	default: return APDU_E_KEY_LENGTH;
 	}
 	fetch();
@@ -167,8 +176,8 @@ out:
 	return ret;
 }
 
-apdu_err crypto_des3_cbc(const uint8_t *key, size_t key_len, const uint8_t *iv, bool encrypt,
-			 const uint8_t *in, size_t len, uint8_t *out)
+apdu_err crypto_des3_cbc(const uint8_t *key, size_t key_len, const uint8_t *iv, bool encrypt, const uint8_t *in,
+			 size_t len, uint8_t *out)
 {
 	static const uint8_t zero_iv[8];
 	const EVP_CIPHER *c;
@@ -224,8 +233,8 @@ static apdu_err kdf_run(const char *name, OSSL_PARAM *params, uint8_t *out, size
 	return ret;
 }
 
-apdu_err crypto_x963_kdf_sha256(const uint8_t *z, size_t z_len, const uint8_t *shared_info, size_t si_len,
-				uint8_t *out, size_t out_len)
+apdu_err crypto_x963_kdf_sha256(const uint8_t *z, size_t z_len, const uint8_t *shared_info, size_t si_len, uint8_t *out,
+				size_t out_len)
 {
 	if (!z_len || !out_len)
 		return APDU_E_INVAL;

@@ -74,8 +74,14 @@ apdu_err gpcert_parse(const uint8_t *in, size_t len, gpcert *out)
 			return e;
 		size_t n = 0;
 		switch (t.tag) {
-		case 0x93: e = copy_field(&t, c.serial, sizeof(c.serial), &c.serial_len); seen |= 1; break;
-		case 0x42: e = copy_field(&t, c.ca_id, sizeof(c.ca_id), &c.ca_id_len); seen |= 2; break;
+		case 0x93:
+			e = copy_field(&t, c.serial, sizeof(c.serial), &c.serial_len);
+			seen |= 1;
+			break;
+		case 0x42:
+			e = copy_field(&t, c.ca_id, sizeof(c.ca_id), &c.ca_id_len);
+			seen |= 2;
+			break;
 		case 0x5F20:
 			if (t.len >= sizeof(c.subject))
 				return APDU_E_BAD_LENGTH;
@@ -120,8 +126,7 @@ apdu_err gpcert_parse(const uint8_t *in, size_t len, gpcert *out)
 			c.signed_len = (size_t)(t.raw - outer.value);
 			seen |= 16;
 			break;
-		default:
-			return APDU_E_BAD_TAG;
+		default: return APDU_E_BAD_TAG;
 		}
 		if (e)
 			return e;
@@ -144,7 +149,8 @@ apdu_err gpcert_verify(const gpcert *c, const crypto_eckey *issuer_pub)
 	return crypto_ecdsa_verify(issuer_pub, c->signed_part, c->signed_len, c->sig);
 }
 
-apdu_err gpcert_issue(const crypto_eckey *issuer, uint8_t role, uint16_t key_usage, const char *subject, const uint8_t pub[65], crypto_curve curve, abuf *out)
+apdu_err gpcert_issue(const crypto_eckey *issuer, uint8_t role, uint16_t key_usage, const char *subject,
+		      const uint8_t pub[65], crypto_curve curve, abuf *out)
 {
 	gpcert c;
 	memset(&c, 0, sizeof(c));

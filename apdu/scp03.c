@@ -23,8 +23,12 @@ void scp03_session_clear(scp03_session *s)
 bool scp03_level_valid(uint8_t level)
 {
 	switch (level) {
-	case 0x01: case 0x03: case 0x11: case 0x13: case 0x31: case 0x33:
-		return true;
+	case 0x01:
+	case 0x03:
+	case 0x11:
+	case 0x13:
+	case 0x31:
+	case 0x33: return true;
 	}
 	return false;
 }
@@ -39,7 +43,7 @@ apdu_err scp03_kdf(const uint8_t *key, size_t key_len, uint8_t constant, const u
 	size_t bits = out_len * 8;
 	memset(in, 0, 11);
 	in[11] = constant;
-	in[12] = 0x00;                 /* separation indicator */
+	in[12] = 0x00;		       /* separation indicator */
 	in[13] = (uint8_t)(bits >> 8); /* L */
 	in[14] = (uint8_t)bits;
 	memcpy(in + 16, context, ctx_len);
@@ -199,8 +203,8 @@ apdu_err scp03_init_update_apdu(uint8_t kvn, const uint8_t host_challenge[8], ab
 	return abuf_put(out, a, sizeof(a));
 }
 
-apdu_err scp03_host_init(scp03_session *s, const scp03_keys *k, const uint8_t host_challenge[8],
-			 const uint8_t *resp, size_t len)
+apdu_err scp03_host_init(scp03_session *s, const scp03_keys *k, const uint8_t host_challenge[8], const uint8_t *resp,
+			 size_t len)
 {
 	/* Amendment D 7.1.1.6: KDD(10) KVN(1) '03' i(1) card challenge(8) card cryptogram(8) [seq(3)] */
 	if (len != 29 && len != 32)

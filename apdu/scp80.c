@@ -7,18 +7,18 @@
 #include "apdu/tlv.h"
 #include "apdu/proto.h"
 
-#define SCP80_CC_LEN PROTO_SCP80_CC_LEN /* TS 102 225 5.1.3.1 */
-#define SCP80_RC_LEN 4    /* CRC32 */
+#define SCP80_CC_LEN	  PROTO_SCP80_CC_LEN /* TS 102 225 5.1.3.1 */
+#define SCP80_RC_LEN	  4		     /* CRC32 */
 #define SCP80_UDH_POR_LEN 3
 static const uint8_t scp80_udh_por[SCP80_UDH_POR_LEN] = { 0x02, 0x71, 0x00 };
 
 /* KIc/KID algorithm nibble (TS 102 225 5.1.2, 5.1.3): b2..b1 family, b4..b3 mode */
 enum {
-	ALG_DES_CBC = 0x1,   /* single DES: refused, broken */
-	ALG_AES = 0x2,       /* AES-CBC for KIc, AES-CMAC for KID */
-	ALG_3DES2 = 0x5,     /* triple DES, 2 keys, outer CBC */
-	ALG_3DES3 = 0x9,     /* triple DES, 3 keys */
-	ALG_CRC32 = 0x5,     /* KID for RC: CRC32 */
+	ALG_DES_CBC = 0x1, /* single DES: refused, broken */
+	ALG_AES = 0x2,	   /* AES-CBC for KIc, AES-CMAC for KID */
+	ALG_3DES2 = 0x5,   /* triple DES, 2 keys, outer CBC */
+	ALG_3DES3 = 0x9,   /* triple DES, 3 keys */
+	ALG_CRC32 = 0x5,   /* KID for RC: CRC32 */
 };
 
 const char *scp80_por_status_name(uint8_t status)
@@ -65,12 +65,9 @@ static size_t cipher_block(uint8_t kic)
 static apdu_err check_cipher_key(uint8_t kic, size_t key_len)
 {
 	switch (kic & 0x0f) {
-	case ALG_AES:
-		return key_len == 16 || key_len == 24 || key_len == 32 ? APDU_OK : APDU_E_KEY_LENGTH;
-	case ALG_3DES2:
-		return key_len == 16 ? APDU_OK : APDU_E_KEY_LENGTH;
-	case ALG_3DES3:
-		return key_len == 24 ? APDU_OK : APDU_E_KEY_LENGTH;
+	case ALG_AES: return key_len == 16 || key_len == 24 || key_len == 32 ? APDU_OK : APDU_E_KEY_LENGTH;
+	case ALG_3DES2: return key_len == 16 ? APDU_OK : APDU_E_KEY_LENGTH;
+	case ALG_3DES3: return key_len == 24 ? APDU_OK : APDU_E_KEY_LENGTH;
 	}
 	return APDU_E_UNSUPPORTED;
 }
@@ -221,8 +218,7 @@ apdu_err scp80_parse_command_header(const uint8_t *pkt, size_t len, scp80_cmd_hd
 	return APDU_OK;
 }
 
-apdu_err scp80_unwrap_command(const scp80_keyset *ks, const uint8_t *pkt, size_t len, scp80_cmd_hdr *hdr,
-			      abuf *data)
+apdu_err scp80_unwrap_command(const scp80_keyset *ks, const uint8_t *pkt, size_t len, scp80_cmd_hdr *hdr, abuf *data)
 {
 	scp80_cmd_hdr h;
 	apdu_err e = scp80_parse_command_header(pkt, len, &h);
@@ -318,8 +314,8 @@ uint8_t scp80_counter_check(uint16_t spi, const uint8_t stored[5], const uint8_t
 	return SCP80_POR_OK;
 }
 
-apdu_err scp80_wrap_por(const scp80_keyset *ks, uint16_t spi, const scp80_por_hdr *hdr, const uint8_t *data,
-			size_t len, bool with_udh, abuf *out)
+apdu_err scp80_wrap_por(const scp80_keyset *ks, uint16_t spi, const scp80_por_hdr *hdr, const uint8_t *data, size_t len,
+			bool with_udh, abuf *out)
 {
 	uint8_t s2 = (uint8_t)spi;
 	uint8_t sig = (s2 >> SCP80_SPI2_POR_SIG_SHIFT) & 3;

@@ -174,7 +174,8 @@ apdu_err sms_submit_parse(const uint8_t *in, size_t len, sms_submit *out)
 	size_t vp = 0;
 	switch ((s.first_octet >> 3) & 3) {
 	case 2: vp = 1; break;
-	case 1: case 3: vp = 7; break;
+	case 1:
+	case 3: vp = 7; break;
 	}
 	const uint8_t *skip;
 	if (acur_take(&c, vp, &skip))
@@ -351,11 +352,11 @@ apdu_err sms_reassembly_feed(sms_reassembly *r, const uint8_t *ud, size_t len, b
 
 /* TS 102 223 8.7 device identities, 8.1 address, 8.13 SMS TPDU; CR set as TS 31.111 7.1.1.2 shows */
 #define CTLV_DEVICE_IDENTITIES 0x02
-#define CTLV_ADDRESS 0x06
-#define CTLV_SMS_TPDU 0x0B
-#define BER_SMS_PP_DOWNLOAD 0xD1
-#define DEV_NETWORK 0x83
-#define DEV_UICC 0x81
+#define CTLV_ADDRESS	       0x06
+#define CTLV_SMS_TPDU	       0x0B
+#define BER_SMS_PP_DOWNLOAD    0xD1
+#define DEV_NETWORK	       0x83
+#define DEV_UICC	       0x81
 
 apdu_err sms_pp_envelope_build(const uint8_t *address, size_t address_len, const uint8_t *tpdu, size_t tpdu_len,
 			       abuf *out)

@@ -107,8 +107,8 @@ apdu_err tlv_find(const uint8_t *buf, size_t len, uint32_t tag, tlv *out)
 	return APDU_E_BAD_TAG;
 }
 
-static apdu_err tlv_walk_rec(const uint8_t *buf, size_t len, int depth, int max_depth, tlv_visit_fn fn,
-			     void *ctx, int *stop)
+static apdu_err tlv_walk_rec(const uint8_t *buf, size_t len, int depth, int max_depth, tlv_visit_fn fn, void *ctx,
+			     int *stop)
 {
 	if (depth >= max_depth)
 		return APDU_E_TOO_DEEP;

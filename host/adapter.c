@@ -133,7 +133,10 @@ static void trace_script(dev_host *h, const uint8_t *script, size_t len)
 		if (item.tag == 0x22)
 			snprintf(label, sizeof(label), "    C-APDU %s:", command_name(item.value, item.len));
 		else
-			snprintf(label, sizeof(label), "    SCP03t %s TLV (%zu bytes):", item.tag == PROTO_SCP03T_TAG_OPEN ? "open" : item.tag == PROTO_SCP03T_TAG_AUTH ? "authenticate" : "segment",
+			snprintf(label, sizeof(label), "    SCP03t %s TLV (%zu bytes):",
+				 item.tag == PROTO_SCP03T_TAG_OPEN	     ? "open"
+					 : item.tag == PROTO_SCP03T_TAG_AUTH ? "authenticate"
+									     : "segment",
 				 item.len);
 		trace_hex(h, label, item.value, item.len);
 	}
@@ -279,13 +282,16 @@ int dev_proactive_loop(dev_host *h, uint16_t sw)
 		}
 		tlv d0;
 		ctlv details, tpdu;
-		if (tlv_parse_one(cmd.p, cmd.len, &d0) || d0.tag != 0xD0 || ctlv_find(d0.value, d0.len, 0x01, &details) ||
-		    details.len != 3) {
+		if (tlv_parse_one(cmd.p, cmd.len, &d0) || d0.tag != 0xD0 ||
+		    ctlv_find(d0.value, d0.len, 0x01, &details) || details.len != 3) {
 			abuf_free(&cmd);
 			return -1;
 		}
 		uint8_t type = details.value[1];
-		dev_tracef(h, "  proactive command %02x (%s)", type, type == 0x13 ? "SEND SHORT MESSAGE" : type == 0x01 ? "REFRESH" : "other");
+		dev_tracef(h, "  proactive command %02x (%s)", type,
+			   type == 0x13		  ? "SEND SHORT MESSAGE"
+				   : type == 0x01 ? "REFRESH"
+						  : "other");
 		if (type == 0x13 && !ctlv_find(d0.value, d0.len, 0x0B, &tpdu)) {
 			sms_submit s;
 			if (!sms_submit_parse(tpdu.value, tpdu.len, &s))
@@ -380,7 +386,7 @@ out:
 }
 
 int dev_send(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *const *items, const size_t *lens,
-	    size_t n, bool raw_tlv)
+	     size_t n, bool raw_tlv)
 {
 	abuf script = ABUF_INIT, pkt = ABUF_INIT;
 	if (raw_tlv) {
@@ -407,8 +413,8 @@ int dev_send(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *co
 	}
 	for (int i = 0; i < 5; i++)
 		cntr[i] = (uint8_t)(cv >> (8 * (4 - i)));
-	dev_tracef(h, "SCP80 packet: SPI %04x KIc %02x KID %02x TAR %02x%02x%02x CNTR %010llx", h->spi, h->ks.kic, h->ks.kid,
-	       tar[0], tar[1], tar[2], (unsigned long long)cv);
+	dev_tracef(h, "SCP80 packet: SPI %04x KIc %02x KID %02x TAR %02x%02x%02x CNTR %010llx", h->spi, h->ks.kic,
+		   h->ks.kid, tar[0], tar[1], tar[2], (unsigned long long)cv);
 	trace_script(h, script.p, script.len);
 	int rc = -1;
 	if (!scp80_wrap_command(&h->ks, h->spi, tar, cntr, script.p, script.len, &pkt)) {
@@ -474,7 +480,8 @@ int dev_confirm_notifications(dev_host *h)
 
 uint16_t dev_location(dev_host *h, uint8_t status)
 {
-	uint8_t a[] = { 0x80, 0xC2, 0x00, 0x00, 0x0C, 0xD6, 0x0A, 0x99, 0x01, 0x03, 0x82, 0x02, 0x82, 0x81, 0x9B, 0x01, status };
+	uint8_t a[] = { 0x80, 0xC2, 0x00, 0x00, 0x0C, 0xD6, 0x0A, 0x99,	 0x01,
+			0x03, 0x82, 0x02, 0x82, 0x81, 0x9B, 0x01, status };
 	uint16_t sw = dev_apdu_bin(h, a, sizeof(a), NULL);
 	dev_proactive_loop(h, sw);
 	return sw;

@@ -25,7 +25,8 @@ static size_t pcsc_transmit(void *ctx, const uint8_t *a, size_t len, uint8_t *r,
 {
 	smsr_link *l = ctx;
 	DWORD rl = (DWORD)cap;
-	LONG rv = SCardTransmit(l->h, l->proto == SCARD_PROTOCOL_T1 ? SCARD_PCI_T1 : SCARD_PCI_T0, a, (DWORD)len, NULL, r, &rl);
+	LONG rv = SCardTransmit(l->h, l->proto == SCARD_PROTOCOL_T1 ? SCARD_PCI_T1 : SCARD_PCI_T0, a, (DWORD)len, NULL,
+				r, &rl);
 	return rv == SCARD_S_SUCCESS ? rl : 0;
 }
 

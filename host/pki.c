@@ -12,7 +12,7 @@
 #include "apdu/hex.h"
 #include "host/pki.h"
 
-#define PKI_FILE "pki.json"
+#define PKI_FILE    "pki.json"
 #define PKI_VERSION 1
 
 const char *bench_data_path(char *buf, size_t len, const char *name)
@@ -68,7 +68,13 @@ static apdu_err create(const char *path, bench_pki *p, char *why, size_t why_len
 	if ((e = crypto_ec_generate(p->curve, &p->ci)) || (e = crypto_ec_generate(p->curve, &p->eum)) ||
 	    (e = crypto_ec_generate(p->curve, &p->smdp)) || (e = crypto_ec_generate(p->curve, &p->smsr)))
 		goto fail;
-	struct { crypto_eckey *k; abuf *cert; uint8_t role; const char *subj; uint16_t ku; } items[] = {
+	struct {
+		crypto_eckey *k;
+		abuf *cert;
+		uint8_t role;
+		const char *subj;
+		uint16_t ku;
+	} items[] = {
 		{ p->ci, &p->ci_cert, GPCERT_ROLE_CI, "euicc-bench test CI", GPCERT_KEY_USAGE_SIGN },
 		{ p->eum, &p->eum_cert, GPCERT_ROLE_EUM, "euicc-bench test EUM", GPCERT_KEY_USAGE_SIGN },
 		{ p->smdp, &p->smdp_cert, GPCERT_ROLE_SMDP, "euicc-bench test SM-DP", GPCERT_KEY_USAGE_SIGN },
@@ -79,9 +85,9 @@ static apdu_err create(const char *path, bench_pki *p, char *why, size_t why_len
 		    (e = gpcert_issue(p->ci, items[i].role, items[i].ku, items[i].subj, pub, p->curve, items[i].cert)))
 			goto fail;
 	}
-	json_t *o = json_pack("{s:i,s:s,s:o,s:o,s:o,s:o}", "version", PKI_VERSION, "curve", "P-256",
-			      "ci", key_json(p->ci, &p->ci_cert), "eum", key_json(p->eum, &p->eum_cert),
-			      "smdp", key_json(p->smdp, &p->smdp_cert), "smsr", key_json(p->smsr, &p->smsr_cert));
+	json_t *o = json_pack("{s:i,s:s,s:o,s:o,s:o,s:o}", "version", PKI_VERSION, "curve", "P-256", "ci",
+			      key_json(p->ci, &p->ci_cert), "eum", key_json(p->eum, &p->eum_cert), "smdp",
+			      key_json(p->smdp, &p->smdp_cert), "smsr", key_json(p->smsr, &p->smsr_cert));
 	if (!o) {
 		e = APDU_E_NOMEM;
 		goto fail;
@@ -112,8 +118,8 @@ fail:
 	return e;
 }
 
-static apdu_err load_key(json_t *root, const char *name, crypto_curve curve, crypto_eckey **k, abuf *cert,
-			 char *why, size_t why_len)
+static apdu_err load_key(json_t *root, const char *name, crypto_curve curve, crypto_eckey **k, abuf *cert, char *why,
+			 size_t why_len)
 {
 	json_t *o = json_object_get(root, name);
 	const char *sk = json_string_value(json_object_get(o, "sk"));
@@ -149,7 +155,8 @@ apdu_err pki_load_or_create(const char *dir, bench_pki *out, char *why, size_t w
 	apdu_err e;
 	if (!root) {
 		if (access(path, F_OK) == 0) {
-			snprintf(why, why_len, "%s is corrupt (%s, line %d); refusing to replace it", path, jerr.text, jerr.line);
+			snprintf(why, why_len, "%s is corrupt (%s, line %d); refusing to replace it", path, jerr.text,
+				 jerr.line);
 			return APDU_E_INVAL;
 		}
 		e = create(path, &p, why, why_len);

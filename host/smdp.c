@@ -23,8 +23,8 @@ static int ecasd_key(dev_host *h, const bench_pki *pki, json_t *eis, crypto_ecke
 	gpcert ec, eum;
 	const char *ech = json_string_value(json_object_get(json_object_get(eis, "ecasd"), "certificate"));
 	int ok = ech && !hex_decode(ech, &ecert, NULL) && !gpcert_parse(ecert.p, ecert.len, &ec) &&
-		 !gpcert_parse(pki->eum_cert.p, pki->eum_cert.len, &eum) && !gpcert_verify(&ec, pki->eum) &&
-		 !gpcert_verify(&eum, pki->ci) && !gpcert_pubkey(&ec, out);
+		!gpcert_parse(pki->eum_cert.p, pki->eum_cert.len, &eum) && !gpcert_verify(&ec, pki->eum) &&
+		!gpcert_verify(&eum, pki->ci) && !gpcert_pubkey(&ec, out);
 	abuf_free(&ecert);
 	return ok ? 0 : dev_fail(h, "ECASD certificate does not verify up to the CI");
 }
@@ -71,7 +71,8 @@ static int ke_certificate(dev_host *h, const bench_pki *pki, const uint8_t aid[1
 	if (sd.err) {
 		rc = dev_fail(h, "out of memory");
 	} else if (!exchange(h, isdr_tar, items, lens, 2, false, &r, "3A01")) {
-		if (r.count != 2 || tlv_find(r.data, r.len, PROTO_KE_TAG_CHALLENGE, &t) || t.len != PROTO_KE_CHALLENGE_LEN) {
+		if (r.count != 2 || tlv_find(r.data, r.len, PROTO_KE_TAG_CHALLENGE, &t) ||
+		    t.len != PROTO_KE_CHALLENGE_LEN) {
 			rc = dev_fail(h, "3A01 refused");
 		} else {
 			memcpy(challenge, t.value, PROTO_KE_CHALLENGE_LEN);
@@ -86,8 +87,7 @@ out:
 
 /* the 3A02 data field: DGI 3A02 { A6 CRT, 7F49 { B0 ePK.DP.ECKA }, 5F37 signature }, the signature over
  * the DGI before 5F37 and then 85 L challenge (apdu/proto.h). The CRT goes to crt for the receipt. */
-static int ke_message2(const bench_pki *pki, const uint8_t challenge[16], const uint8_t epk[65], abuf *crt,
-		       abuf *out)
+static int ke_message2(const bench_pki *pki, const uint8_t challenge[16], const uint8_t epk[65], abuf *crt, abuf *out)
 {
 	abuf body = ABUF_INIT, msg = ABUF_INIT;
 	size_t m;
@@ -197,8 +197,8 @@ static int scp03t_open(dev_host *h, const uint8_t tar[3], const uint8_t key[16],
 		size_t lens[1] = { open.len };
 		if (!exchange(h, tar, items, lens, 1, true, &r, "SCP03t open"))
 			rc = scp03t_host_open_response(s, &k, hc, r.data, r.len) || scp03t_host_authenticate(s, auth)
-				     ? dev_fail(h, "SCP03t open refused")
-				     : 0;
+				? dev_fail(h, "SCP03t open refused")
+				: 0;
 	}
 	crypto_wipe(&k, sizeof(k));
 	abuf_free(&open);
@@ -220,9 +220,11 @@ static void pe_refused(const uint8_t *ans, size_t len, char *refused, size_t cap
 		unsigned n = !tlv_find(e.value, e.len, 0x81, &pe) && pe.len == 1 ? pe.value[0] : 0;
 		uint8_t s = st.value[0];
 		snprintf(refused, cap, "profile element %u refused: %s", n,
-			 s == PROTO_PE_NOT_SUPPORTED ? "not supported" : s == PROTO_PE_BAD_VALUES ? "bad values"
-			 : s == PROTO_PE_NOT_ENOUGH_MEMORY ? "not enough memory"
-			 : s == PROTO_PE_INVALID_FORMAT ? "invalid format" : "error");
+			 s == PROTO_PE_NOT_SUPPORTED		   ? "not supported"
+				 : s == PROTO_PE_BAD_VALUES	   ? "bad values"
+				 : s == PROTO_PE_NOT_ENOUGH_MEMORY ? "not enough memory"
+				 : s == PROTO_PE_INVALID_FORMAT	   ? "invalid format"
+								   : "error");
 	}
 }
 

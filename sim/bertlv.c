@@ -7,7 +7,6 @@
 #include "apdu/tlv.h"
 #include "euicc_int.h"
 
-
 /* The objects of a BER-TLV EF are its body's TLVs, one after the other; the first '00' or 'FF' where a
  * tag would start ends them (free space). Returns how many bytes they take. */
 static size_t bt_used(const uint8_t *p, size_t n)

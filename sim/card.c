@@ -14,9 +14,9 @@
 #include "euicc_int.h"
 
 /* ATR: TS 3B, T0 with 11 historical bytes, TD1 (T=0 offered), TD2 (T=1 offered), "euicc-bench", TCK */
-static const uint8_t atr_bytes[] = { 0x3B, 0x8B, 0x80, 0x01, 'e', 'u', 'i', 'c', 'c', '-',
-				     'b', 'e', 'n', 'c', 'h', 0x00 };
-
+static const uint8_t atr_bytes[] = {
+	0x3B, 0x8B, 0x80, 0x01, 'e', 'u', 'i', 'c', 'c', '-', 'b', 'e', 'n', 'c', 'h', 0x00
+};
 
 /* T=0 only (a strict T=0 card): TS ‖ T0 '0B' (no interface bytes, 11 historical bytes) ‖ "euicc-bench",
  * no TCK (ISO 7816-3 8.2.5: none when only T=0 is offered) */
@@ -188,10 +188,16 @@ static eu_status select_aid(euicc_card *c, const capdu *a, int ch, abuf *out)
 static bool read_only(const capdu *a)
 {
 	switch (a->ins) {
-	case 0xA4: case 0xC0: case 0xCA: case 0xCB: case 0x70: case 0x12: case 0xB0: case 0xB2: case 0xA2:
-		return true;
-	case 0xF2: /* STATUS / GET STATUS */
-		return true;
+	case 0xA4:
+	case 0xC0:
+	case 0xCA:
+	case 0xCB:
+	case 0x70:
+	case 0x12:
+	case 0xB0:
+	case 0xB2:
+	case 0xA2: return true;
+	case 0xF2: /* STATUS / GET STATUS */ return true;
 	}
 	return false;
 }
@@ -242,7 +248,8 @@ static size_t finish(euicc_card *c, const capdu *a, eu_status st, abuf *data, ui
 		} else {
 			memcpy(r, data->p, data->len);
 			n = data->len;
-			if (c->n_proactive && a->ins != 0x12) /* TS 102 221 10.2.1.1: data and a pending proactive command */
+			if (c->n_proactive &&
+			    a->ins != 0x12) /* TS 102 221 10.2.1.1: data and a pending proactive command */
 				sw = (uint16_t)(0x9100 | (c->proactive[0].len & 0xff));
 		}
 	} else if (st == EU_OK && c->n_proactive && a->ins != 0x12) {
@@ -285,9 +292,17 @@ static size_t get_response(euicc_card *c, const capdu *a, uint8_t *r)
 static bool fs_ins(uint8_t ins)
 {
 	switch (ins) {
-	case 0xB0: case 0xB2: case 0xD6: case 0xDC: case 0xA2: case 0x88:
-	case 0x20: case 0x24: case 0x26: case 0x28: case 0x2C:
-		return true;
+	case 0xB0:
+	case 0xB2:
+	case 0xD6:
+	case 0xDC:
+	case 0xA2:
+	case 0x88:
+	case 0x20:
+	case 0x24:
+	case 0x26:
+	case 0x28:
+	case 0x2C: return true;
 	}
 	return false;
 }
@@ -303,16 +318,11 @@ static eu_status dispatch(euicc_card *c, const capdu *a, int ch, abuf *out)
 			return gsm_command(c, a, out);
 	}
 	switch (a->ins) {
-	case 0x70:
-		return gp ? EU_CLA : manage_channel(c, a, ch, out);
-	case 0xA4:
-		return gp ? EU_CLA : select_aid(c, a, ch, out);
-	case 0x10:
-		return gp ? cat_terminal_profile(c, a) : EU_CLA;
-	case 0x12:
-		return gp ? cat_fetch(c, a, out) : EU_CLA;
-	case 0x14:
-		return gp ? cat_terminal_response(c, a) : EU_CLA;
+	case 0x70: return gp ? EU_CLA : manage_channel(c, a, ch, out);
+	case 0xA4: return gp ? EU_CLA : select_aid(c, a, ch, out);
+	case 0x10: return gp ? cat_terminal_profile(c, a) : EU_CLA;
+	case 0x12: return gp ? cat_fetch(c, a, out) : EU_CLA;
+	case 0x14: return gp ? cat_terminal_response(c, a) : EU_CLA;
 	case 0xC2:
 		if (!gp)
 			return EU_CLA;
@@ -332,7 +342,9 @@ static eu_status dispatch(euicc_card *c, const capdu *a, int ch, abuf *out)
 				return EU_WRONG_P1P2;
 			/* the selected application: its FCI (00) or its name (01), as SELECT gave them; with
 			 * nothing selected there is nothing to tell */
-			const uint8_t *aid = app == APP_ISDR ? euicc_aid_isdr : app == APP_ECASD ? euicc_aid_ecasd : NULL;
+			const uint8_t *aid = app == APP_ISDR ? euicc_aid_isdr
+				: app == APP_ECASD	     ? euicc_aid_ecasd
+							     : NULL;
 			if (aid && a->p2 == 0x00)
 				fci(out, aid, 0x0F);
 			else if (aid && a->p2 == 0x01)

@@ -7,8 +7,8 @@
 #include "apdu/tlv.h"
 #include "euicc_int.h"
 
-#define CAT_REFRESH 0x01
-#define CAT_SEND_SMS 0x13
+#define CAT_REFRESH	   0x01
+#define CAT_SEND_SMS	   0x13
 #define REFRESH_UICC_RESET 0x04
 
 void cat_queue_proactive(euicc_card *c, const uint8_t *cmd, size_t len)
@@ -218,7 +218,8 @@ eu_status cat_terminal_response(euicc_card *c, const capdu *a)
 			for (int i = 0; i < EUICC_MAX_NOTIFS; i++) {
 				nvm_notif *n = &c->nvm.notifs[i];
 				if (n->used && n->type == PROTO_NOTIF_CHANGE_OK &&
-				    !memcmp(n->aid, c->nvm.profiles[c->switch_to].aid, 16) && n->seq == c->nvm.next_seq - 1)
+				    !memcmp(n->aid, c->nvm.profiles[c->switch_to].aid, 16) &&
+				    n->seq == c->nvm.next_seq - 1)
 					memset(n, 0, sizeof(*n));
 			}
 			euicc_queue_notification(c, PROTO_NOTIF_CHANGE_FAILED, c->nvm.profiles[c->switch_to].aid);

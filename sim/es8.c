@@ -52,8 +52,8 @@ static eu_status ke_certificate(euicc_card *c, const uint8_t *v, size_t len, abu
 }
 
 /* 3A02 { A6 CRT, 7F49 { B0 ePK.DP.ECKA }, 5F37 signature }: answers 85 L <DR> 86 L <receipt> */
-static eu_status ke_establish(euicc_card *c, int isdp, const uint8_t *data, size_t dlen, const uint8_t *v,
-			      size_t len, abuf *out)
+static eu_status ke_establish(euicc_card *c, int isdp, const uint8_t *data, size_t dlen, const uint8_t *v, size_t len,
+			      abuf *out)
 {
 	tlv crt, epk, sig, t;
 	if (!c->ke_dp_valid || !c->ke_challenge_valid)
@@ -159,10 +159,8 @@ eu_status es8_store_data(euicc_card *c, int isdp, const uint8_t *data, size_t le
 	if (dgi_next(&cur, &d) || cur.len)
 		return EU_WRONG_DATA;
 	switch (d.tag) {
-	case 0x3A01:
-		return ke_certificate(c, d.value, d.len, out);
-	case 0x3A02:
-		return ke_establish(c, isdp, data, len, d.value, d.len, out);
+	case 0x3A01: return ke_certificate(c, d.value, d.len, out);
+	case 0x3A02: return ke_establish(c, isdp, data, len, d.value, d.len, out);
 	}
 	return EU_NOT_FOUND;
 }
@@ -298,8 +296,8 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 		memcpy(p->iccid, iccid, 10);
 		p->has_iccid = true;
 		p->state = PROTO_ISDP_DISABLED;
-		euicc_tracef(c, "  profile package complete (%zu bytes, %zu elements): ISD-P %d DISABLED", c->dl_buf.len,
-			     c->dl_pe_count, isdp);
+		euicc_tracef(c, "  profile package complete (%zu bytes, %zu elements): ISD-P %d DISABLED",
+			     c->dl_buf.len, c->dl_pe_count, isdp);
 	}
 	return st;
 }
@@ -377,7 +375,8 @@ eu_status es8_scp03t(euicc_card *c, int isdp, uint32_t tag, const uint8_t *tlvp,
 		euicc_tracef(c, "  download failed: package refused, ISD-P %d keeps no profile", isdp);
 		/* the per-element answer, with the status of the element that did not install, still goes back
 		 * (ProfileInstallationResult) before the session ends */
-		bool answered = resp.len && pe_error(resp.p, resp.len) && !scp03t_card_wrap(&c->dl, resp.p, resp.len, out);
+		bool answered = resp.len && pe_error(resp.p, resp.len) &&
+			!scp03t_card_wrap(&c->dl, resp.p, resp.len, out);
 		abuf_free(&resp);
 		es8_reset_session(c);
 		return answered ? EU_OK : st;

@@ -17,35 +17,35 @@
 
 /* 2: the snapshot names a journal (STATE.journal) and may leave out a profile's files as installed;
  * a build that reads only version 1 would silently ignore both, so it refuses version 2 instead */
-#define EUICC_NVM_VERSION 2
-#define EUICC_NVM_OLDEST 1 /* version-1 files load (no journal, files always present) */
-#define EUICC_MAX_KEYSETS 3
-#define EUICC_MAX_NOTIFS 16
-#define EUICC_MAX_PACKAGE (32 * 1024)   /* one stored SAIP package */
-#define EUICC_CHANNELS 4
+#define EUICC_NVM_VERSION   2
+#define EUICC_NVM_OLDEST    1 /* version-1 files load (no journal, files always present) */
+#define EUICC_MAX_KEYSETS   3
+#define EUICC_MAX_NOTIFS    16
+#define EUICC_MAX_PACKAGE   (32 * 1024) /* one stored SAIP package */
+#define EUICC_CHANNELS	    4
 #define EUICC_MAX_PROACTIVE 8
-#define EUICC_MAX_FSDATA (24 * 1024)    /* the contents of one profile's EFs */
-#define EUICC_MAX_PINS 8                /* PINs of one profile (PIN1, PIN2, ADM1..) */
-#define EUICC_MAX_PUKS 4
+#define EUICC_MAX_FSDATA    (24 * 1024) /* the contents of one profile's EFs */
+#define EUICC_MAX_PINS	    8		/* PINs of one profile (PIN1, PIN2, ADM1..) */
+#define EUICC_MAX_PUKS	    4
 
 typedef struct {
 	bool used;
-	uint8_t kvn;                  /* key version: KIc/KID high nibble */
-	uint8_t kic_alg, kid_alg;     /* algorithm nibbles */
+	uint8_t kvn;		  /* key version: KIc/KID high nibble */
+	uint8_t kic_alg, kid_alg; /* algorithm nibbles */
 	uint8_t kic[32], kid[32];
 	uint8_t key_len;
-	uint8_t counter[5];           /* high-water mark: above every counter accepted (see ota.c) */
+	uint8_t counter[5]; /* high-water mark: above every counter accepted (see ota.c) */
 } nvm_keyset;
 
 /* A PIN or PUK of a profile, from its pinCodes / pukCodes elements; the counters live here (NVM). */
 typedef struct {
 	bool used;
-	uint8_t ref;                  /* key reference: 01 PIN1, 81 PIN2, 0A ADM1 ...; PUKs: 01, 81 ... */
-	uint8_t value[8];             /* 'FF'-padded */
-	uint8_t max, left;            /* retry counter */
-	uint8_t unblock_ref;          /* PINs: the PUK that unblocks it (0: none) */
-	uint8_t attrs;                /* PINs: SAIP pinAttributes (bench_constants.h) */
-	bool enabled;                 /* PINs: verification required */
+	uint8_t ref;	     /* key reference: 01 PIN1, 81 PIN2, 0A ADM1 ...; PUKs: 01, 81 ... */
+	uint8_t value[8];    /* 'FF'-padded */
+	uint8_t max, left;   /* retry counter */
+	uint8_t unblock_ref; /* PINs: the PUK that unblocks it (0: none) */
+	uint8_t attrs;	     /* PINs: SAIP pinAttributes (bench_constants.h) */
+	bool enabled;	     /* PINs: verification required */
 } nvm_pin;
 
 /* One ISD-P. The two variable-length blobs come last: copies and comparisons stop at their lengths. */
@@ -56,20 +56,20 @@ typedef struct {
 	bool fallback, emergency;
 	uint8_t pol1;
 	uint16_t nvm_granted;
-	bool has_keys;                /* SCP03 keyset from key establishment */
+	bool has_keys; /* SCP03 keyset from key establishment */
 	uint8_t scp03_kvn, scp03_kid;
 	uint8_t scp03_key[16];
 	bool has_iccid;
-	uint8_t iccid[10];            /* swapped BCD as in the SAIP header */
-	uint8_t smsc[12];             /* connectivity parameters: TON/NPI + BCD */
+	uint8_t iccid[10]; /* swapped BCD as in the SAIP header */
+	uint8_t smsc[12];  /* connectivity parameters: TON/NPI + BCD */
 	uint8_t smsc_len;
-	uint8_t sqn_ms[6];            /* highest SQN accepted by AUTHENTICATE (TS 33.102 C) */
+	uint8_t sqn_ms[6]; /* highest SQN accepted by AUTHENTICATE (TS 33.102 C) */
 	nvm_pin pins[EUICC_MAX_PINS];
 	nvm_pin puks[EUICC_MAX_PUKS];
 	uint32_t package_len;
-	uint32_t fsdata_len;          /* installed file contents (saip.c lays them out, fs.c updates them) */
-	bool files_pristine;          /* fsdata is what installing the package gives: not saved, rebuilt */
-	uint32_t blob_gen;            /* bumped by euicc_blob_touch before the blobs change (RAM only) */
+	uint32_t fsdata_len; /* installed file contents (saip.c lays them out, fs.c updates them) */
+	bool files_pristine; /* fsdata is what installing the package gives: not saved, rebuilt */
+	uint32_t blob_gen;   /* bumped by euicc_blob_touch before the blobs change (RAM only) */
 	uint8_t fsdata[EUICC_MAX_FSDATA];
 	uint8_t package[EUICC_MAX_PACKAGE];
 } nvm_profile;
@@ -93,11 +93,11 @@ typedef struct {
 	uint16_t eum_cert_len;
 	uint8_t ci_pk[65];
 	nvm_keyset keysets[EUICC_MAX_KEYSETS];
-	uint8_t mo_counter[5];        /* counter of the card's own MO packets */
+	uint8_t mo_counter[5]; /* counter of the card's own MO packets */
 	nvm_notif notifs[EUICC_MAX_NOTIFS];
 	uint16_t next_seq;
 	uint8_t fallback_threshold;
-	sms_addr smsr;                /* where MO messages go */
+	sms_addr smsr; /* where MO messages go */
 	uint8_t rng_seed[32];
 	uint64_t rng_counter;
 	nvm_profile profiles[EUICC_MAX_PROFILES]; /* last: see nvm_copy */
@@ -124,27 +124,27 @@ enum { FS_DF = 1, FS_ADF, FS_EF_TRANSPARENT, FS_EF_LINEAR, FS_EF_CYCLIC, FS_EF_B
 typedef struct {
 	uint16_t fid;
 	uint8_t type;
-	uint8_t sfi;                 /* 0: none */
+	uint8_t sfi; /* 0: none */
 	uint16_t rec_len;
 	uint32_t size;
 	int parent;
 	uint8_t aid[16];
 	uint8_t aid_len;
-	uint16_t arr_fid;            /* access rules: EF.ARR file and record (FCP '8B'); 0: always */
+	uint16_t arr_fid; /* access rules: EF.ARR file and record (FCP '8B'); 0: always */
 	uint8_t arr_rec;
-	uint32_t data_off;           /* the contents in the profile's fsdata */
-	uint8_t pe_tag;              /* the profile element that created it */
+	uint32_t data_off; /* the contents in the profile's fsdata */
+	uint8_t pe_tag;	   /* the profile element that created it */
 } fs_file;
 typedef struct {
 	fs_file f[FS_MAX_FILES];
 	size_t n;
-	size_t data_len;             /* bytes of fsdata the files take */
+	size_t data_len; /* bytes of fsdata the files take */
 	bool has_aka;
 	uint8_t aka_alg;
 	uint8_t k[16], opc[16];
 	/* the first problem found, for the per-element status and for `show` */
-	int bad_pe;                  /* index of the element, -1 when none */
-	uint8_t bad_status;          /* SAIP PE status */
+	int bad_pe;	    /* index of the element, -1 when none */
+	uint8_t bad_status; /* SAIP PE status */
 	char why[128];
 } fs_tree;
 
@@ -164,36 +164,36 @@ enum { APP_NONE = 0, APP_ISDR, APP_ECASD, APP_FS, APP_ISDP0 /* + index */ };
 /* Internal result of a command: the one table that maps it to ISO 7816 status words (sw_of). */
 typedef enum {
 	EU_OK,
-	EU_MORE_DATA,           /* 61xx set by the dispatcher */
-	EU_WRONG_LENGTH,        /* 6700 */
-	EU_SECURITY,            /* 6982 security status not satisfied */
-	EU_CONDITIONS,          /* 6985 */
-	EU_POL1,                /* 69E1 */
-	EU_WRONG_DATA,          /* 6A80 */
-	EU_FUNC_NOT_SUPPORTED,  /* 6A81 */
-	EU_FILE_NOT_FOUND,      /* 6A82 */
-	EU_NO_MEMORY,           /* 6A84 */
-	EU_WRONG_P1P2,          /* 6A86 */
-	EU_NOT_FOUND,           /* 6A88 referenced data not found */
-	EU_MEMORY_FAILURE,      /* 6581 */
-	EU_CHANNEL,             /* 6881 logical channel not supported */
-	EU_INS,                 /* 6D00 */
-	EU_CLA,                 /* 6E00 */
-	EU_WRONG_LE,            /* 6Cxx set by the dispatcher */
-	EU_TECHNICAL,           /* 6F00 */
+	EU_MORE_DATA,		  /* 61xx set by the dispatcher */
+	EU_WRONG_LENGTH,	  /* 6700 */
+	EU_SECURITY,		  /* 6982 security status not satisfied */
+	EU_CONDITIONS,		  /* 6985 */
+	EU_POL1,		  /* 69E1 */
+	EU_WRONG_DATA,		  /* 6A80 */
+	EU_FUNC_NOT_SUPPORTED,	  /* 6A81 */
+	EU_FILE_NOT_FOUND,	  /* 6A82 */
+	EU_NO_MEMORY,		  /* 6A84 */
+	EU_WRONG_P1P2,		  /* 6A86 */
+	EU_NOT_FOUND,		  /* 6A88 referenced data not found */
+	EU_MEMORY_FAILURE,	  /* 6581 */
+	EU_CHANNEL,		  /* 6881 logical channel not supported */
+	EU_INS,			  /* 6D00 */
+	EU_CLA,			  /* 6E00 */
+	EU_WRONG_LE,		  /* 6Cxx set by the dispatcher */
+	EU_TECHNICAL,		  /* 6F00 */
 	EU_NOT_ENOUGH_MEMORY_SEC, /* 6A84 as well, kept separate for traces */
-	EU_VERIFICATION_FAILED, /* 6300 */
-	EU_TOOLKIT_BUSY,        /* 9300: proactive commands pending, try the envelope again later */
-	EU_AUTH_MAC,            /* 9862: AUTHENTICATE MAC failure */
-	EU_WRONG_OFFSET,        /* 6B00: offset outside the EF */
-	EU_RECORD_NOT_FOUND,    /* 6A83 */
-	EU_PIN_WRONG,           /* 63Cx: x from c->pin_left */
-	EU_PIN_BLOCKED,         /* 6983 authentication method blocked */
-	EU_PIN_INVALIDATED,     /* 6984 reference data invalidated (PIN disabled) */
-	EU_INCOMPATIBLE_FILE,   /* 6981 command incompatible with the file structure */
-	EU_NO_EF,               /* 6986 command not allowed (no EF selected) */
-	EU_END_OF_FILE,         /* 6282 with data: fewer bytes than Le before the end of the EF */
-	EU_MORE_BLOCKS,         /* 62F1 with data: RETRIEVE DATA has more (TS 102 221 11.3.1) */
+	EU_VERIFICATION_FAILED,	  /* 6300 */
+	EU_TOOLKIT_BUSY,	  /* 9300: proactive commands pending, try the envelope again later */
+	EU_AUTH_MAC,		  /* 9862: AUTHENTICATE MAC failure */
+	EU_WRONG_OFFSET,	  /* 6B00: offset outside the EF */
+	EU_RECORD_NOT_FOUND,	  /* 6A83 */
+	EU_PIN_WRONG,		  /* 63Cx: x from c->pin_left */
+	EU_PIN_BLOCKED,		  /* 6983 authentication method blocked */
+	EU_PIN_INVALIDATED,	  /* 6984 reference data invalidated (PIN disabled) */
+	EU_INCOMPATIBLE_FILE,	  /* 6981 command incompatible with the file structure */
+	EU_NO_EF,		  /* 6986 command not allowed (no EF selected) */
+	EU_END_OF_FILE,		  /* 6282 with data: fewer bytes than Le before the end of the EF */
+	EU_MORE_BLOCKS,		  /* 62F1 with data: RETRIEVE DATA has more (TS 102 221 11.3.1) */
 } eu_status;
 
 uint16_t euicc_sw_of(eu_status s);
@@ -202,20 +202,20 @@ uint16_t euicc_sw_of(eu_status s);
 typedef enum { CTX_CONTACT, CTX_OTA } eu_context;
 
 /* journal.c: the NVM's write-ahead journal (STATE.journal), see the layout there */
-#define JOURNAL_PAGE 4096u
-#define JOURNAL_BYTES (1u << 20) /* preallocated once; a snapshot is written when it is full */
-#define JOURNAL_FORMAT 2u /* 2: the slot after each record starts zeroed (1 still loads) */
-#define JOURNAL_HDR 44
+#define JOURNAL_PAGE	4096u
+#define JOURNAL_BYTES	(1u << 20) /* preallocated once; a snapshot is written when it is full */
+#define JOURNAL_FORMAT	2u	   /* 2: the slot after each record starts zeroed (1 still loads) */
+#define JOURNAL_HDR	44
 #define JOURNAL_REC_HDR 28
-#define JOURNAL_MAC 16
+#define JOURNAL_MAC	16
 
 typedef struct {
-	int fd;         /* open once the first record is written, else -1 */
-	bool have_id;   /* the snapshot names a journal (a file without one gets a snapshot first) */
+	int fd;		/* open once the first record is written, else -1 */
+	bool have_id;	/* the snapshot names a journal (a file without one gets a snapshot first) */
 	uint8_t id[16]; /* the snapshot's "journal": records of any other id are not this state's */
-	uint32_t seq;   /* records so far; the next is seq + 1 */
-	uint64_t end;   /* offset of the next record */
-	uint64_t size;  /* the file's size (JOURNAL_BYTES; tests make it smaller) */
+	uint32_t seq;	/* records so far; the next is seq + 1 */
+	uint64_t end;	/* offset of the next record */
+	uint64_t size;	/* the file's size (JOURNAL_BYTES; tests make it smaller) */
 	bool header_ok; /* the file's header names id */
 } nvm_journal;
 
@@ -246,14 +246,14 @@ int sync_dir_of(const char *path);
 struct euicc_card {
 	euicc_nvm nvm;
 	nvm_journal jr;
-	int lock_fd;                 /* the state file's inode, flock'ed by euicc_lock; -1 when not locked */
-	euicc_nvm *snapshot;         /* copy taken before a state-changing command */
-	char *path;                  /* state file, NULL for an in-memory card */
+	int lock_fd;	     /* the state file's inode, flock'ed by euicc_lock; -1 when not locked */
+	euicc_nvm *snapshot; /* copy taken before a state-changing command */
+	char *path;	     /* state file, NULL for an in-memory card */
 	char last_error[256];
-	char load_note[256];         /* what the load noticed and accepted (a torn last journal record) */
-	bool t0_strict;              /* behave as a T=0 card: 61xx after case 4, 6Cxx for a wrong Le, no extended */
-	bool lazy_pending;           /* a confirmation is in RAM only (written with the next change or save) */
-	bool state_lost;             /* the state file or journal was removed or replaced: no more commits */
+	char load_note[256]; /* what the load noticed and accepted (a torn last journal record) */
+	bool t0_strict;	     /* behave as a T=0 card: 61xx after case 4, 6Cxx for a wrong Le, no extended */
+	bool lazy_pending;   /* a confirmation is in RAM only (written with the next change or save) */
+	bool state_lost;     /* the state file or journal was removed or replaced: no more commits */
 	char state_lost_why[320];
 	drbg rng;
 	bool powered;
@@ -265,7 +265,7 @@ struct euicc_card {
 	/* BER-TLV EFs (RAM): what RETRIEVE DATA still has to give, a SET DATA object still arriving */
 	abuf bt_rest;
 	abuf bt_set;
-	int bt_set_ef;               /* the EF the SET DATA object goes to, -1 none */
+	int bt_set_ef; /* the EF the SET DATA object goes to, -1 none */
 	uint16_t pending_sw;
 	/* toolkit */
 	bool terminal_profile;
@@ -274,27 +274,27 @@ struct euicc_card {
 		size_t len;
 	} proactive[EUICC_MAX_PROACTIVE];
 	size_t n_proactive;
-	bool refresh_wanted;         /* a profile switch asks for REFRESH once the command is answered */
-	bool refresh_pending;        /* REFRESH issued; notifications wait for the re-attach */
+	bool refresh_wanted;  /* a profile switch asks for REFRESH once the command is answered */
+	bool refresh_pending; /* REFRESH issued; notifications wait for the re-attach */
 	uint8_t proactive_number;
-	int switch_from, switch_to;      /* the last profile switch, until its REFRESH is answered */
+	int switch_from, switch_to; /* the last profile switch, until its REFRESH is answered */
 	bool notify_after_attach;
 	unsigned noservice_count;
 	/* OTA */
 	sms_reassembly sms;
 	uint8_t accepted[EUICC_MAX_KEYSETS][5]; /* last accepted counter per keyset (RAM) */
-	uint64_t rng_pos;            /* generator position; the NVM holds a reserved mark above it */
-	uint64_t mo_pos;             /* last MO counter used; the NVM holds a reserved mark above it */
+	uint64_t rng_pos;			/* generator position; the NVM holds a reserved mark above it */
+	uint64_t mo_pos;			/* last MO counter used; the NVM holds a reserved mark above it */
 	/* ES8 (RAM only) */
-	int perso_target;            /* ISD-P index that STORE DATA goes to after INSTALL [for personalization], -1 */
+	int perso_target; /* ISD-P index that STORE DATA goes to after INSTALL [for personalization], -1 */
 	uint8_t ke_challenge[16];
 	bool ke_challenge_valid;
-	uint8_t ke_dp_pk[65];        /* PK.DP.ECDSA from a verified 3A01 */
+	uint8_t ke_dp_pk[65]; /* PK.DP.ECDSA from a verified 3A01 */
 	bool ke_dp_valid;
-	int dl_target;               /* ISD-P index of the SCP03t session, -1 */
+	int dl_target; /* ISD-P index of the SCP03t session, -1 */
 	scp03_session dl;
-	abuf dl_buf;                 /* the package as it arrives */
-	size_t dl_pe_count;          /* profile elements answered so far */
+	abuf dl_buf;	    /* the package as it arrives */
+	size_t dl_pe_count; /* profile elements answered so far */
 	bool dl_failed;
 	euicc_trace_fn trace;
 	void *trace_ctx;
@@ -303,12 +303,12 @@ struct euicc_card {
 	bool fs_valid;
 	int fs_profile;
 	int fs_df[EUICC_CHANNELS], fs_ef[EUICC_CHANNELS], fs_rec[EUICC_CHANNELS];
-	int gsm_df, gsm_ef, gsm_rec; /* the GSM view's selection (CLA A0, channel 0): DF, EF (-1), record */
+	int gsm_df, gsm_ef, gsm_rec;	   /* the GSM view's selection (CLA A0, channel 0): DF, EF (-1), record */
 	bool pin_verified[EUICC_MAX_PINS]; /* security status of the session (RAM) */
-	bool snapshot_active;        /* a state-changing command runs: blobs are saved on first touch */
+	bool snapshot_active;		   /* a state-changing command runs: blobs are saved on first touch */
 	bool blob_saved[EUICC_MAX_PROFILES];
-	bool check_blobs;            /* EUICC_CHECK_BLOBS set: verify that no blob changed untouched (tests) */
-	uint8_t pin_left;            /* the x of the last 63Cx */
+	bool check_blobs; /* EUICC_CHECK_BLOBS set: verify that no blob changed untouched (tests) */
+	uint8_t pin_left; /* the x of the last 63Cx */
 };
 
 /* card.c */

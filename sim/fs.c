@@ -15,7 +15,7 @@
 #include "euicc_int.h"
 
 /* ISO 7816-4 access mode bits of an EF */
-#define AM_READ 0x01
+#define AM_READ	  0x01
 #define AM_UPDATE 0x02
 
 void fs_forget(euicc_card *c)
@@ -50,7 +50,8 @@ static fs_tree *tree(euicc_card *c)
 		fs_forget(c);
 		if (saip_build(p->package, p->package_len, &c->fs, NULL, 0, NULL, NULL) ||
 		    c->fs.data_len != p->fsdata_len) {
-			euicc_tracef(c, "profile %d: no file system (%s)", en, c->fs.why[0] ? c->fs.why : "not installed");
+			euicc_tracef(c, "profile %d: no file system (%s)", en,
+				     c->fs.why[0] ? c->fs.why : "not installed");
 			return NULL;
 		}
 		c->fs_profile = en;
@@ -107,10 +108,8 @@ static bool key_satisfied(euicc_card *c, uint8_t ref)
 static bool sc_satisfied(euicc_card *c, const tlv *sc)
 {
 	switch (sc->tag) {
-	case 0x90:
-		return true;
-	case 0x97:
-		return false;
+	case 0x90: return true;
+	case 0x97: return false;
 	case 0xA4: {
 		tlv k;
 		return !tlv_find(sc->value, sc->len, 0x83, &k) && k.len == 1 && key_satisfied(c, k.value[0]);
@@ -169,10 +168,10 @@ static void fcp(euicc_card *c, const fs_tree *t, int i, abuf *out)
 	if (is_dir(f)) {
 		tlv_put(out, 0x82, "\x78\x21", 2);
 	} else {
-		uint8_t d[5] = { (uint8_t)(f->type == FS_EF_TRANSPARENT ? 0x41
-					   : f->type == FS_EF_BERTLV    ? 0x39
-					   : f->type == FS_EF_LINEAR    ? 0x42
-									: 0x46),
+		uint8_t d[5] = { (uint8_t)(f->type == FS_EF_TRANSPARENT	     ? 0x41
+						   : f->type == FS_EF_BERTLV ? 0x39
+						   : f->type == FS_EF_LINEAR ? 0x42
+									     : 0x46),
 				 0x21 };
 		if (f->type == FS_EF_TRANSPARENT || f->type == FS_EF_BERTLV) {
 			tlv_put(out, 0x82, d, 2);
@@ -429,15 +428,13 @@ static eu_status record(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 		if (r < 1 || r > nrec)
 			return EU_RECORD_NOT_FOUND;
 		break;
-	default:
-		return EU_WRONG_P1P2;
+	default: return EU_WRONG_P1P2;
 	}
 	uint8_t *rec = body(c, f) + (size_t)(r - 1) * f->rec_len;
 	if (upd) {
 		files_touch(c);
 		memcpy(rec, a->data, f->rec_len);
-	}
-	else
+	} else
 		abuf_put(out, rec, f->rec_len);
 	return EU_OK;
 }
@@ -483,10 +480,22 @@ static eu_status search(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 		pat = a->data + 2;
 		pl = a->lc - 2;
 		switch (m) {
-		case 0x04: dir = 1; start = a->p1 ? a->p1 : (cur ? cur : 1); break;
-		case 0x05: dir = -1; start = a->p1 ? a->p1 : (cur ? cur : nrec); break;
-		case 0x06: dir = 1; start = cur ? cur + 1 : 1; break;
-		case 0x07: dir = -1; start = cur ? cur - 1 : nrec; break;
+		case 0x04:
+			dir = 1;
+			start = a->p1 ? a->p1 : (cur ? cur : 1);
+			break;
+		case 0x05:
+			dir = -1;
+			start = a->p1 ? a->p1 : (cur ? cur : nrec);
+			break;
+		case 0x06:
+			dir = 1;
+			start = cur ? cur + 1 : 1;
+			break;
+		case 0x07:
+			dir = -1;
+			start = cur ? cur - 1 : nrec;
+			break;
 		default: return EU_WRONG_DATA;
 		}
 	} else {
@@ -645,17 +654,14 @@ static eu_status status(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 		return EU_WRONG_P1P2;
 	int dir = c->fs_df[ch];
 	switch (a->p2) {
-	case 0x00:
-		fcp(c, t, dir, out);
-		return EU_OK;
+	case 0x00: fcp(c, t, dir, out); return EU_OK;
 	case 0x01: {
 		int adf = current_adf(t, dir);
 		if (adf >= 0 && t->f[dir].type == FS_ADF)
 			tlv_put(out, 0x84, t->f[adf].aid, t->f[adf].aid_len);
 		return EU_OK;
 	}
-	case 0x0C:
-		return EU_OK;
+	case 0x0C: return EU_OK;
 	}
 	return EU_WRONG_P1P2;
 }
@@ -762,26 +768,19 @@ eu_status fs_command(euicc_card *c, int ch, const capdu *a, abuf *out)
 	if (!t)
 		return a->ins == 0xA4 ? EU_FILE_NOT_FOUND : EU_CONDITIONS; /* no profile enabled */
 	switch (a->ins) {
-	case 0xA4:
-		return select_file(c, ch, t, a, out);
-	case 0xF2:
-		return status(c, ch, t, a, out);
+	case 0xA4: return select_file(c, ch, t, a, out);
+	case 0xF2: return status(c, ch, t, a, out);
 	case 0xB0:
-	case 0xD6:
-		return binary(c, ch, t, a, out);
+	case 0xD6: return binary(c, ch, t, a, out);
 	case 0xB2:
-	case 0xDC:
-		return record(c, ch, t, a, out);
-	case 0xA2:
-		return search(c, ch, t, a, out);
+	case 0xDC: return record(c, ch, t, a, out);
+	case 0xA2: return search(c, ch, t, a, out);
 	case 0x20:
 	case 0x24:
 	case 0x26:
 	case 0x28:
-	case 0x2C:
-		return pin_command(c, a);
-	case 0x88:
-		return authenticate(c, ch, t, a, out);
+	case 0x2C: return pin_command(c, a);
+	case 0x88: return authenticate(c, ch, t, a, out);
 	}
 	return EU_INS;
 }

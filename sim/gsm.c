@@ -10,7 +10,7 @@
 
 #include "euicc_int.h"
 
-#define GSM_DF_GSM 0x7F20
+#define GSM_DF_GSM     0x7F20
 #define GSM_DF_TELECOM 0x7F10
 
 uint16_t gsm_sw_of(eu_status s)
@@ -140,11 +140,11 @@ static void response(euicc_card *c, const fs_tree *t, int i, abuf *out)
 			dfs++; /* DF.GSM */
 		const nvm_pin *pin1 = fs_pin(c, 0x01);
 		r[6] = i == 0 ? 0x01 : 0x02;
-		r[12] = 10;                                       /* bytes 14 to 23 follow */
+		r[12] = 10;							  /* bytes 14 to 23 follow */
 		r[13] = (uint8_t)(0x01 | (pin1 && !pin1->enabled ? 0x80 : 0x00)); /* clock stop, CHV1 disabled */
 		r[14] = dfs;
 		r[15] = efs;
-		r[16] = 4;                                        /* CHV1, CHV2, their unblock codes */
+		r[16] = 4; /* CHV1, CHV2, their unblock codes */
 		r[18] = chv_status(c, 0x01, false);
 		r[19] = chv_status(c, 0x01, true);
 		r[20] = chv_status(c, 0x81, false);
@@ -156,9 +156,9 @@ static void response(euicc_card *c, const fs_tree *t, int i, abuf *out)
 	r[3] = (uint8_t)f->size;
 	r[6] = 0x04;
 	r[8] = (uint8_t)(access_nibble(c, t, i, false) << 4 | access_nibble(c, t, i, true));
-	r[9] = 0xFF;   /* INCREASE: never */
-	r[10] = 0x44;  /* REHABILITATE / INVALIDATE: ADM */
-	r[11] = 0x01;  /* not invalidated */
+	r[9] = 0xFF;  /* INCREASE: never */
+	r[10] = 0x44; /* REHABILITATE / INVALIDATE: ADM */
+	r[11] = 0x01; /* not invalidated */
 	r[12] = 2;
 	r[13] = f->type == FS_EF_LINEAR ? 0x01 : f->type == FS_EF_CYCLIC ? 0x03 : 0x00;
 	r[14] = (uint8_t)f->rec_len;
@@ -281,21 +281,17 @@ eu_status gsm_command(euicc_card *c, const capdu *a, abuf *out)
 	if (!t)
 		return a->ins == 0xA4 ? EU_FILE_NOT_FOUND : EU_CONDITIONS; /* no profile enabled */
 	switch (a->ins) {
-	case 0xA4:
-		return gsm_select(c, t, a, out);
+	case 0xA4: return gsm_select(c, t, a, out);
 	case 0xF2: /* STATUS: the current directory's response */
 		if (a->p1 || a->p2)
 			return EU_WRONG_P1P2;
 		response(c, t, c->gsm_df >= 0 && (size_t)c->gsm_df < t->n ? c->gsm_df : 0, out);
 		return EU_OK;
 	case 0xB0:
-	case 0xD6:
-		return binary(c, t, a, out);
+	case 0xD6: return binary(c, t, a, out);
 	case 0xB2:
-	case 0xDC:
-		return record(c, t, a, out);
-	case 0x20:
-		return verify_chv(c, a);
+	case 0xDC: return record(c, t, a, out);
+	case 0x20: return verify_chv(c, a);
 	case 0x88: /* RUN GSM ALGORITHM: RAND in, SRES ‖ Kc out */
 		if (a->p1 || a->p2)
 			return EU_WRONG_P1P2;

@@ -10,7 +10,7 @@ static const uint8_t elf_aid[16] = PROTO_AID_ISDP_ELF;
 static const uint8_t module_aid[16] = PROTO_AID_ISDP_MODULE;
 
 #define DEFAULT_NVM_GRANT 0x8000 /* bytes reserved for an ISD-P without an 'EF' { 83 } request */
-#define TOTAL_NVM (EUICC_MAX_PROFILES * EUICC_MAX_PACKAGE)
+#define TOTAL_NVM	  (EUICC_MAX_PROFILES * EUICC_MAX_PACKAGE)
 
 /* Enables profile `to` (disabling the enabled one in the same step) and asks the terminal to refresh. */
 static void switch_profile(euicc_card *c, int from, int to, uint8_t notif_type)
@@ -160,7 +160,8 @@ static eu_status disable_profile(euicc_card *c, int i)
 	/* exactly one profile stays enabled: the fall-back profile takes over */
 	int fb = -1;
 	for (int k = 0; k < EUICC_MAX_PROFILES; k++)
-		if (c->nvm.profiles[k].used && c->nvm.profiles[k].fallback && c->nvm.profiles[k].state == PROTO_ISDP_DISABLED)
+		if (c->nvm.profiles[k].used && c->nvm.profiles[k].fallback &&
+		    c->nvm.profiles[k].state == PROTO_ISDP_DISABLED)
 			fb = k;
 	if (fb < 0)
 		return EU_CONDITIONS;
@@ -252,8 +253,7 @@ static eu_status store_data(euicc_card *c, const capdu *a, abuf *out)
 		c->nvm.profiles[en].smsc_len = (uint8_t)t6.len;
 		return EU_OK;
 	}
-	case 0x3A08:
-		return confirm_notification(c, d.value, d.len);
+	case 0x3A08: return confirm_notification(c, d.value, d.len);
 	case PROTO_DGI_SET_POL1: {
 		tlv t;
 		if ((i = aid_arg(c, d.value, d.len, &st)) < 0)
@@ -340,9 +340,7 @@ static eu_status get_data(euicc_card *c, const capdu *a, abuf *out, bool ecasd)
 {
 	uint16_t tag = (uint16_t)((a->p1 << 8) | a->p2);
 	switch (tag) {
-	case 0x005A:
-		put_eid(c, out);
-		return EU_OK;
+	case 0x005A: put_eid(c, out); return EU_OK;
 	case 0x7F21:
 		if (!ecasd)
 			break;
@@ -379,7 +377,8 @@ static eu_status get_data(euicc_card *c, const capdu *a, abuf *out, bool ecasd)
 				abuf_put(out, c->nvm.ecasd_cert, c->nvm.ecasd_cert_len);
 				i++;
 			} else if (t.value[i] == 0x66) {
-				static const uint8_t crd[] = { 0x73, 0x0A, 0x06, 0x08, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x01, 0x01 };
+				static const uint8_t crd[] = { 0x73, 0x0A, 0x06, 0x08, 0x2A, 0x86,
+							       0x48, 0x86, 0xFC, 0x6B, 0x01, 0x01 };
 				tlv_put(out, 0x66, crd, sizeof(crd));
 			} else if (t.value[i] == 0x5A) {
 				put_eid(c, out);
@@ -425,17 +424,14 @@ eu_status isdr_command(euicc_card *c, const capdu *a, eu_context ctx, abuf *out)
 		if (!a->lc)
 			return EU_WRONG_LENGTH;
 		return install(c, a);
-	case 0xE2:
-		return store_data(c, a, out);
+	case 0xE2: return store_data(c, a, out);
 	case 0xE4:
 		if (!a->lc)
 			return EU_WRONG_LENGTH;
 		return delete_profile(c, a);
-	case 0xF2:
-		return get_status(c, a, out);
+	case 0xF2: return get_status(c, a, out);
 	case 0xCA:
-	case 0xCB:
-		return get_data(c, a, out, false);
+	case 0xCB: return get_data(c, a, out, false);
 	}
 	return EU_INS;
 }

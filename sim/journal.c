@@ -122,7 +122,8 @@ static json_t *profile_of(json_t *doc, json_int_t slot)
 {
 	json_t *ps = json_object_get(doc, "profiles"), *p;
 	size_t i;
-	json_array_foreach(ps, i, p) {
+	json_array_foreach(ps, i, p)
+	{
 		json_t *s = json_object_get(p, "slot");
 		if (json_is_integer(s) && json_integer_value(s) == slot)
 			return p;
@@ -136,7 +137,8 @@ static int resolve(json_t *doc, json_t *prev, uint32_t seq, char *why, size_t wh
 	static const char *const keys[] = { "package", "files" };
 	json_t *ps = json_object_get(doc, "profiles"), *p;
 	size_t i;
-	json_array_foreach(ps, i, p) {
+	json_array_foreach(ps, i, p)
+	{
 		for (size_t k = 0; k < 2; k++) {
 			const char *v = json_string_value(json_object_get(p, keys[k]));
 			if (!v || strcmp(v, "="))
@@ -145,8 +147,8 @@ static int resolve(json_t *doc, json_t *prev, uint32_t seq, char *why, size_t wh
 			json_t *q = json_is_integer(slot) ? profile_of(prev, json_integer_value(slot)) : NULL;
 			json_t *was = q ? json_object_get(q, keys[k]) : NULL;
 			if (!json_is_string(was) || !strcmp(json_string_value(was), "=")) {
-				snprintf(why, why_len, "journal record %u keeps field '%s' of a profile that had none", seq,
-					 keys[k]);
+				snprintf(why, why_len, "journal record %u keeps field '%s' of a profile that had none",
+					 seq, keys[k]);
 				return -1;
 			}
 			json_object_set(p, keys[k], was);

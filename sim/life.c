@@ -136,7 +136,9 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 	}
 
 	/* ISD-R SCP80 keysets: version 1 AES-128 (as SGP.02 deployments use), version 2 3DES 2-key */
-	static const struct { uint8_t kvn, alg, len; } ks[] = { { 1, 0x2, 16 }, { 2, 0x5, 16 } };
+	static const struct {
+		uint8_t kvn, alg, len;
+	} ks[] = { { 1, 0x2, 16 }, { 2, 0x5, 16 } };
 	for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
 		nvm_keyset *s = &n->keysets[i];
 		s->used = true;
@@ -146,7 +148,9 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 		euicc_random(c, s->kic, s->key_len);
 		euicc_random(c, s->kid, s->key_len);
 	}
-	n->fallback_threshold = (uint8_t)(o->fallback_threshold ? (o->fallback_threshold > 255 ? 255 : o->fallback_threshold) : 3);
+	n->fallback_threshold = (uint8_t)(o->fallback_threshold
+						  ? (o->fallback_threshold > 255 ? 255 : o->fallback_threshold)
+						  : 3);
 	n->smsr.toa = 0x91;
 	snprintf(n->smsr.digits, sizeof(n->smsr.digits), "%s", o->smsr_msisdn ? o->smsr_msisdn : "882350000000");
 	n->next_seq = 1;
@@ -208,10 +212,11 @@ static int open_locked(const char *path, bool *locked, char *why, size_t why_len
 			int e = errno;
 			if (e == EWOULDBLOCK) {
 				close(fd);
-				snprintf(why, why_len,
-					 "%s is in use by another process (euicc-sim run, or an --inproc smsr or apdu); "
-					 "stop it first: two writers would interleave the card's journal",
-					 path);
+				snprintf(
+					why, why_len,
+					"%s is in use by another process (euicc-sim run, or an --inproc smsr or apdu); "
+					"stop it first: two writers would interleave the card's journal",
+					path);
 				return -1;
 			}
 			*locked = false;
@@ -252,8 +257,8 @@ static euicc_card *load_from(int fd, const char *path, char *why, size_t why_len
 	}
 	json_t *root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &err);
 	if (!root) {
-		snprintf(why, why_len, "%s is corrupt or truncated (%s at line %d, column %d); refusing to load it", path,
-			 err.text, err.line, err.column);
+		snprintf(why, why_len, "%s is corrupt or truncated (%s at line %d, column %d); refusing to load it",
+			 path, err.text, err.line, err.column);
 		return NULL;
 	}
 	euicc_card *c = euicc_create_empty();

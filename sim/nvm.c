@@ -147,9 +147,10 @@ static json_t *to_json(const euicc_nvm *n, bool secrets, bool placeholders, cons
 		const nvm_profile *p = &n->profiles[i];
 		if (!p->used)
 			continue;
-		json_t *j = json_pack("{s:i,s:o,s:s,s:i,s:b,s:b,s:i,s:i}", "slot", i, "aid", euicc_hexj(p->aid, 16), "state",
-				      euicc_state_name(p->state), "state_byte", p->state, "fallback", p->fallback,
-				      "emergency", p->emergency, "pol1", p->pol1, "nvm_granted", p->nvm_granted);
+		json_t *j = json_pack("{s:i,s:o,s:s,s:i,s:b,s:b,s:i,s:i}", "slot", i, "aid", euicc_hexj(p->aid, 16),
+				      "state", euicc_state_name(p->state), "state_byte", p->state, "fallback",
+				      p->fallback, "emergency", p->emergency, "pol1", p->pol1, "nvm_granted",
+				      p->nvm_granted);
 		json_object_set_new(j, "iccid", p->has_iccid ? euicc_hexj(p->iccid, 10) : json_null());
 		json_object_set_new(j, "smsc", euicc_hexj(p->smsc, p->smsc_len));
 		json_object_set_new(j, "sqn_ms", euicc_hexj(p->sqn_ms, 6));
@@ -247,7 +248,8 @@ static bool get_bool(vctx *v, json_t *o, const char *key)
 
 static bool valid_state(int s)
 {
-	return s == PROTO_ISDP_INSTALLED || s == PROTO_ISDP_SELECTABLE || s == PROTO_ISDP_PERSONALIZED || s == PROTO_ISDP_DISABLED || s == PROTO_ISDP_ENABLED;
+	return s == PROTO_ISDP_INSTALLED || s == PROTO_ISDP_SELECTABLE || s == PROTO_ISDP_PERSONALIZED ||
+		s == PROTO_ISDP_DISABLED || s == PROTO_ISDP_ENABLED;
 }
 
 /* two PIN tables hold the same references */
@@ -274,7 +276,8 @@ static void load_pins(vctx *v, json_t *j, const char *key, nvm_pin *p, int max)
 		bad(v, "field '%s' is missing or has too many entries", key);
 		return;
 	}
-	json_array_foreach(a, i, e) {
+	json_array_foreach(a, i, e)
+	{
 		p[i].used = true;
 		p[i].ref = (uint8_t)get_int(v, e, "ref", 0, 255);
 		p[i].max = (uint8_t)get_int(v, e, "max", 1, 15);
@@ -365,7 +368,8 @@ int nvm_from_json(json_t *root, euicc_nvm *out, char *why, size_t why_len)
 	size_t i;
 	if (!json_is_array(ks) || json_array_size(ks) > EUICC_MAX_KEYSETS)
 		bad(&v, "field '%s' is missing or has too many entries", "keysets");
-	json_array_foreach(ks, i, j) {
+	json_array_foreach(ks, i, j)
+	{
 		if (v.bad || i >= EUICC_MAX_KEYSETS)
 			break;
 		nvm_keyset *k = &n->keysets[i];
@@ -385,7 +389,8 @@ int nvm_from_json(json_t *root, euicc_nvm *out, char *why, size_t why_len)
 	if (!json_is_array(ps) || json_array_size(ps) > EUICC_MAX_PROFILES)
 		bad(&v, "field '%s' is missing or has more than 4 entries", "profiles");
 	int enabled = 0;
-	json_array_foreach(ps, i, j) {
+	json_array_foreach(ps, i, j)
+	{
 		if (v.bad)
 			break;
 		int slot = (int)get_int(&v, j, "slot", 0, EUICC_MAX_PROFILES - 1);
@@ -422,7 +427,8 @@ int nvm_from_json(json_t *root, euicc_nvm *out, char *why, size_t why_len)
 			bad(&v, "field '%s' is neither an object nor null", "scp03");
 		}
 		p->package_len = (uint32_t)get_hex_var(&v, j, "package", p->package, sizeof(p->package));
-		if (!v.bad && (p->state == PROTO_ISDP_DISABLED || p->state == PROTO_ISDP_ENABLED) && (!p->package_len || !p->has_iccid))
+		if (!v.bad && (p->state == PROTO_ISDP_DISABLED || p->state == PROTO_ISDP_ENABLED) &&
+		    (!p->package_len || !p->has_iccid))
 			bad(&v, "a profile in state disabled/enabled has no package ('%s')", "package");
 		if (!v.bad && p->package_len)
 			load_files(&v, j, p);
@@ -435,7 +441,8 @@ int nvm_from_json(json_t *root, euicc_nvm *out, char *why, size_t why_len)
 	json_t *ns = json_object_get(root, "notifications");
 	if (!json_is_array(ns) || json_array_size(ns) > EUICC_MAX_NOTIFS)
 		bad(&v, "field '%s' is missing or has too many entries", "notifications");
-	json_array_foreach(ns, i, j) {
+	json_array_foreach(ns, i, j)
+	{
 		if (v.bad || i >= EUICC_MAX_NOTIFS)
 			break;
 		nvm_notif *t = &n->notifs[i];
@@ -599,8 +606,6 @@ static int checkpoint(euicc_card *c, char *why, size_t why_len)
 	euicc_tracef(c, "NVM: snapshot written, journal started over");
 	return 0;
 }
-
-
 
 int nvm_commit(euicc_card *c, const bool touched[EUICC_MAX_PROFILES], char *why, size_t why_len)
 {

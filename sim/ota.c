@@ -104,8 +104,9 @@ static void run_script(euicc_card *c, int target, const uint8_t *script, size_t 
 				else
 					st = EU_INS; /* ISD-Ps take SCP03t TLVs, not plain APDUs */
 			}
-		} else if (target >= 0 && (item.tag == SCP03T_TAG_OPEN || item.tag == SCP03T_TAG_AUTH ||
-					   item.tag == SCP03T_TAG_DATA)) {
+		} else if (target >= 0 &&
+			   (item.tag == SCP03T_TAG_OPEN || item.tag == SCP03T_TAG_AUTH ||
+			    item.tag == SCP03T_TAG_DATA)) {
 			/* the raw TLV again, with its header, as es8 parses whole TLVs */
 			size_t hdr = tlv_tag_size(item.tag) + tlv_len_size(item.len);
 			st = es8_scp03t(c, target, item.tag, item.value - hdr, item.len + hdr, &one);
@@ -146,22 +147,23 @@ answer:
 }
 
 /* Builds the PoR: secured as the SPI asks when the keys were verified, plain otherwise. */
-static void make_por(euicc_card *c, const scp80_keyset *ks, uint16_t spi, const uint8_t tar[3],
-		     const uint8_t cntr[5], uint8_t status, const uint8_t *data, size_t len, abuf *out)
+static void make_por(euicc_card *c, const scp80_keyset *ks, uint16_t spi, const uint8_t tar[3], const uint8_t cntr[5],
+		     uint8_t status, const uint8_t *data, size_t len, abuf *out)
 {
 	scp80_por_hdr h;
 	memcpy(h.tar, tar, 3);
 	memcpy(h.cntr, cntr, 5);
 	h.status = status;
 	bool secured = ks && status != SCP80_POR_RC_CC_DS_FAILED && status != SCP80_POR_CIPHERING_ERROR &&
-		       status != SCP80_POR_UNDEFINED_SECURITY_ERROR && status != SCP80_POR_TAR_UNKNOWN;
+		status != SCP80_POR_UNDEFINED_SECURITY_ERROR && status != SCP80_POR_TAR_UNKNOWN;
 	scp80_keyset none;
 	memset(&none, 0, sizeof(none));
 	/* unsecured: no checksum, no ciphering, the same PoR mode and route */
 	uint16_t use_spi = secured ? spi : (uint16_t)(spi & (SCP80_SPI2_POR_MASK | SCP80_SPI2_POR_SUBMIT));
 	if (scp80_wrap_por(secured ? ks : &none, use_spi, &h, data, len, true, out))
 		euicc_tracef(c, "  PoR could not be built");
-	euicc_tracef(c, "  PoR status %02x (%s)%s", status, scp80_por_status_name(status), secured ? "" : ", unsecured");
+	euicc_tracef(c, "  PoR status %02x (%s)%s", status, scp80_por_status_name(status),
+		     secured ? "" : ", unsecured");
 }
 
 /* One complete command packet: returns the PoR (with its UDH) in `por`, empty when none is due. */

@@ -22,12 +22,12 @@ static const struct {
 	uint16_t first_fid;
 	const char *name;
 } fs_elements[] = {
-	{ 0xB0, BASE_MF, 0x3F00, "mf" },          { 0xB1, BASE_MF, 0x7F11, "cd" },
-	{ 0xB2, BASE_MF, 0x7F10, "telecom" },     { 0xB3, BASE_MF, 0, "usim" },
-	{ 0xB4, BASE_USIM, 0, "opt-usim" },       { 0xB5, BASE_MF, 0, "isim" },
-	{ 0xB6, BASE_ISIM, 0, "opt-isim" },       { 0xB7, BASE_USIM, 0x5F3A, "phonebook" },
+	{ 0xB0, BASE_MF, 0x3F00, "mf" },	   { 0xB1, BASE_MF, 0x7F11, "cd" },
+	{ 0xB2, BASE_MF, 0x7F10, "telecom" },	   { 0xB3, BASE_MF, 0, "usim" },
+	{ 0xB4, BASE_USIM, 0, "opt-usim" },	   { 0xB5, BASE_MF, 0, "isim" },
+	{ 0xB6, BASE_ISIM, 0, "opt-isim" },	   { 0xB7, BASE_USIM, 0x5F3A, "phonebook" },
 	{ 0xB8, BASE_USIM, 0x5F3B, "gsm-access" }, { 0xB9, BASE_MF, 0, "csim" },
-	{ 0xBA, BASE_CSIM, 0, "opt-csim" },       { 0xBC, BASE_USIM, 0x5FC0, "df-5gs" },
+	{ 0xBA, BASE_CSIM, 0, "opt-csim" },	   { 0xBC, BASE_USIM, 0x5FC0, "df-5gs" },
 	{ 0xBD, BASE_USIM, 0x5FD0, "df-saip" },
 };
 
@@ -38,16 +38,14 @@ static const struct {
 	uint16_t fid;
 	uint16_t size;
 } template_sizes[] = {
-	{ 0xB0, 0x2FE2, 10 }, { 0xB0, 0x2F08, 5 },  { 0xB2, 0x4F22, 4 },  { 0xB2, 0x4F23, 2 },
-	{ 0xB2, 0x4F24, 2 },  { 0xB3, 0x6F07, 9 },  { 0xB3, 0x6F08, 33 }, { 0xB3, 0x6F09, 33 },
-	{ 0xB3, 0x6F31, 1 },  { 0xB3, 0x6F43, 2 },  { 0xB3, 0x6F46, 17 }, { 0xB3, 0x6F56, 1 },
-	{ 0xB3, 0x6F5B, 6 },  { 0xB3, 0x6F5C, 3 },  { 0xB3, 0x6F73, 14 }, { 0xB3, 0x6F78, 2 },
-	{ 0xB3, 0x6F7B, 12 }, { 0xB3, 0x6F7E, 11 }, { 0xB3, 0x6FAD, 4 },  { 0xB3, 0x6FE3, 18 },
-	{ 0xB4, 0x6F05, 2 },  { 0xB4, 0x6F37, 3 },  { 0xB4, 0x6F41, 5 },  { 0xB4, 0x6F2C, 16 },
-	{ 0xB4, 0x6FB2, 7 },  { 0xB4, 0x6FB4, 7 },  { 0xB4, 0x6FB5, 2 },  { 0xB4, 0x6FB6, 1 },
-	{ 0xB4, 0x6FC3, 4 },  { 0xB4, 0x6FDB, 1 },  { 0xB4, 0x6FDC, 1 },  { 0xB8, 0x4F20, 9 },
-	{ 0xB8, 0x4F52, 9 },  { 0xB8, 0x4F64, 1 },  { 0xBC, 0x4F01, 20 }, { 0xBC, 0x4F02, 20 },
-	{ 0xBC, 0x4F06, 4 },  { 0xBC, 0x4F0A, 4 },  { 0xB5, 0x6FAD, 3 },
+	{ 0xB0, 0x2FE2, 10 }, { 0xB0, 0x2F08, 5 },  { 0xB2, 0x4F22, 4 },  { 0xB2, 0x4F23, 2 },	{ 0xB2, 0x4F24, 2 },
+	{ 0xB3, 0x6F07, 9 },  { 0xB3, 0x6F08, 33 }, { 0xB3, 0x6F09, 33 }, { 0xB3, 0x6F31, 1 },	{ 0xB3, 0x6F43, 2 },
+	{ 0xB3, 0x6F46, 17 }, { 0xB3, 0x6F56, 1 },  { 0xB3, 0x6F5B, 6 },  { 0xB3, 0x6F5C, 3 },	{ 0xB3, 0x6F73, 14 },
+	{ 0xB3, 0x6F78, 2 },  { 0xB3, 0x6F7B, 12 }, { 0xB3, 0x6F7E, 11 }, { 0xB3, 0x6FAD, 4 },	{ 0xB3, 0x6FE3, 18 },
+	{ 0xB4, 0x6F05, 2 },  { 0xB4, 0x6F37, 3 },  { 0xB4, 0x6F41, 5 },  { 0xB4, 0x6F2C, 16 }, { 0xB4, 0x6FB2, 7 },
+	{ 0xB4, 0x6FB4, 7 },  { 0xB4, 0x6FB5, 2 },  { 0xB4, 0x6FB6, 1 },  { 0xB4, 0x6FC3, 4 },	{ 0xB4, 0x6FDB, 1 },
+	{ 0xB4, 0x6FDC, 1 },  { 0xB8, 0x4F20, 9 },  { 0xB8, 0x4F52, 9 },  { 0xB8, 0x4F64, 1 },	{ 0xBC, 0x4F01, 20 },
+	{ 0xBC, 0x4F02, 20 }, { 0xBC, 0x4F06, 4 },  { 0xBC, 0x4F0A, 4 },  { 0xB5, 0x6FAD, 3 },
 };
 
 /* The SFIs the SAIP templates give their EFs (TS 31.102 Annex H, TS 31.103, TS 102 221): an EF of a
@@ -62,36 +60,79 @@ static const struct {
 	uint8_t sfi;
 } template_sfis[] = {
 	/* mf */
-	{ 0xB0, 0x3F00, 0x2FE2, 0x02 }, { 0xB0, 0x3F00, 0x2F05, 0x05 }, { 0xB0, 0x3F00, 0x2F06, 0x06 },
-	{ 0xB0, 0x3F00, 0x2F00, 0x1E }, { 0xB0, 0x3F00, 0x2F08, 0x08 },
+	{ 0xB0, 0x3F00, 0x2FE2, 0x02 },
+	{ 0xB0, 0x3F00, 0x2F05, 0x05 },
+	{ 0xB0, 0x3F00, 0x2F06, 0x06 },
+	{ 0xB0, 0x3F00, 0x2F00, 0x1E },
+	{ 0xB0, 0x3F00, 0x2F08, 0x08 },
 	/* telecom: DF.MMSS, DF.MCS, DF.V2X */
-	{ 0xB2, 0x5F3C, 0x4F20, 0x01 }, { 0xB2, 0x5F3C, 0x4F21, 0x02 }, { 0xB2, 0x5F3C, 0x4F22, 0x03 },
-	{ 0xB2, 0x5F3D, 0x4F01, 0x01 }, { 0xB2, 0x5F3D, 0x4F02, 0x02 }, { 0xB2, 0x5F3E, 0x4F01, 0x01 },
+	{ 0xB2, 0x5F3C, 0x4F20, 0x01 },
+	{ 0xB2, 0x5F3C, 0x4F21, 0x02 },
+	{ 0xB2, 0x5F3C, 0x4F22, 0x03 },
+	{ 0xB2, 0x5F3D, 0x4F01, 0x01 },
+	{ 0xB2, 0x5F3D, 0x4F02, 0x02 },
+	{ 0xB2, 0x5F3E, 0x4F01, 0x01 },
 	{ 0xB2, 0x5F3E, 0x4F02, 0x02 },
 	/* usim */
-	{ 0xB3, TPL_ADF, 0x6FB7, 0x01 }, { 0xB3, TPL_ADF, 0x6FAD, 0x03 }, { 0xB3, TPL_ADF, 0x6F38, 0x04 },
-	{ 0xB3, TPL_ADF, 0x6F56, 0x05 }, { 0xB3, TPL_ADF, 0x6F78, 0x06 }, { 0xB3, TPL_ADF, 0x6F07, 0x07 },
-	{ 0xB3, TPL_ADF, 0x6F08, 0x08 }, { 0xB3, TPL_ADF, 0x6F09, 0x09 }, { 0xB3, TPL_ADF, 0x6F7E, 0x0B },
-	{ 0xB3, TPL_ADF, 0x6F73, 0x0C }, { 0xB3, TPL_ADF, 0x6F7B, 0x0D }, { 0xB3, TPL_ADF, 0x6F5B, 0x0F },
-	{ 0xB3, TPL_ADF, 0x6F5C, 0x10 }, { 0xB3, TPL_ADF, 0x6F31, 0x12 }, { 0xB3, TPL_ADF, 0x6F06, 0x17 },
-	{ 0xB3, TPL_ADF, 0x6FE4, 0x18 }, { 0xB3, TPL_ADF, 0x6FE3, 0x1E },
+	{ 0xB3, TPL_ADF, 0x6FB7, 0x01 },
+	{ 0xB3, TPL_ADF, 0x6FAD, 0x03 },
+	{ 0xB3, TPL_ADF, 0x6F38, 0x04 },
+	{ 0xB3, TPL_ADF, 0x6F56, 0x05 },
+	{ 0xB3, TPL_ADF, 0x6F78, 0x06 },
+	{ 0xB3, TPL_ADF, 0x6F07, 0x07 },
+	{ 0xB3, TPL_ADF, 0x6F08, 0x08 },
+	{ 0xB3, TPL_ADF, 0x6F09, 0x09 },
+	{ 0xB3, TPL_ADF, 0x6F7E, 0x0B },
+	{ 0xB3, TPL_ADF, 0x6F73, 0x0C },
+	{ 0xB3, TPL_ADF, 0x6F7B, 0x0D },
+	{ 0xB3, TPL_ADF, 0x6F5B, 0x0F },
+	{ 0xB3, TPL_ADF, 0x6F5C, 0x10 },
+	{ 0xB3, TPL_ADF, 0x6F31, 0x12 },
+	{ 0xB3, TPL_ADF, 0x6F06, 0x17 },
+	{ 0xB3, TPL_ADF, 0x6FE4, 0x18 },
+	{ 0xB3, TPL_ADF, 0x6FE3, 0x1E },
 	/* opt-usim */
-	{ 0xB4, TPL_ADF, 0x6F05, 0x02 }, { 0xB4, TPL_ADF, 0x6F60, 0x0A }, { 0xB4, TPL_ADF, 0x6F48, 0x0E },
-	{ 0xB4, TPL_ADF, 0x6F61, 0x11 }, { 0xB4, TPL_ADF, 0x6F62, 0x13 }, { 0xB4, TPL_ADF, 0x6F80, 0x14 },
-	{ 0xB4, TPL_ADF, 0x6F81, 0x15 }, { 0xB4, TPL_ADF, 0x6F4F, 0x16 }, { 0xB4, TPL_ADF, 0x6FC5, 0x19 },
-	{ 0xB4, TPL_ADF, 0x6FC6, 0x1A }, { 0xB4, TPL_ADF, 0x6FCD, 0x1B }, { 0xB4, TPL_ADF, 0x6FD9, 0x1D },
+	{ 0xB4, TPL_ADF, 0x6F05, 0x02 },
+	{ 0xB4, TPL_ADF, 0x6F60, 0x0A },
+	{ 0xB4, TPL_ADF, 0x6F48, 0x0E },
+	{ 0xB4, TPL_ADF, 0x6F61, 0x11 },
+	{ 0xB4, TPL_ADF, 0x6F62, 0x13 },
+	{ 0xB4, TPL_ADF, 0x6F80, 0x14 },
+	{ 0xB4, TPL_ADF, 0x6F81, 0x15 },
+	{ 0xB4, TPL_ADF, 0x6F4F, 0x16 },
+	{ 0xB4, TPL_ADF, 0x6FC5, 0x19 },
+	{ 0xB4, TPL_ADF, 0x6FC6, 0x1A },
+	{ 0xB4, TPL_ADF, 0x6FCD, 0x1B },
+	{ 0xB4, TPL_ADF, 0x6FD9, 0x1D },
 	/* isim */
-	{ 0xB5, TPL_ADF, 0x6F02, 0x02 }, { 0xB5, TPL_ADF, 0x6FAD, 0x03 }, { 0xB5, TPL_ADF, 0x6F04, 0x04 },
-	{ 0xB5, TPL_ADF, 0x6F03, 0x05 }, { 0xB5, TPL_ADF, 0x6F06, 0x06 }, { 0xB5, TPL_ADF, 0x6F07, 0x07 },
+	{ 0xB5, TPL_ADF, 0x6F02, 0x02 },
+	{ 0xB5, TPL_ADF, 0x6FAD, 0x03 },
+	{ 0xB5, TPL_ADF, 0x6F04, 0x04 },
+	{ 0xB5, TPL_ADF, 0x6F03, 0x05 },
+	{ 0xB5, TPL_ADF, 0x6F06, 0x06 },
+	{ 0xB5, TPL_ADF, 0x6F07, 0x07 },
 	/* gsm-access */
-	{ 0xB8, 0x5F3B, 0x4F20, 0x01 }, { 0xB8, 0x5F3B, 0x4F52, 0x02 },
+	{ 0xB8, 0x5F3B, 0x4F20, 0x01 },
+	{ 0xB8, 0x5F3B, 0x4F52, 0x02 },
 	/* df-5gs */
-	{ 0xBC, 0x5FC0, 0x4F01, 0x01 }, { 0xBC, 0x5FC0, 0x4F02, 0x02 }, { 0xBC, 0x5FC0, 0x4F03, 0x03 },
-	{ 0xBC, 0x5FC0, 0x4F04, 0x04 }, { 0xBC, 0x5FC0, 0x4F05, 0x05 }, { 0xBC, 0x5FC0, 0x4F06, 0x06 },
-	{ 0xBC, 0x5FC0, 0x4F07, 0x07 }, { 0xBC, 0x5FC0, 0x4F08, 0x08 }, { 0xBC, 0x5FC0, 0x4F09, 0x09 },
-	{ 0xBC, 0x5FC0, 0x4F0A, 0x0A }, { 0xBC, 0x5FC0, 0x4F0C, 0x0C }, { 0xBC, 0x5FC0, 0x4F0D, 0x0D },
-	{ 0xBC, 0x5FC0, 0x4F0E, 0x0E }, { 0xBC, 0x5FC0, 0x4F0F, 0x0F }, { 0xBC, 0x5FC0, 0x4F10, 0x10 },
-	{ 0xBC, 0x5FC0, 0x4F11, 0x11 }, { 0xBC, 0x5FC0, 0x4F15, 0x15 }, { 0xBC, 0x5FC0, 0x4F16, 0x16 },
+	{ 0xBC, 0x5FC0, 0x4F01, 0x01 },
+	{ 0xBC, 0x5FC0, 0x4F02, 0x02 },
+	{ 0xBC, 0x5FC0, 0x4F03, 0x03 },
+	{ 0xBC, 0x5FC0, 0x4F04, 0x04 },
+	{ 0xBC, 0x5FC0, 0x4F05, 0x05 },
+	{ 0xBC, 0x5FC0, 0x4F06, 0x06 },
+	{ 0xBC, 0x5FC0, 0x4F07, 0x07 },
+	{ 0xBC, 0x5FC0, 0x4F08, 0x08 },
+	{ 0xBC, 0x5FC0, 0x4F09, 0x09 },
+	{ 0xBC, 0x5FC0, 0x4F0A, 0x0A },
+	{ 0xBC, 0x5FC0, 0x4F0C, 0x0C },
+	{ 0xBC, 0x5FC0, 0x4F0D, 0x0D },
+	{ 0xBC, 0x5FC0, 0x4F0E, 0x0E },
+	{ 0xBC, 0x5FC0, 0x4F0F, 0x0F },
+	{ 0xBC, 0x5FC0, 0x4F10, 0x10 },
+	{ 0xBC, 0x5FC0, 0x4F11, 0x11 },
+	{ 0xBC, 0x5FC0, 0x4F15, 0x15 },
+	{ 0xBC, 0x5FC0, 0x4F16, 0x16 },
 };
 
 /* the SFI of EF fid under parent as its element's template defines it (0: none); gfm files (pe 0xA1)
@@ -113,7 +154,7 @@ static const uint8_t csim_prefix[7] = { 0xA0, 0x00, 0x00, 0x03, 0x43, 0x10, 0x02
 
 typedef struct {
 	fs_tree *t;
-	uint8_t *data;    /* NULL: layout only */
+	uint8_t *data; /* NULL: layout only */
 	size_t cap;
 	int pe_index;
 	const char *pe_name;
@@ -195,7 +236,8 @@ static int create(bctx *b, int parent, const uint8_t *fcp, size_t len, uint16_t 
 	} else if (fid_default) {
 		f->fid = fid_default;
 	} else {
-		return fail(b, PROTO_PE_NOT_SUPPORTED, "a file without identifier needs a template this card lacks (%u)", 0);
+		return fail(b, PROTO_PE_NOT_SUPPORTED,
+			    "a file without identifier needs a template this card lacks (%u)", 0);
 	}
 	if (has_aid) {
 		if (aid.len < 5 || aid.len > 16)
@@ -267,13 +309,15 @@ static int create(bctx *b, int parent, const uint8_t *fcp, size_t len, uint16_t 
 			sz = 1;
 	}
 	if (f->rec_len && (sz % f->rec_len || sz / f->rec_len > 254))
-		return fail(b, PROTO_PE_BAD_VALUES, "record file %04X: size not a whole number of records (max 254)", f->fid);
+		return fail(b, PROTO_PE_BAD_VALUES, "record file %04X: size not a whole number of records (max 254)",
+			    f->fid);
 	if (sz > EUICC_MAX_FSDATA)
 		return fail(b, PROTO_PE_NOT_ENOUGH_MEMORY, "file %04X too large", f->fid);
 	f->size = sz;
 	f->data_off = (uint32_t)t->data_len;
 	if (t->data_len + sz > (b->data ? b->cap : EUICC_MAX_FSDATA))
-		return fail(b, PROTO_PE_NOT_ENOUGH_MEMORY, "the files need more than %u bytes", (unsigned)EUICC_MAX_FSDATA);
+		return fail(b, PROTO_PE_NOT_ENOUGH_MEMORY, "the files need more than %u bytes",
+			    (unsigned)EUICC_MAX_FSDATA);
 	t->data_len += sz;
 	if (b->data) {
 		size_t body = f->rec_len ? f->rec_len : sz;
@@ -364,7 +408,8 @@ static int fs_element(bctx *b, uint8_t tag, const uint8_t *v, size_t len)
 				}
 				size_t hint = content_extent(item.value, item.len, 0x82, 0x83);
 				int parent = (root < 0) ? base : dir;
-				int i = create(b, parent, fcp.value, fcp.len, root < 0 ? fs_elements[k].first_fid : 0, tag, hint);
+				int i = create(b, parent, fcp.value, fcp.len, root < 0 ? fs_elements[k].first_fid : 0,
+					       tag, hint);
 				if (i < 0)
 					return -1;
 				if (t->f[i].type == FS_DF || t->f[i].type == FS_ADF) {
@@ -387,7 +432,8 @@ static int fs_element(bctx *b, uint8_t tag, const uint8_t *v, size_t len)
 					return fail(b, PROTO_PE_BAD_VALUES, "fillFileOffset without a file", 0);
 				pos += be_uint(x.value, x.len);
 				if (pos > t->f[cur].size)
-					return fail(b, PROTO_PE_BAD_VALUES, "offset beyond the end of file %04X", t->f[cur].fid);
+					return fail(b, PROTO_PE_BAD_VALUES, "offset beyond the end of file %04X",
+						    t->f[cur].fid);
 			} else if (x.tag == 0x83) {
 				if (cur < 0)
 					return fail(b, PROTO_PE_BAD_VALUES, "fillFileContent without a file", 0);
@@ -431,7 +477,8 @@ static int generic_fm(bctx *b, const uint8_t *v, size_t len)
 							if (t->f[j].type == FS_ADF && t->f[j].fid == fid)
 								n = (int)j;
 					if (n < 0)
-						return fail(b, PROTO_PE_BAD_VALUES, "filePath names no file (%04X)", fid);
+						return fail(b, PROTO_PE_BAD_VALUES, "filePath names no file (%04X)",
+							    fid);
 					if (t->f[n].type == FS_DF || t->f[n].type == FS_ADF) {
 						dir = n;
 					} else {
@@ -458,9 +505,11 @@ static int generic_fm(bctx *b, const uint8_t *v, size_t len)
 					return fail(b, PROTO_PE_BAD_VALUES, "fillFileOffset without a file", 0);
 				pos += be_uint(x.value, x.len);
 				if (pos > t->f[cur].size)
-					return fail(b, PROTO_PE_BAD_VALUES, "offset beyond the end of file %04X", t->f[cur].fid);
+					return fail(b, PROTO_PE_BAD_VALUES, "offset beyond the end of file %04X",
+						    t->f[cur].fid);
 			} else {
-				return fail(b, PROTO_PE_NOT_SUPPORTED, "file management command with tag %02X", (unsigned)x.tag);
+				return fail(b, PROTO_PE_NOT_SUPPORTED, "file management command with tag %02X",
+					    (unsigned)x.tag);
 			}
 		}
 	}
@@ -481,10 +530,12 @@ static int code_entry(bctx *b, const tlv *p, const char *what, size_t min, uint8
 	memset(n, 0, sizeof(*n));
 	n->used = true;
 	if (tlv_find(p->value, p->len, 0x80, &x) || !x.len || x.len > 2)
-		return fail(b, PROTO_PE_BAD_VALUES, what[1] == 'I' ? "PIN without key reference" : "PUK without key reference", 0);
+		return fail(b, PROTO_PE_BAD_VALUES,
+			    what[1] == 'I' ? "PIN without key reference" : "PUK without key reference", 0);
 	n->ref = int_last(&x);
 	if (tlv_find(p->value, p->len, 0x81, &x) || x.len < min || x.len > 8)
-		return fail(b, PROTO_PE_BAD_VALUES, what[1] == 'I' ? "PIN %02X value is not 4 to 8 bytes" : "PUK %02X value is not 8 bytes",
+		return fail(b, PROTO_PE_BAD_VALUES,
+			    what[1] == 'I' ? "PIN %02X value is not 4 to 8 bytes" : "PUK %02X value is not 8 bytes",
 			    n->ref);
 	memset(n->value, 0xFF, 8);
 	memcpy(n->value, x.value, x.len);
@@ -494,7 +545,8 @@ static int code_entry(bctx *b, const tlv *p, const char *what, size_t min, uint8
 	n->max = ml >> 4;
 	n->left = ml & 0x0F;
 	if (!n->max || n->left > n->max)
-		return fail(b, PROTO_PE_BAD_VALUES, what[1] == 'I' ? "PIN %02X retry counter" : "PUK %02X retry counter", n->ref);
+		return fail(b, PROTO_PE_BAD_VALUES,
+			    what[1] == 'I' ? "PIN %02X retry counter" : "PUK %02X retry counter", n->ref);
 	return 0;
 }
 
@@ -589,24 +641,15 @@ static int element(bctx *b, const tlv *pe, nvm_pin *pins, nvm_pin *puks)
 			return fs_element(b, (uint8_t)pe->tag, pe->value, pe->len);
 		}
 	switch (pe->tag) {
-	case 0xA1:
-		b->pe_name = "genericFileManagement";
-		return generic_fm(b, pe->value, pe->len);
-	case 0xA2:
-		b->pe_name = "pinCodes";
-		return pin_codes(b, pe->value, pe->len, pins);
-	case 0xA3:
-		b->pe_name = "pukCodes";
-		return puk_codes(b, pe->value, pe->len, puks);
-	case 0xA4:
-		b->pe_name = "akaParameter";
-		return aka(b, pe->value, pe->len);
+	case 0xA1: b->pe_name = "genericFileManagement"; return generic_fm(b, pe->value, pe->len);
+	case 0xA2: b->pe_name = "pinCodes"; return pin_codes(b, pe->value, pe->len, pins);
+	case 0xA3: b->pe_name = "pukCodes"; return puk_codes(b, pe->value, pe->len, puks);
+	case 0xA4: b->pe_name = "akaParameter"; return aka(b, pe->value, pe->len);
 	}
 	return 0; /* header, security domains, RFM, applications, end: not file-system matters */
 }
 
-int saip_build(const uint8_t *pkg, size_t len, fs_tree *t, uint8_t *data, size_t data_cap, nvm_pin *pins,
-	       nvm_pin *puks)
+int saip_build(const uint8_t *pkg, size_t len, fs_tree *t, uint8_t *data, size_t data_cap, nvm_pin *pins, nvm_pin *puks)
 {
 	memset(t, 0, sizeof(*t));
 	t->bad_pe = -1;

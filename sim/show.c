@@ -53,8 +53,9 @@ json_t *euicc_notifs_json(const euicc_nvm *n)
 	for (int i = 0; i < EUICC_MAX_NOTIFS; i++) {
 		const nvm_notif *t = &n->notifs[i];
 		if (t->used)
-			json_array_append_new(ns, json_pack("{s:i,s:i,s:o}", "seq", t->seq, "type", t->type, "aid",
-							    euicc_hexj(t->aid, 16)));
+			json_array_append_new(ns,
+					      json_pack("{s:i,s:i,s:o}", "seq", t->seq, "type", t->type, "aid",
+							euicc_hexj(t->aid, 16)));
 	}
 	return ns;
 }
@@ -66,9 +67,9 @@ static json_t *keysets_json(const euicc_nvm *n, bool secrets)
 		const nvm_keyset *k = &n->keysets[i];
 		if (!k->used)
 			continue;
-		json_t *j = json_pack("{s:i,s:o,s:o,s:o}", "kvn", k->kvn,
-				      "kic", json_pack("{s:i}", "algorithm", k->kic_alg),
-				      "kid", json_pack("{s:i}", "algorithm", k->kid_alg), "counter", euicc_hexj(k->counter, 5));
+		json_t *j = json_pack(
+			"{s:i,s:o,s:o,s:o}", "kvn", k->kvn, "kic", json_pack("{s:i}", "algorithm", k->kic_alg), "kid",
+			json_pack("{s:i}", "algorithm", k->kid_alg), "counter", euicc_hexj(k->counter, 5));
 		if (secrets) {
 			json_object_set_new(json_object_get(j, "kic"), "key", euicc_hexj(k->kic, k->key_len));
 			json_object_set_new(json_object_get(j, "kid"), "key", euicc_hexj(k->kid, k->key_len));
@@ -88,9 +89,10 @@ json_t *euicc_eis(const euicc_card *c)
 	json_object_set_new(o, "version", json_integer(1));
 	json_object_set_new(o, "eid", euicc_hexj(n->eid, 16));
 	json_object_set_new(o, "isd_r", json_pack("{s:s,s:s}", "aid", "a0000005591010ffffffff8900000100", "tar", tar));
-	json_object_set_new(o, "ecasd", json_pack("{s:s,s:o,s:o,s:i}", "aid", "a0000005591010ffffffff8900000200",
-						  "certificate", euicc_hexj(n->ecasd_cert, n->ecasd_cert_len), "eum_certificate",
-						  euicc_hexj(n->eum_cert, n->eum_cert_len), "curve", n->curve));
+	json_object_set_new(o, "ecasd",
+			    json_pack("{s:s,s:o,s:o,s:i}", "aid", "a0000005591010ffffffff8900000200", "certificate",
+				      euicc_hexj(n->ecasd_cert, n->ecasd_cert_len), "eum_certificate",
+				      euicc_hexj(n->eum_cert, n->eum_cert_len), "curve", n->curve));
 	json_object_set_new(o, "ota_keysets", keysets_json(n, true));
 	json_object_set_new(o, "mo_counter", euicc_hexj(n->mo_counter, 5));
 	json_object_set_new(o, "smsr_msisdn", json_string(n->smsr.digits));
@@ -110,9 +112,9 @@ json_t *euicc_show(const euicc_card *c, bool secrets)
 		if (!p->used)
 			continue;
 		used++;
-		json_t *j = json_pack("{s:o,s:o,s:s,s:b,s:b,s:i,s:i}", "aid", euicc_hexj(p->aid, 16), "iccid", iccid_json(p),
-				      "state", euicc_state_name(p->state), "fallback", p->fallback, "emergency", p->emergency,
-				      "pol1", p->pol1, "package_bytes", (int)p->package_len);
+		json_t *j = json_pack("{s:o,s:o,s:s,s:b,s:b,s:i,s:i}", "aid", euicc_hexj(p->aid, 16), "iccid",
+				      iccid_json(p), "state", euicc_state_name(p->state), "fallback", p->fallback,
+				      "emergency", p->emergency, "pol1", p->pol1, "package_bytes", (int)p->package_len);
 		json_object_set_new(j, "keys", json_boolean(p->has_keys));
 		if (secrets && p->has_keys)
 			json_object_set_new(j, "scp03_key", euicc_hexj(p->scp03_key, 16));

@@ -40,8 +40,10 @@ eu_status txn_end(euicc_card *c, eu_status st, abuf *out, size_t proactive_befor
 	if (c->check_blobs) {
 		for (int i = 0; i < EUICC_MAX_PROFILES; i++) {
 			const nvm_profile *x = &c->snapshot->profiles[i], *y = &c->nvm.profiles[i];
-			if (x->blob_gen == y->blob_gen && x->package_len == y->package_len && x->fsdata_len == y->fsdata_len &&
-			    (memcmp(x->package, y->package, x->package_len) || memcmp(x->fsdata, y->fsdata, x->fsdata_len)))
+			if (x->blob_gen == y->blob_gen && x->package_len == y->package_len &&
+			    x->fsdata_len == y->fsdata_len &&
+			    (memcmp(x->package, y->package, x->package_len) ||
+			     memcmp(x->fsdata, y->fsdata, x->fsdata_len)))
 				abort(); /* a blob changed without euicc_blob_touch: it would not be saved */
 		}
 	}

@@ -21,7 +21,9 @@ const char *audit_state_name(uint8_t s)
 
 bool audit_is_empty(const audit_isdp *e)
 {
-	return (e->state == PROTO_ISDP_INSTALLED || e->state == PROTO_ISDP_SELECTABLE || e->state == PROTO_ISDP_PERSONALIZED) && !e->iccid[0];
+	return (e->state == PROTO_ISDP_INSTALLED || e->state == PROTO_ISDP_SELECTABLE ||
+		e->state == PROTO_ISDP_PERSONALIZED) &&
+		!e->iccid[0];
 }
 
 int audit_parse(const uint8_t *r, size_t len, audit_isdp *out, size_t cap, size_t *n, char *why, size_t why_len)
@@ -31,7 +33,8 @@ int audit_parse(const uint8_t *r, size_t len, audit_isdp *out, size_t cap, size_
 	tlv e3, a, l, f, ic;
 	while (c.len) {
 		if (tlv_next(&c, &e3)) {
-			snprintf(why, why_len, "the GET STATUS response is not a sequence of TLVs (%zu bytes left)", c.len);
+			snprintf(why, why_len, "the GET STATUS response is not a sequence of TLVs (%zu bytes left)",
+				 c.len);
 			return -1;
 		}
 		if (e3.tag != 0xE3 || tlv_find(e3.value, e3.len, 0x4F, &a) || a.len != 16 ||

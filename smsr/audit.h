@@ -11,9 +11,9 @@
 #define AUDIT_MAX_ISDPS 16
 
 typedef struct {
-	char aid[33];         /* hex */
-	char iccid[21];       /* digits, "" when the ISD-P holds no profile */
-	uint8_t state;        /* GP life cycle byte */
+	char aid[33];	/* hex */
+	char iccid[21]; /* digits, "" when the ISD-P holds no profile */
+	uint8_t state;	/* GP life cycle byte */
 	bool fallback, emergency;
 } audit_isdp;
 

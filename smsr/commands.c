@@ -45,14 +45,15 @@ static int cmd_download(smsr_ctx *x, const char *eid, const char *file)
 	if (!store_isdp_find(x->st, x->eid, iccid, have_aid, have_iccid) && !strcmp(have_iccid, iccid)) {
 		abuf_free(&pkg);
 		store_log(x->st, "download", x->eid, "ICCID already installed");
-		return smsr_fail(x, 1, "download: ICCID %s is already installed in ISD-P %s of eUICC %s", iccid, have_aid,
-			     x->eid);
+		return smsr_fail(x, 1, "download: ICCID %s is already installed in ISD-P %s of eUICC %s", iccid,
+				 have_aid, x->eid);
 	}
 	store_next_aid(x->st, x->eid, aid);
 	if (!x->json)
 		printf("download %s (ICCID %s, %zu bytes) to eUICC %s\n", file, iccid, pkg.len, x->eid);
 	snprintf(hex, sizeof(hex),
-		 "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010%s0380C00006C9048102037000",
+		 "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010%"
+		 "s0380C00006C9048102037000",
 		 aid);
 	uint16_t sw = smsr_es5(x, hex, NULL);
 	if (sw != 0x9000) {
@@ -60,7 +61,8 @@ static int cmd_download(smsr_ctx *x, const char *eid, const char *file)
 		store_log(x->st, "download", x->eid, "CreateISDP refused");
 		if (!sw)
 			return smsr_fail(x, 1, "CreateISDP: %s", x->msg);
-		return smsr_fail(x, 1, "CreateISDP refused with %04x%s", sw, sw == 0x6A84 ? " (not enough memory: the card holds 4 profiles)" : "");
+		return smsr_fail(x, 1, "CreateISDP refused with %04x%s", sw,
+				 sw == 0x6A84 ? " (not enough memory: the card holds 4 profiles)" : "");
 	}
 	store_isdp_put(x->st, x->eid, aid, NULL, "selectable", 0, 0);
 	smsr_event(x, "ISD-P %s created", aid);
@@ -106,8 +108,9 @@ static int cmd_download(smsr_ctx *x, const char *eid, const char *file)
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	store_log(x->st, "download", x->eid, "ok");
 	if (x->json)
-		smsr_emit(x, json_pack("{s:s,s:s,s:s,s:f,s:i}", "eid", x->eid, "aid", aid, "iccid", iccid, "ms", ms, "apdus",
-				  (int)(x->h.apdus - apdus0)));
+		smsr_emit(x,
+			  json_pack("{s:s,s:s,s:s,s:f,s:i}", "eid", x->eid, "aid", aid, "iccid", iccid, "ms", ms,
+				    "apdus", (int)(x->h.apdus - apdus0)));
 	else
 		printf("installed: ISD-P %s, ICCID %s (%.0f ms, %u APDUs)\n", aid, iccid, ms, x->h.apdus - apdus0);
 	return 0;
@@ -130,8 +133,10 @@ static int cmd_target(smsr_ctx *x, const char *what, const char *eid, const char
 	else if (!strcmp(what, "set-pol1"))
 		snprintf(hex, sizeof(hex), "80E2880018%04x154F10%s8001%02x", PROTO_DGI_SET_POL1, aid, pol1);
 	else {
-		uint16_t tag = !strcmp(what, "enable") ? PROTO_DGI_ENABLE : !strcmp(what, "disable") ? PROTO_DGI_DISABLE
-			       : !strcmp(what, "set-fallback") ? PROTO_DGI_SET_FALLBACK : PROTO_DGI_SET_EMERGENCY;
+		uint16_t tag = !strcmp(what, "enable")	? PROTO_DGI_ENABLE
+			: !strcmp(what, "disable")	? PROTO_DGI_DISABLE
+			: !strcmp(what, "set-fallback") ? PROTO_DGI_SET_FALLBACK
+							: PROTO_DGI_SET_EMERGENCY;
 		snprintf(hex, sizeof(hex), "80E2880015%04x124F10%s", tag, aid);
 	}
 	unsigned notes = x->notes;
@@ -140,19 +145,22 @@ static int cmd_target(smsr_ctx *x, const char *what, const char *eid, const char
 		store_log(x->st, what, x->eid, sw ? "refused" : "no PoR");
 		if (!sw) {
 			store_isdp_state(x->st, x->eid, aid, "unknown");
-			return smsr_fail(x, 1, "%s %s: %s (marked unknown; `smsr audit` settles it)", what, aid, x->msg);
+			return smsr_fail(x, 1, "%s %s: %s (marked unknown; `smsr audit` settles it)", what, aid,
+					 x->msg);
 		}
 		const char *why = sw == 0x69E1 ? "the profile's POL1 forbids it"
-			: sw == 0x6985 ? "conditions not satisfied (state, fall-back rule)"
-			: sw == 0x6A88 ? "the card has no such ISD-P" : "refused";
+			: sw == 0x6985	       ? "conditions not satisfied (state, fall-back rule)"
+			: sw == 0x6A88	       ? "the card has no such ISD-P"
+					       : "refused";
 		smsr_audit(x);
 		return smsr_fail(x, 1, "%s %s: the card answered %04x: %s", what, iccid[0] ? iccid : aid, sw, why);
 	}
 	smsr_audit(x);
 	store_log(x->st, what, x->eid, "ok");
 	if (x->json)
-		smsr_emit(x, json_pack("{s:s,s:s,s:s,s:s,s:o,s:i}", "eid", x->eid, "operation", what, "aid", aid, "iccid", iccid,
-				  "isdps", smsr_isdps_json(x), "notifications", (int)(x->notes - notes)));
+		smsr_emit(x,
+			  json_pack("{s:s,s:s,s:s,s:s,s:o,s:i}", "eid", x->eid, "operation", what, "aid", aid, "iccid",
+				    iccid, "isdps", smsr_isdps_json(x), "notifications", (int)(x->notes - notes)));
 	else {
 		printf("%s %s: done\n", what, iccid[0] ? iccid : aid);
 		smsr_print_isdps(x);
@@ -175,9 +183,13 @@ static int cmd_connectivity_loss(smsr_ctx *x, const char *eid)
 	smsr_audit(x);
 	store_log(x->st, "connectivity-loss", x->eid, switched ? "fall-back" : "no switch");
 	if (!switched)
-		return smsr_fail(x, 1, "no fall-back after %d 'no service' events (is a fall-back profile set and disabled?)", events);
+		return smsr_fail(x, 1,
+				 "no fall-back after %d 'no service' events (is a fall-back profile set and disabled?)",
+				 events);
 	if (x->json)
-		smsr_emit(x, json_pack("{s:s,s:i,s:b,s:o}", "eid", x->eid, "events", events, "fallback", 1, "isdps", smsr_isdps_json(x)));
+		smsr_emit(x,
+			  json_pack("{s:s,s:i,s:b,s:o}", "eid", x->eid, "events", events, "fallback", 1, "isdps",
+				    smsr_isdps_json(x)));
 	else {
 		printf("%d 'no service' events: the card switched to its fall-back profile\n", events);
 		smsr_print_isdps(x);
@@ -196,8 +208,9 @@ static int cmd_profile(void *ctx, int argc, char **argv)
 static int profile_command(smsr_ctx *x, int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help"))
-		return smsr_fail(x, CLI_USAGE, "usage: smsr profile new --iccid ICCID --imsi IMSI --k HEX --opc HEX [--out FILE] | "
-					    "smsr profile show [--show-secrets] FILE");
+		return smsr_fail(x, CLI_USAGE,
+				 "usage: smsr profile new --iccid ICCID --imsi IMSI --k HEX --opc HEX [--out FILE] | "
+				 "smsr profile show [--show-secrets] FILE");
 	char why[600];
 	if (!strcmp(argv[1], "show")) {
 		bool secrets = false;
@@ -224,23 +237,29 @@ static int profile_command(smsr_ctx *x, int argc, char **argv)
 		if (x->json) {
 			smsr_emit(x, d);
 		} else {
-			printf("%s: %lld bytes\n  ICCID %s\n  IMSI  %s\n", file, json_integer_value(json_object_get(d, "bytes")),
+			printf("%s: %lld bytes\n  ICCID %s\n  IMSI  %s\n", file,
+			       json_integer_value(json_object_get(d, "bytes")),
 			       json_string_value(json_object_get(d, "iccid")),
-			       json_is_string(json_object_get(d, "imsi")) ? json_string_value(json_object_get(d, "imsi")) : "-");
+			       json_is_string(json_object_get(d, "imsi"))
+				       ? json_string_value(json_object_get(d, "imsi"))
+				       : "-");
 			if (json_is_string(json_object_get(d, "k")))
 				printf("  K     %s\n", json_string_value(json_object_get(d, "k")));
 			if (json_is_string(json_object_get(d, "opc")))
 				printf("  OPc   %s\n", json_string_value(json_object_get(d, "opc")));
 			size_t i;
 			json_t *e;
-			json_array_foreach(json_object_get(d, "elements"), i, e)
-				printf("  %2zu  %s %-22s %5lld bytes\n", i, json_string_value(json_object_get(e, "tag")),
-				       json_string_value(json_object_get(e, "name")), json_integer_value(json_object_get(e, "bytes")));
+			json_array_foreach(json_object_get(d, "elements"), i, e) printf(
+				"  %2zu  %s %-22s %5lld bytes\n", i, json_string_value(json_object_get(e, "tag")),
+				json_string_value(json_object_get(e, "name")),
+				json_integer_value(json_object_get(e, "bytes")));
 			printf("  files with an explicit identifier:\n");
 			json_array_foreach(json_object_get(d, "files"), i, e)
 				printf("    %s (%s) %s\n", json_string_value(json_object_get(e, "fid")),
 				       json_string_value(json_object_get(e, "element")),
-				       json_is_string(json_object_get(e, "content")) ? json_string_value(json_object_get(e, "content")) : "");
+				       json_is_string(json_object_get(e, "content"))
+					       ? json_string_value(json_object_get(e, "content"))
+					       : "");
 			json_decref(d);
 		}
 		return 0;
@@ -261,15 +280,24 @@ static int profile_command(smsr_ctx *x, int argc, char **argv)
 			force = true;
 			continue;
 		}
-		if (!strcmp(o, "--iccid") && v) p.iccid = v;
-		else if (!strcmp(o, "--imsi") && v) p.imsi = v;
-		else if (!strcmp(o, "--k") && v) k = v;
-		else if (!strcmp(o, "--opc") && v) opc = v;
-		else if (!strcmp(o, "--out") && v) out = v;
-		else if (!strcmp(o, "--name") && v) p.name = v;
-		else if (!strcmp(o, "--spn") && v) p.spn = v;
-		else if (!strcmp(o, "--pin") && v) p.pin = v;
-		else if (!strcmp(o, "--puk") && v) p.puk = v;
+		if (!strcmp(o, "--iccid") && v)
+			p.iccid = v;
+		else if (!strcmp(o, "--imsi") && v)
+			p.imsi = v;
+		else if (!strcmp(o, "--k") && v)
+			k = v;
+		else if (!strcmp(o, "--opc") && v)
+			opc = v;
+		else if (!strcmp(o, "--out") && v)
+			out = v;
+		else if (!strcmp(o, "--name") && v)
+			p.name = v;
+		else if (!strcmp(o, "--spn") && v)
+			p.spn = v;
+		else if (!strcmp(o, "--pin") && v)
+			p.pin = v;
+		else if (!strcmp(o, "--puk") && v)
+			p.puk = v;
 		else
 			return smsr_fail(x, CLI_USAGE, "profile new: unknown or incomplete option '%s'", o);
 		i++;
@@ -303,7 +331,9 @@ static int profile_command(smsr_ctx *x, int argc, char **argv)
 	}
 	close(fd);
 	if (x->json)
-		smsr_emit(x, json_pack("{s:s,s:s,s:s,s:I}", "file", out, "iccid", p.iccid, "imsi", p.imsi, "bytes", (json_int_t)b.len));
+		smsr_emit(x,
+			  json_pack("{s:s,s:s,s:s,s:I}", "file", out, "iccid", p.iccid, "imsi", p.imsi, "bytes",
+				    (json_int_t)b.len));
 	else
 		printf("wrote %s (%zu bytes, ICCID %s, IMSI %s)\n", out, b.len, p.iccid, p.imsi);
 	abuf_free(&b);
@@ -341,7 +371,7 @@ static int cmd_register(void *ctx, int argc, char **argv)
 		return smsr_fail(x, 1, "%s: %s", argv[1], strerror(errno));
 	if (sb.st_size > SMSR_EIS_MAX)
 		return smsr_fail(x, 1, "%s is larger than an EIS can be (%lld bytes, at most %d)", argv[1],
-			     (long long)sb.st_size, SMSR_EIS_MAX);
+				 (long long)sb.st_size, SMSR_EIS_MAX);
 	/* jansson keeps the last of two equal keys: an EIS that says two things is refused */
 	json_t *eis = json_load_file(argv[1], JSON_REJECT_DUPLICATES, &je);
 	if (!eis)
@@ -374,7 +404,8 @@ static int cmd_list(void *ctx, int argc, char **argv)
 		json_t *e;
 		if (!json_array_size(l))
 			printf("no eUICC registered\n");
-		json_array_foreach(l, i, e) {
+		json_array_foreach(l, i, e)
+		{
 			snprintf(x->eid, sizeof(x->eid), "%s", json_string_value(json_object_get(e, "eid")));
 			smsr_print_table(x, json_object_get(e, "isdps"));
 		}
@@ -401,11 +432,11 @@ static int cmd_notifications(void *ctx, int argc, char **argv)
 		size_t i;
 		json_t *o;
 		printf("eUICC %s: %zu notifications\n", e, json_array_size(n));
-		json_array_foreach(n, i, o)
-			printf("  seq %-4lld %-36s %s  received %s  %s\n", json_integer_value(json_object_get(o, "seq")),
-			       smsr_notif_name((unsigned)json_integer_value(json_object_get(o, "type"))),
-			       json_string_value(json_object_get(o, "aid")), json_string_value(json_object_get(o, "received")),
-			       json_is_string(json_object_get(o, "confirmed")) ? "confirmed" : "not confirmed");
+		json_array_foreach(n, i, o) printf(
+			"  seq %-4lld %-36s %s  received %s  %s\n", json_integer_value(json_object_get(o, "seq")),
+			smsr_notif_name((unsigned)json_integer_value(json_object_get(o, "type"))),
+			json_string_value(json_object_get(o, "aid")), json_string_value(json_object_get(o, "received")),
+			json_is_string(json_object_get(o, "confirmed")) ? "confirmed" : "not confirmed");
 		json_decref(n);
 	}
 	return 0;
@@ -485,7 +516,8 @@ static int cmd_connectivity(void *ctx, int argc, char **argv)
 	uint16_t sw = smsr_es5(x, hex, NULL);
 	store_log(x->st, "update-connectivity", x->eid, sw == 0x9000 ? "ok" : "refused");
 	if (sw != 0x9000)
-		return smsr_fail(x, 1, "update-connectivity: %s", sw ? "the card refused it (is a profile enabled?)" : x->msg);
+		return smsr_fail(x, 1, "update-connectivity: %s",
+				 sw ? "the card refused it (is a profile enabled?)" : x->msg);
 	if (x->json)
 		smsr_emit(x, json_pack("{s:s,s:s}", "eid", x->eid, "smsc", d));
 	else
@@ -555,7 +587,8 @@ void smsr_usage(FILE *f)
 	      f);
 	cli_list(f, smsr_table, 30);
 	fputs("\n"
-	      "  profile new --iccid ICCID --imsi IMSI --k HEX --opc HEX [--out FILE [--force]] [--name TEXT] [--spn NAME]\n"
+	      "  profile new --iccid ICCID --imsi IMSI --k HEX --opc HEX [--out FILE [--force]] [--name TEXT] [--spn "
+	      "NAME]\n"
 	      "              [--pin DIGITS] [--puk DIGITS] [--pin-enabled]\n"
 	      "  profile show [--show-secrets] FILE\n"
 	      "\n"

@@ -120,7 +120,7 @@ int smsr_connect(smsr_ctx *x, const char *eid)
 	/* the modem attaches: TERMINAL PROFILE; the card may send pending notifications */
 	if (dev_attach(&x->h))
 		return smsr_fail(x, 1, "%s: %s", link_name(x->link),
-			     x->h.log.len ? (const char *)x->h.log.p : "the card does not answer TERMINAL PROFILE");
+				 x->h.log.len ? (const char *)x->h.log.p : "the card does not answer TERMINAL PROFILE");
 	smsr_handle_notifications(x);
 	return 0;
 }
@@ -165,12 +165,13 @@ uint16_t smsr_es5(smsr_ctx *x, const char *apdu_hex, abuf *out)
 			scp80_keyset_clear(&ks);
 			c += 1ull << (8 * (attempt + 1));
 			store_set_counter(x->st, x->eid, 1, c);
-			smsr_event(x, "counter too low: resynchronised to %010llx and retried", (unsigned long long)c + 1);
+			smsr_event(x, "counter too low: resynchronised to %010llx and retried",
+				   (unsigned long long)c + 1);
 			continue;
 		}
 		if (x->h.por.status) {
-			snprintf(x->msg, sizeof(x->msg), "the card refused the packet: PoR status %02x (%s)", x->h.por.status,
-				 scp80_por_status_name(x->h.por.status));
+			snprintf(x->msg, sizeof(x->msg), "the card refused the packet: PoR status %02x (%s)",
+				 x->h.por.status, scp80_por_status_name(x->h.por.status));
 			break;
 		}
 		scp80_response r;
@@ -199,7 +200,8 @@ void smsr_handle_notifications(smsr_ctx *x)
 		bool dup = false;
 		hex_encode(list[i].aid, 16, aid);
 		store_notif_received(x->st, x->eid, list[i].seq, list[i].type, aid, &dup);
-		smsr_event(x, "notification %u: %s (%s)%s", list[i].seq, smsr_notif_name(list[i].type), aid + 26, dup ? ", again" : "");
+		smsr_event(x, "notification %u: %s (%s)%s", list[i].seq, smsr_notif_name(list[i].type), aid + 26,
+			   dup ? ", again" : "");
 		char hex[64];
 		snprintf(hex, sizeof(hex), "80E28900073A08044E02%04x", list[i].seq);
 		if (smsr_es5(x, hex, NULL) == 0x9000) {
@@ -208,7 +210,6 @@ void smsr_handle_notifications(smsr_ctx *x)
 		}
 	}
 }
-
 
 /* Reads the ISD-Ps from the card and settles the store. An ISD-P that holds no profile (a download
  * that did not end: killed, card removed, transport lost) is deleted on the card and in the store, so
@@ -239,7 +240,8 @@ int smsr_audit(smsr_ctx *x)
 			snprintf(del, sizeof(del), "80E40000124F10%.32s", list[i].aid);
 			uint16_t dsw = smsr_es5(x, del, NULL);
 			if (dsw == 0x9000) {
-				smsr_event(x, "ISD-P %s held no profile (an interrupted download): deleted", list[i].aid);
+				smsr_event(x, "ISD-P %s held no profile (an interrupted download): deleted",
+					   list[i].aid);
 				store_isdp_delete(x->st, x->eid, list[i].aid);
 				continue;
 			}
@@ -272,11 +274,13 @@ void smsr_print_table(smsr_ctx *x, json_t *isdps)
 	json_t *p;
 	printf("eUICC %s\n", x->eid);
 	printf("  %-34s %-21s %-13s %s\n", "ISD-P AID", "ICCID", "state", "flags");
-	json_array_foreach(isdps, i, p) {
+	json_array_foreach(isdps, i, p)
+	{
 		const char *st = json_string_value(json_object_get(p, "state"));
 		bool on = st && !strcmp(st, "enabled");
 		printf("  %-34s %-21s %s%-13s%s %s%s\n", json_string_value(json_object_get(p, "aid")),
-		       json_is_string(json_object_get(p, "iccid")) ? json_string_value(json_object_get(p, "iccid")) : "-",
+		       json_is_string(json_object_get(p, "iccid")) ? json_string_value(json_object_get(p, "iccid"))
+								   : "-",
 		       on && x->color ? "\033[32m" : "", st, on && x->color ? "\033[0m" : "",
 		       json_is_true(json_object_get(p, "fallback")) ? "fall-back " : "",
 		       json_is_true(json_object_get(p, "emergency")) ? "emergency" : "");
@@ -315,8 +319,8 @@ void smsr_progress(void *ctx, size_t done, size_t total)
 {
 	(void)ctx;
 	int w = 40, fill = total ? (int)(done * (size_t)w / total) : w;
-	fprintf(stderr, "\r  download [%.*s%*s] %3zu%% %zu/%zu bytes", fill, "########################################", w - fill, "",
-		total ? done * 100 / total : 100, done, total);
+	fprintf(stderr, "\r  download [%.*s%*s] %3zu%% %zu/%zu bytes", fill, "########################################",
+		w - fill, "", total ? done * 100 / total : 100, done, total);
 	if (done >= total)
 		fputc('\n', stderr);
 }

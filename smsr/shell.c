@@ -14,7 +14,6 @@ static const cli_command *g_table;
 static char *words[256];
 static size_t n_words;
 
-
 static void collect_words(void)
 {
 	for (size_t i = 0; i < n_words; i++)
@@ -24,10 +23,12 @@ static void collect_words(void)
 		return;
 	json_t *l = store_list(g_x->st), *e, *p;
 	size_t i, j;
-	json_array_foreach(l, i, e) {
+	json_array_foreach(l, i, e)
+	{
 		if (n_words < 255)
 			words[n_words++] = strdup(json_string_value(json_object_get(e, "eid")));
-		json_array_foreach(json_object_get(e, "isdps"), j, p) {
+		json_array_foreach(json_object_get(e, "isdps"), j, p)
+		{
 			if (n_words < 255)
 				words[n_words++] = strdup(json_string_value(json_object_get(p, "aid")));
 			if (n_words < 255 && json_is_string(json_object_get(p, "iccid")))
@@ -96,8 +97,9 @@ int smsr_shell(smsr_ctx *x, const cli_command *table)
 		 * --puk is kept as "<hidden>" (the history outlives the session) */
 		char joined[1024] = "";
 		for (int i = 0; i < argc; i++) {
-			bool secret = i > 0 && (!strcmp(argv[i - 1], "--k") || !strcmp(argv[i - 1], "--opc") ||
-						!strcmp(argv[i - 1], "--pin") || !strcmp(argv[i - 1], "--puk"));
+			bool secret = i > 0 &&
+				(!strcmp(argv[i - 1], "--k") || !strcmp(argv[i - 1], "--opc") ||
+				 !strcmp(argv[i - 1], "--pin") || !strcmp(argv[i - 1], "--puk"));
 			strncat(joined, secret ? "<hidden>" : argv[i], sizeof(joined) - strlen(joined) - 2);
 			if (i + 1 < argc)
 				strcat(joined, " ");
@@ -109,7 +111,8 @@ int smsr_shell(smsr_ctx *x, const cli_command *table)
 		}
 		if (!strcmp(argv[0], "help")) {
 			static const cli_command extra[] = {
-				{ "trace", "on|off", "show every step decoded: ENVELOPE, SCP80, APDUs, PoR, proactive commands", NULL },
+				{ "trace", "on|off",
+				  "show every step decoded: ENVELOPE, SCP80, APDUs, PoR, proactive commands", NULL },
 				{ "quit", "", "leave the shell", NULL },
 				{ NULL, NULL, NULL, NULL },
 			};

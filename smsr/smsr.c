@@ -40,7 +40,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(o, "--inproc"))
 			x.inproc = argv[++i];
 		else
-			return smsr_fail(&x, CLI_USAGE, "unknown option '%s' (global options come before the command)", o);
+			return smsr_fail(&x, CLI_USAGE, "unknown option '%s' (global options come before the command)",
+					 o);
 	}
 	if (x.reader && x.inproc)
 		return smsr_fail(&x, CLI_USAGE, "--reader and --inproc: give one of them");

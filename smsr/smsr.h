@@ -27,9 +27,9 @@ typedef struct {
 	dev_host h;
 	bool connected;
 	char eid[33];
-	char msg[1024];       /* what failed, for the caller to print */
-	unsigned notes;       /* notifications handled during the last operation */
-	json_t *events;       /* human-readable events of the last operation (resyncs, notifications) */
+	char msg[1024]; /* what failed, for the caller to print */
+	unsigned notes; /* notifications handled during the last operation */
+	json_t *events; /* human-readable events of the last operation (resyncs, notifications) */
 } smsr_ctx;
 
 /* session.c: failing (the message kept in x->msg, printed, a JSON error with --json) and answering */

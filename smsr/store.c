@@ -71,7 +71,8 @@ int store_schema_version(smsr_store *s)
 {
 	sqlite3_stmt *st;
 	int v = -1;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return v;
@@ -111,8 +112,10 @@ static int open_readonly(const char *path, smsr_store **out, char *why, size_t w
 	}
 	int v = store_schema_version(s);
 	if (v != SCHEMA_VERSION) {
-		snprintf(why, why_len, "%s is read-only and has schema version %d (this smsr needs %d, and cannot "
-			 "migrate a store it may not write)", path, v, SCHEMA_VERSION);
+		snprintf(why, why_len,
+			 "%s is read-only and has schema version %d (this smsr needs %d, and cannot "
+			 "migrate a store it may not write)",
+			 path, v, SCHEMA_VERSION);
 		store_close(s);
 		return -1;
 	}
@@ -162,7 +165,8 @@ int store_open(const char *path, smsr_store **out, char *why, size_t why_len)
 		char pragma[64];
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", v + 1);
 		if (store_begin(s) || exec(s, migrations[v]) || exec(s, pragma) || store_commit(s)) {
-			snprintf(why, why_len, "%s: migration to schema %d failed: %s", path, v + 1, sqlite3_errmsg(s->db));
+			snprintf(why, why_len, "%s: migration to schema %d failed: %s", path, v + 1,
+				 sqlite3_errmsg(s->db));
 			exec(s, "ROLLBACK");
 			store_close(s);
 			return -1;
@@ -225,8 +229,9 @@ static int check_keyset(json_t *k, size_t i, scp80_keyset *ks, uint64_t *counter
 		json_t *a = json_object_get(objs[n], "algorithm");
 		json_int_t v = json_integer_value(a);
 		if (!json_is_integer(a) || v < 1 || v > 15) {
-			snprintf(why, why_len, "field 'ota_keysets[%zu].%s.algorithm' is missing or not an algorithm nibble",
-				 i, names[n]);
+			snprintf(why, why_len,
+				 "field 'ota_keysets[%zu].%s.algorithm' is missing or not an algorithm nibble", i,
+				 names[n]);
 			return -1;
 		}
 		alg[n] = (uint8_t)v;
@@ -244,10 +249,11 @@ static int check_keyset(json_t *k, size_t i, scp80_keyset *ks, uint64_t *counter
 	}
 	/* SGP.02's SPI (ciphered, cryptographic checksum, PoR the same) takes both keys with both algorithms */
 	if (scp80_keyset_check(ks, 0x1639)) {
-		snprintf(why, why_len,
-			 "field 'ota_keysets[%zu]': algorithm %u (KIc) / %u (KID) with keys of %zu / %zu bytes is not a "
-			 "keyset SCP80 can use (AES 16/24/32, 3DES 16/24 bytes)",
-			 i, alg[0], alg[1], ks->kic_key_len, ks->kid_key_len);
+		snprintf(
+			why, why_len,
+			"field 'ota_keysets[%zu]': algorithm %u (KIc) / %u (KID) with keys of %zu / %zu bytes is not a "
+			"keyset SCP80 can use (AES 16/24/32, 3DES 16/24 bytes)",
+			i, alg[0], alg[1], ks->kic_key_len, ks->kid_key_len);
 		scp80_keyset_clear(ks);
 		return -1;
 	}
@@ -295,15 +301,18 @@ int store_check_eis(json_t *eis, char *why, size_t why_len)
 	{
 		size_t i;
 		json_t *k;
-		json_array_foreach(ks, i, k) {
+		json_array_foreach(ks, i, k)
+		{
 			scp80_keyset one;
 			uint64_t c;
 			if (check_keyset(k, i, &one, &c, why, why_len))
 				return -1;
 			scp80_keyset_clear(&one);
 			for (size_t m = 0; m < i; m++)
-				if (json_equal(json_object_get(json_array_get(ks, m), "kvn"), json_object_get(k, "kvn"))) {
-					snprintf(why, why_len, "field 'ota_keysets[%zu].kvn' repeats keyset %zu's", i, m);
+				if (json_equal(json_object_get(json_array_get(ks, m), "kvn"),
+					       json_object_get(k, "kvn"))) {
+					snprintf(why, why_len, "field 'ota_keysets[%zu].kvn' repeats keyset %zu's", i,
+						 m);
 					return -1;
 				}
 		}
@@ -321,7 +330,8 @@ int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size
 	json_t *kept = json_deep_copy(eis);
 	size_t ki;
 	json_t *kk;
-	json_array_foreach(json_object_get(kept, "ota_keysets"), ki, kk) {
+	json_array_foreach(json_object_get(kept, "ota_keysets"), ki, kk)
+	{
 		json_object_del(json_object_get(kk, "kic"), "key");
 		json_object_del(json_object_get(kk, "kid"), "key");
 	}
@@ -346,7 +356,8 @@ int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size
 	st = NULL;
 	size_t i;
 	json_t *k;
-	json_array_foreach(ks, i, k) {
+	json_array_foreach(ks, i, k)
+	{
 		scp80_keyset one;
 		uint64_t counter = 0;
 		if (check_keyset(k, i, &one, &counter, why, why_len))
@@ -358,8 +369,10 @@ int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size
 		memcpy(kid, one.kid_key, ld);
 		json_t *jc = json_object_get(k, "kic"), *jd = json_object_get(k, "kid");
 		scp80_keyset_clear(&one);
-		if (sqlite3_prepare_v2(s->db, "INSERT INTO keyset (eid,kvn,kic_alg,kid_alg,kic,kid,counter) VALUES (?,?,?,?,?,?,?)",
-				       -1, &st, NULL))
+		if (sqlite3_prepare_v2(
+			    s->db,
+			    "INSERT INTO keyset (eid,kvn,kic_alg,kid_alg,kic,kid,counter) VALUES (?,?,?,?,?,?,?)", -1,
+			    &st, NULL))
 			goto fail;
 		sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 2, kvn);
@@ -413,8 +426,9 @@ int store_resolve_eid(smsr_store *s, const char *eid, char out[33], char *why, s
 		return -1;
 	}
 	if (!eid && n != 1) {
-		snprintf(why, why_len, n ? "more than one eUICC is registered: name the EID" :
-					   "no eUICC is registered: `smsr register EIS.json` first");
+		snprintf(why, why_len,
+			 n ? "more than one eUICC is registered: name the EID"
+			   : "no eUICC is registered: `smsr register EIS.json` first");
 		return -1;
 	}
 	return 0;
@@ -436,8 +450,8 @@ int store_keyset(smsr_store *s, const char *eid, int kvn, scp80_keyset *ks, uint
 {
 	sqlite3_stmt *st;
 	int rc = -1;
-	sqlite3_prepare_v2(s->db, "SELECT kic_alg, kid_alg, kic, kid, counter FROM keyset WHERE eid = ? AND kvn = ?", -1, &st,
-			   NULL);
+	sqlite3_prepare_v2(s->db, "SELECT kic_alg, kid_alg, kic, kid, counter FROM keyset WHERE eid = ? AND kvn = ?",
+			   -1, &st, NULL);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, kvn);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -465,8 +479,8 @@ int store_next_counter(smsr_store *s, const char *eid, int kvn, uint64_t *out)
 	int rc = -1;
 	if (store_begin(s))
 		return -1;
-	sqlite3_prepare_v2(s->db, "UPDATE keyset SET counter = counter + 1 WHERE eid = ? AND kvn = ? RETURNING counter", -1,
-			   &st, NULL);
+	sqlite3_prepare_v2(s->db, "UPDATE keyset SET counter = counter + 1 WHERE eid = ? AND kvn = ? RETURNING counter",
+			   -1, &st, NULL);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, kvn);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -494,15 +508,16 @@ int store_set_counter(smsr_store *s, const char *eid, int kvn, uint64_t value)
 	return rc;
 }
 
-int store_isdp_put(smsr_store *s, const char *eid, const char *aid, const char *iccid, const char *state,
-		   int fallback, int emergency)
+int store_isdp_put(smsr_store *s, const char *eid, const char *aid, const char *iccid, const char *state, int fallback,
+		   int emergency)
 {
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db,
-			   "INSERT INTO isdp (eid, aid, iccid, state, fallback, emergency) VALUES (?,?,?,?,?,?) "
-			   "ON CONFLICT (eid, aid) DO UPDATE SET iccid = coalesce(excluded.iccid, iccid), state = excluded.state, "
-			   "fallback = excluded.fallback, emergency = excluded.emergency",
-			   -1, &st, NULL);
+	sqlite3_prepare_v2(
+		s->db,
+		"INSERT INTO isdp (eid, aid, iccid, state, fallback, emergency) VALUES (?,?,?,?,?,?) "
+		"ON CONFLICT (eid, aid) DO UPDATE SET iccid = coalesce(excluded.iccid, iccid), state = excluded.state, "
+		"fallback = excluded.fallback, emergency = excluded.emergency",
+		-1, &st, NULL);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, aid, -1, SQLITE_STATIC);
 	if (iccid && *iccid)
@@ -532,7 +547,8 @@ int store_isdp_state(smsr_store *s, const char *eid, const char *aid, const char
 int store_isdp_keys(smsr_store *s, const char *eid, const char *aid, const uint8_t key[16], int kvn)
 {
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db, "UPDATE isdp SET scp03_key = ?, scp03_kvn = ? WHERE eid = ? AND aid = ?", -1, &st, NULL);
+	sqlite3_prepare_v2(s->db, "UPDATE isdp SET scp03_key = ?, scp03_kvn = ? WHERE eid = ? AND aid = ?", -1, &st,
+			   NULL);
 	sqlite3_bind_blob(st, 1, key, 16, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 2, kvn);
 	sqlite3_bind_text(st, 3, eid, -1, SQLITE_STATIC);
@@ -567,7 +583,8 @@ int store_isdp_prune(smsr_store *s, const char *eid, char (*keep)[33], size_t n)
 {
 	json_t *all = store_isdps(s, eid), *p;
 	size_t i;
-	json_array_foreach(all, i, p) {
+	json_array_foreach(all, i, p)
+	{
 		const char *aid = json_string_value(json_object_get(p, "aid"));
 		bool seen = false;
 		for (size_t k = 0; k < n; k++)
@@ -584,8 +601,10 @@ int store_isdp_find(smsr_store *s, const char *eid, const char *key, char aid[33
 {
 	sqlite3_stmt *st;
 	int rc = -1;
-	sqlite3_prepare_v2(s->db, "SELECT aid, coalesce(iccid,'') FROM isdp WHERE eid = ? AND (lower(aid) = lower(?) OR iccid = ?)",
-			   -1, &st, NULL);
+	sqlite3_prepare_v2(
+		s->db,
+		"SELECT aid, coalesce(iccid,'') FROM isdp WHERE eid = ? AND (lower(aid) = lower(?) OR iccid = ?)", -1,
+		&st, NULL);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
@@ -603,15 +622,19 @@ json_t *store_isdps(smsr_store *s, const char *eid)
 {
 	sqlite3_stmt *st;
 	json_t *a = json_array();
-	sqlite3_prepare_v2(s->db, "SELECT aid, iccid, state, fallback, emergency, scp03_key IS NOT NULL FROM isdp "
-				  "WHERE eid = ? ORDER BY aid", -1, &st, NULL);
+	sqlite3_prepare_v2(s->db,
+			   "SELECT aid, iccid, state, fallback, emergency, scp03_key IS NOT NULL FROM isdp "
+			   "WHERE eid = ? ORDER BY aid",
+			   -1, &st, NULL);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_t *o = json_pack("{s:s,s:s,s:b,s:b,s:b}", "aid", sqlite3_column_text(st, 0), "state",
 				      sqlite3_column_text(st, 2), "fallback", sqlite3_column_int(st, 3), "emergency",
 				      sqlite3_column_int(st, 4), "keys", sqlite3_column_int(st, 5));
-		json_object_set_new(o, "iccid", sqlite3_column_type(st, 1) == SQLITE_NULL ? json_null()
-											: json_string((const char *)sqlite3_column_text(st, 1)));
+		json_object_set_new(o, "iccid",
+				    sqlite3_column_type(st, 1) == SQLITE_NULL
+					    ? json_null()
+					    : json_string((const char *)sqlite3_column_text(st, 1)));
 		json_array_append_new(a, o);
 	}
 	sqlite3_finalize(st);
@@ -634,7 +657,8 @@ int store_notif_received(smsr_store *s, const char *eid, unsigned seq, unsigned 
 	sqlite3_stmt *st;
 	char ts[32];
 	now_iso(ts);
-	sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO notification (eid, seq, type, aid, received) VALUES (?,?,?,?,?)", -1,
+	sqlite3_prepare_v2(s->db,
+			   "INSERT OR IGNORE INTO notification (eid, seq, type, aid, received) VALUES (?,?,?,?,?)", -1,
 			   &st, NULL);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, (int)seq);
@@ -652,8 +676,9 @@ int store_notif_confirmed(smsr_store *s, const char *eid, unsigned seq)
 	sqlite3_stmt *st;
 	char ts[32];
 	now_iso(ts);
-	sqlite3_prepare_v2(s->db, "UPDATE notification SET confirmed = coalesce(confirmed, ?) WHERE eid = ? AND seq = ?", -1, &st,
-			   NULL);
+	sqlite3_prepare_v2(s->db,
+			   "UPDATE notification SET confirmed = coalesce(confirmed, ?) WHERE eid = ? AND seq = ?", -1,
+			   &st, NULL);
 	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, (int)seq);
@@ -666,16 +691,19 @@ json_t *store_notifs(smsr_store *s, const char *eid)
 {
 	sqlite3_stmt *st;
 	json_t *a = json_array();
-	sqlite3_prepare_v2(s->db, "SELECT seq, type, aid, received, confirmed FROM notification WHERE eid = ? ORDER BY seq", -1,
-			   &st, NULL);
+	sqlite3_prepare_v2(s->db,
+			   "SELECT seq, type, aid, received, confirmed FROM notification WHERE eid = ? ORDER BY seq",
+			   -1, &st, NULL);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *o = json_pack("{s:i,s:i,s:s,s:s}", "seq", sqlite3_column_int(st, 0), "type", sqlite3_column_int(st, 1),
-				      "aid", sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "",
+		json_t *o = json_pack("{s:i,s:i,s:s,s:s}", "seq", sqlite3_column_int(st, 0), "type",
+				      sqlite3_column_int(st, 1), "aid",
+				      sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "",
 				      "received", sqlite3_column_text(st, 3));
-		json_object_set_new(o, "confirmed", sqlite3_column_type(st, 4) == SQLITE_NULL
-							    ? json_null()
-							    : json_string((const char *)sqlite3_column_text(st, 4)));
+		json_object_set_new(o, "confirmed",
+				    sqlite3_column_type(st, 4) == SQLITE_NULL
+					    ? json_null()
+					    : json_string((const char *)sqlite3_column_text(st, 4)));
 		json_array_append_new(a, o);
 	}
 	sqlite3_finalize(st);
@@ -686,14 +714,18 @@ json_t *store_list(smsr_store *s)
 {
 	sqlite3_stmt *st;
 	json_t *a = json_array();
-	sqlite3_prepare_v2(s->db, "SELECT e.eid, e.registered, k.counter FROM euicc e LEFT JOIN keyset k ON k.eid = e.eid "
-				  "AND k.kvn = 1 ORDER BY e.eid", -1, &st, NULL);
+	sqlite3_prepare_v2(s->db,
+			   "SELECT e.eid, e.registered, k.counter FROM euicc e LEFT JOIN keyset k ON k.eid = e.eid "
+			   "AND k.kvn = 1 ORDER BY e.eid",
+			   -1, &st, NULL);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *eid = (const char *)sqlite3_column_text(st, 0);
 		char cn[16];
 		snprintf(cn, sizeof(cn), "%010llx", (unsigned long long)sqlite3_column_int64(st, 2));
-		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o}", "eid", eid, "registered", sqlite3_column_text(st, 1),
-						   "counter", cn, "isdps", store_isdps(s, eid)));
+		json_array_append_new(a,
+				      json_pack("{s:s,s:s,s:s,s:o}", "eid", eid, "registered",
+						sqlite3_column_text(st, 1), "counter", cn, "isdps",
+						store_isdps(s, eid)));
 	}
 	sqlite3_finalize(st);
 	return a;

@@ -33,8 +33,8 @@ int store_next_counter(smsr_store *s, const char *eid, int kvn, uint64_t *out);
 int store_set_counter(smsr_store *s, const char *eid, int kvn, uint64_t value);
 
 /* ISD-Ps */
-int store_isdp_put(smsr_store *s, const char *eid, const char *aid, const char *iccid, const char *state,
-		   int fallback, int emergency);
+int store_isdp_put(smsr_store *s, const char *eid, const char *aid, const char *iccid, const char *state, int fallback,
+		   int emergency);
 int store_isdp_state(smsr_store *s, const char *eid, const char *aid, const char *state);
 int store_isdp_keys(smsr_store *s, const char *eid, const char *aid, const uint8_t key[16], int kvn);
 int store_isdp_delete(smsr_store *s, const char *eid, const char *aid);

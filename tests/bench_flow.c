@@ -108,7 +108,8 @@ int main(int argc, char **argv)
 	dev_transport t;
 	double floor_us = 0;
 	if (pcsc) {
-		if (link_open_pcsc(argv[2], &echo, why, sizeof(why)) || link_open_pcsc(argv[3], &card, why, sizeof(why))) {
+		if (link_open_pcsc(argv[2], &echo, why, sizeof(why)) ||
+		    link_open_pcsc(argv[3], &card, why, sizeof(why))) {
 			fprintf(stderr, "bench_flow: %s\n", why);
 			return 1;
 		}
@@ -167,7 +168,8 @@ int main(int argc, char **argv)
 		rec_n = 0;
 		double t0 = now_ms();
 		snprintf(hex, sizeof(hex),
-			 "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010%s0380C00006C9048102037000",
+			 "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010%"
+			 "s0380C00006C9048102037000",
 			 aid_hex);
 		if (dev_isdr(&h, hex, NULL) != 0x9000 || smdp_download(&h, &pki, eis, aid, pkg.p, pkg.len, 512)) {
 			fprintf(stderr, "bench_flow: create/download failed: %s\n", h.log.len ? (char *)h.log.p : "");
@@ -205,7 +207,8 @@ int main(int argc, char **argv)
 			if (is_best)
 				best_round = cur;
 			if (detail)
-				printf("  round %2d: %.1f ms, echo replay %.1f ms, ratio %.2f\n", round, ms, ems, ms / ems);
+				printf("  round %2d: %.1f ms, echo replay %.1f ms, ratio %.2f\n", round, ms, ems,
+				       ms / ems);
 		}
 		/* make room for the next round: delete the other (disabled) profile */
 		if (round > 0) {
@@ -216,7 +219,10 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("whole flow (create, key establishment, %zu-byte download, enable + notification, audit)\n", pkg.len);
-	printf("  transport            %s\n", pcsc ? "PC/SC through pcscd + vpcd" : !strcmp(argv[2], "-") ? "in-process, card without state file" : "in-process, card with its NVM file");
+	printf("  transport            %s\n",
+	       pcsc			       ? "PC/SC through pcscd + vpcd"
+		       : !strcmp(argv[2], "-") ? "in-process, card without state file"
+					       : "in-process, card with its NVM file");
 	printf("  APDUs                %u\n", apdus);
 	printf("  wall time (best of %d) %.1f ms\n", rounds, best);
 	if (pcsc) {

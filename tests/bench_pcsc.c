@@ -59,12 +59,15 @@ static int pc_open(pc *p, const char *want)
 	char readers[8192];
 	DWORD len = sizeof(readers);
 	memset(p, 0, sizeof(*p));
-	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &p->ctx) || SCardListReaders(p->ctx, NULL, readers, &len))
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &p->ctx) ||
+	    SCardListReaders(p->ctx, NULL, readers, &len))
 		return -1;
 	for (char *r = readers; *r; r += strlen(r) + 1)
 		if (strstr(r, want))
 			return SCardConnect(p->ctx, r, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &p->h,
-					    &p->proto) == SCARD_S_SUCCESS ? 0 : -1;
+					    &p->proto) == SCARD_S_SUCCESS
+				? 0
+				: -1;
 	return -1;
 }
 
@@ -119,7 +122,9 @@ int main(int argc, char **argv)
 		char hex[300], ah[33];
 		hex_encode(aid, 16, ah);
 		snprintf(hex, sizeof(hex),
-			 "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010%s0380C00006C9048102037000", ah);
+			 "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010%"
+			 "s0380C00006C9048102037000",
+			 ah);
 		dev_isdr(&h, hex, NULL);
 		abuf pkg = ABUF_INIT;
 		uint8_t bcd[10];

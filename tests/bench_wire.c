@@ -135,7 +135,10 @@ int main(int argc, char **argv)
 	tree_len = t.len < sizeof(tree) ? t.len : sizeof(tree);
 	memcpy(tree, t.p, tree_len);
 
-	struct { const char *name; void (*fn)(void); } ops[] = {
+	struct {
+		const char *name;
+		void (*fn)(void);
+	} ops[] = {
 		{ "floor: AES-128-CBC, 112 bytes", op_floor },
 		{ "SCP80 wrap, 100 bytes, SPI 1639 AES", op_scp80_wrap },
 		{ "SCP80 unwrap + CC check", op_scp80_unwrap },

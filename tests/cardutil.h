@@ -106,7 +106,8 @@ static inline uint16_t cu_create(cu_fixture *f, int n)
 	cu_isdp_aid(aid, n);
 	hex_encode(aid, 16, ah);
 	snprintf(hex, sizeof(hex),
-		 "80E60C00 3F 10a0000005591010ffffffff8900000d00 10a0000005591010ffffffff8900000e00 10%s 0380C000 06C90481020370 00",
+		 "80E60C00 3F 10a0000005591010ffffffff8900000d00 10a0000005591010ffffffff8900000e00 10%s 0380C000 "
+		 "06C90481020370 00",
 		 ah);
 	return dev_isdr(&f->host, hex, NULL);
 }

@@ -107,7 +107,8 @@ int main(int argc, char **argv)
 	double end = (double)time(NULL) + atof(argv[4]);
 	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 4)) {
 		perror("crash_host: listen");
@@ -160,11 +161,12 @@ int main(int argc, char **argv)
 			aid_of(aid, k);
 			if (state[k] == 0) {
 				static const char *const good[4] = { "8988211000000467285", "8949449999999990015",
-								      "8988211000000000018", "8988211000000000026" };
+								     "8988211000000000018", "8988211000000000026" };
 				char hex[300], ah[33];
 				hex_encode(aid, 16, ah);
 				snprintf(hex, sizeof(hex),
-					 "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010%s0380C00006C9048102037000",
+					 "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0"
+					 "010%s0380C00006C9048102037000",
 					 ah);
 				note("begin", k, "create+download");
 				if (dev_isdr(&h, hex, NULL) != 0x9000)

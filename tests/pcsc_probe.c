@@ -74,13 +74,14 @@ int main(int argc, char **argv)
 		if (list)
 			return found || !*want ? 0 : 1;
 		if (found) {
-			rv = SCardConnect(ctx, found, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card, &proto);
+			rv = SCardConnect(ctx, found, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card,
+					  &proto);
 			if (rv == SCARD_S_SUCCESS)
 				break;
 		}
 		if (now_us() > deadline) {
-			fprintf(stderr, "pcsc_probe: %s '%s': %s\n", found ? "cannot connect to" : "no reader matching", want,
-				pcsc_stringify_error(rv));
+			fprintf(stderr, "pcsc_probe: %s '%s': %s\n", found ? "cannot connect to" : "no reader matching",
+				want, pcsc_stringify_error(rv));
 			SCardReleaseContext(ctx);
 			return 1;
 		}
@@ -159,8 +160,8 @@ int main(int argc, char **argv)
 				 * connection; connect again and resend until --wait runs out */
 				SCardDisconnect(card, SCARD_LEAVE_CARD);
 				usleep(100000);
-				if (SCardConnect(ctx, found, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card,
-						 &proto) == SCARD_S_SUCCESS)
+				if (SCardConnect(ctx, found, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+						 &card, &proto) == SCARD_S_SUCCESS)
 					pci = proto == SCARD_PROTOCOL_T1 ? SCARD_PCI_T1 : SCARD_PCI_T0;
 				continue;
 			}

@@ -96,7 +96,9 @@ START_TEST(contact_management_refused)
 	ck_assert_uint_eq(apdu("00A4040C10A0000005591010FFFFFFFF8900000100", NULL), 0x9000);
 	/* INSTALL, STORE DATA, DELETE, GET STATUS on the contact interface: 6982, nothing changes */
 	ck_assert_uint_eq(apdu("80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010"
-			       "a0000005591010ffffffff89000010000380C00006C9048102037000", NULL), 0x6982);
+			       "a0000005591010ffffffff89000010000380C00006C9048102037000",
+			       NULL),
+			  0x6982);
 	ck_assert_uint_eq(apdu("80E28800153A03124F10A0000005591010FFFFFFFF8900001000", NULL), 0x6982);
 	ck_assert_uint_eq(apdu("80E40000124F10A0000005591010FFFFFFFF8900001000", NULL), 0x6982);
 	ck_assert_uint_eq(apdu("80F24002024F0000", NULL), 0x6982);
@@ -183,7 +185,8 @@ START_TEST(ota_create_and_audit)
 	ck_assert_uint_eq(r.p[1], 0x10);
 	/* the counter went up with every packet and is in NVM */
 	json_t *s = euicc_show(F.card, false);
-	const char *cn = json_string_value(json_object_get(json_array_get(json_object_get(s, "keysets"), 0), "counter"));
+	const char *cn = json_string_value(
+		json_object_get(json_array_get(json_object_get(s, "keysets"), 0), "counter"));
 	ck_assert_str_ne(cn, "0000000000");
 	json_decref(s);
 	abuf_free(&r);
@@ -219,7 +222,8 @@ START_TEST(ota_por_statuses)
 	ck_assert_int_eq(dev_send(&F.host, tar_isdr, false, items, lens, 1, false), 0);
 	ck_assert_uint_eq(F.host.por.status, 0x00);
 	scp80_response r;
-	ck_assert_int_eq(scp80_response_parse(SCP80_FORMAT_COMPACT, F.host.por_data.p, F.host.por_data.len, &r), APDU_OK);
+	ck_assert_int_eq(scp80_response_parse(SCP80_FORMAT_COMPACT, F.host.por_data.p, F.host.por_data.len, &r),
+			 APDU_OK);
 	ck_assert_uint_eq(r.count, 1);
 	ck_assert_uint_eq(r.last_sw, 0x9000);
 	ck_assert_uint_eq(r.len, 18);
@@ -591,7 +595,7 @@ START_TEST(same_iccid_twice_refused)
 	int with_iccid = 0;
 	json_array_foreach(json_object_get(s, "profiles"), i, p)
 		with_iccid += json_is_string(json_object_get(p, "iccid")) &&
-			      !strcmp(json_string_value(json_object_get(p, "iccid")), "8949449999999990015");
+		!strcmp(json_string_value(json_object_get(p, "iccid")), "8949449999999990015");
 	ck_assert_int_eq(with_iccid, 1);
 	json_decref(s);
 	/* another ICCID still goes in */

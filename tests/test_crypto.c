@@ -6,14 +6,18 @@
 /* RFC 4493 section 4 (AES-128) and NIST SP 800-38B D.2/D.3 (AES-192/256) CMAC examples */
 START_TEST(aes_cmac_vectors)
 {
-	static const struct { const char *key, *msg, *mac; } t[] = {
+	static const struct {
+		const char *key, *msg, *mac;
+	} t[] = {
 		{ "2b7e151628aed2a6abf7158809cf4f3c", "", "bb1d6929e95937287fa37d129b756746" },
-		{ "2b7e151628aed2a6abf7158809cf4f3c", "6bc1bee22e409f96e93d7e117393172a", "070a16b46b4d4144f79bdd9dd04a287c" },
+		{ "2b7e151628aed2a6abf7158809cf4f3c", "6bc1bee22e409f96e93d7e117393172a",
+		  "070a16b46b4d4144f79bdd9dd04a287c" },
 		{ "2b7e151628aed2a6abf7158809cf4f3c",
 		  "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411",
 		  "dfa66747de9ae63030ca32611497c827" },
 		{ "8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b", "", "d17ddf46adaacde531cac483de7a9367" },
-		{ "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4", "", "028962f61b7bf89efc6b551f4667d983" },
+		{ "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4", "",
+		  "028962f61b7bf89efc6b551f4667d983" },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		abuf k = ABUF_INIT, m = ABUF_INIT;
@@ -107,11 +111,19 @@ START_TEST(sha256_and_kdfs)
 	ck_assert_int_eq(crypto_kbkdf_cmac(key, 16, label, 4, ctx, 5, kb, 32), APDU_OK);
 	for (uint8_t i = 1; i <= 2; i++) {
 		size_t n = 0;
-		in[n++] = 0; in[n++] = 0; in[n++] = 0; in[n++] = i;
-		memcpy(in + n, label, 4); n += 4;
 		in[n++] = 0;
-		memcpy(in + n, ctx, 5); n += 5;
-		in[n++] = 0; in[n++] = 0; in[n++] = 1; in[n++] = 0; /* L = 256 bits */
+		in[n++] = 0;
+		in[n++] = 0;
+		in[n++] = i;
+		memcpy(in + n, label, 4);
+		n += 4;
+		in[n++] = 0;
+		memcpy(in + n, ctx, 5);
+		n += 5;
+		in[n++] = 0;
+		in[n++] = 0;
+		in[n++] = 1;
+		in[n++] = 0; /* L = 256 bits */
 		crypto_aes_cmac(key, 16, in, n, c);
 		ck_assert_int_eq(memcmp(kb + 16 * (i - 1), c, 16), 0);
 	}

@@ -124,8 +124,8 @@ START_TEST(ts48_file_systems)
 		ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
 		uint8_t aid[16];
 		cu_isdp_aid(aid, 1);
-		ck_assert_msg(smdp_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512) == 0, "%s does not install",
-			      names[i]);
+		ck_assert_msg(smdp_download(&F.host, &F.pki, F.eis, aid, pkg.p, pkg.len, 512) == 0,
+			      "%s does not install", names[i]);
 		ck_assert_uint_eq(cu_store(&F, 0x3A03, 1), 0x9000);
 		/* EF.DIR record 1 names the USIM; SELECT by that AID; EF.IMSI and EF.UST */
 		ck_assert_uint_eq(apdu("00A4080C022F00", NULL), 0x9000);
@@ -187,19 +187,19 @@ START_TEST(pins_and_access)
 	install(0, "8988211000000467285", "001010000000001", true, true);
 	ck_assert_uint_eq(apdu("00A4040C07A0000000871002", NULL), 0x9000);
 	ck_assert_uint_eq(apdu("00A4000C026F07", NULL), 0x9000);
-	ck_assert_uint_eq(apdu("00B0000009", NULL), 0x6982);               /* PIN1 not verified */
+	ck_assert_uint_eq(apdu("00B0000009", NULL), 0x6982); /* PIN1 not verified */
 	ck_assert_uint_eq(apdu("0088008011 10 00112233445566778899aabbccddeeff 00", NULL), 0x6982);
 	ck_assert_uint_eq(apdu("0020000100", NULL), 0x63C3);
 	ck_assert_uint_eq(apdu("0020000108 31313131FFFFFFFF", NULL), 0x63C2); /* wrong */
-	reload();                                                            /* the count is in NVM */
+	reload();							      /* the count is in NVM */
 	ck_assert_uint_eq(apdu("0020000100", NULL), 0x63C2);
 	ck_assert_uint_eq(apdu("0020000108 31323334FFFFFFFF", NULL), 0x9000);
-	ck_assert_uint_eq(apdu("0020000100", NULL), 0x9000);                 /* verified, counter back to 3 */
+	ck_assert_uint_eq(apdu("0020000100", NULL), 0x9000); /* verified, counter back to 3 */
 	ck_assert_uint_eq(apdu("00A4040C07A0000000871002", NULL), 0x9000);
 	ck_assert_uint_eq(apdu("00A4000C026F07", NULL), 0x9000);
 	ck_assert_uint_eq(apdu("00B0000009", &r), 0x9000);
 	tu_assert_hex(r.p, r.len, "080910100000000010", "EF.IMSI after VERIFY");
-	ck_assert_uint_eq(apdu("00D6000001 08", NULL), 0x6982);             /* ADM1 writes EF.IMSI */
+	ck_assert_uint_eq(apdu("00D6000001 08", NULL), 0x6982); /* ADM1 writes EF.IMSI */
 	ck_assert_uint_eq(apdu("0020000A08 3535353535353536", NULL), 0x63C2);
 	ck_assert_uint_eq(apdu("0020000A08 3535353535353535", NULL), 0x9000);
 	ck_assert_uint_eq(apdu("00D6000001 09", NULL), 0x9000);
@@ -225,8 +225,8 @@ START_TEST(pins_and_access)
 	ck_assert_uint_eq(apdu("002C000100", NULL), 0x63CA);
 	ck_assert_uint_eq(apdu("002C000110 3131313131313131 39393939FFFFFFFF", NULL), 0x63C9);
 	ck_assert_uint_eq(apdu("002C000110 3132333435363738 39393939FFFFFFFF", NULL), 0x9000);
-	ck_assert_uint_eq(apdu("002C000100", NULL), 0x63CA);                 /* PUK counter back to 10 */
-	ck_assert_uint_eq(apdu("0020000100", NULL), 0x9000);                 /* unblocked and verified */
+	ck_assert_uint_eq(apdu("002C000100", NULL), 0x63CA); /* PUK counter back to 10 */
+	ck_assert_uint_eq(apdu("0020000100", NULL), 0x9000); /* unblocked and verified */
 	reload();
 	ck_assert_uint_eq(apdu("0020000108 39393939FFFFFFFF", NULL), 0x9000);
 	/* DISABLE (PIN1 may be disabled), then reads need nothing; ADM1 may not be disabled */
@@ -277,7 +277,7 @@ START_TEST(no_pin_guesses_without_nvm)
 		ck_assert_uint_eq(apdu("0020000108 30303030FFFFFFFF", NULL), 0x6581);
 	ck_assert_uint_eq(apdu("0020000108 31323334FFFFFFFF", NULL), 0x6581); /* the right one: not compared */
 	ck_assert_uint_eq(apdu("002C000110 3132333435363738 39393939FFFFFFFF", NULL), 0x6581); /* PUK */
-	ck_assert_uint_eq(apdu("0020000100", NULL), 0x63C3);                 /* nothing counted, nothing verified */
+	ck_assert_uint_eq(apdu("0020000100", NULL), 0x63C3); /* nothing counted, nothing verified */
 	close(F.card->jr.fd);
 	F.card->jr.fd = keep;
 	ck_assert_int_eq(unlink(jrnl), 0);
@@ -455,9 +455,9 @@ static void generated_check(bool spn)
 		unsigned service;
 		const char *path;
 	} files[] = {
-		{ 2, "6F3B" },  { 10, "6F3C" },  { 10, "6F43" }, { 12, "6F42" }, { 19, "6F46" }, { 20, "6F60" },
-		{ 21, "6F40" }, { 27, "5F3B" },  { 27, "5F3B4F20" }, { 27, "5F3B4F52" }, { 45, "6FC5" }, { 46, "6FC6" },
-		{ 71, "6FD9" }, { 85, "6FE3" },  { 85, "6FE4" }, { 122, "5FC04F01" },
+		{ 2, "6F3B" },	{ 10, "6F3C" }, { 10, "6F43" },	    { 12, "6F42" },	 { 19, "6F46" }, { 20, "6F60" },
+		{ 21, "6F40" }, { 27, "5F3B" }, { 27, "5F3B4F20" }, { 27, "5F3B4F52" },	 { 45, "6FC5" }, { 46, "6FC6" },
+		{ 71, "6FD9" }, { 85, "6FE3" }, { 85, "6FE4" },	    { 122, "5FC04F01" },
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		unsigned n = files[i].service - 1;
@@ -491,18 +491,18 @@ START_TEST(records_and_updates)
 	tlv d;
 	ck_assert_int_eq(tlv_find(r.p + 2, r.len - 2, 0x82, &d), 0);
 	tu_assert_hex(d.value, d.len, "4221002003", "EF.ARR descriptor: linear fixed, 3 records of 32");
-	ck_assert_uint_eq(apdu("00B2000400", NULL), 0x6A83);              /* no current record yet */
-	ck_assert_uint_eq(apdu("00B2000200", &r), 0x9000);                /* next: record 1 */
+	ck_assert_uint_eq(apdu("00B2000400", NULL), 0x6A83); /* no current record yet */
+	ck_assert_uint_eq(apdu("00B2000200", &r), 0x9000);   /* next: record 1 */
 	ck_assert_uint_eq(r.len, 32);
 	ck_assert_uint_eq(r.p[7], 0x1A);
-	ck_assert_uint_eq(apdu("00B2000200", &r), 0x9000);                /* record 2 */
+	ck_assert_uint_eq(apdu("00B2000200", &r), 0x9000); /* record 2 */
 	ck_assert_uint_eq(r.p[2], 0x01);
-	ck_assert_uint_eq(apdu("00B2000400", &r), 0x9000);                /* current: still 2 */
+	ck_assert_uint_eq(apdu("00B2000400", &r), 0x9000); /* current: still 2 */
 	ck_assert_uint_eq(r.p[2], 0x01);
-	ck_assert_uint_eq(apdu("00B2000200", &r), 0x9000);                /* 3 */
+	ck_assert_uint_eq(apdu("00B2000200", &r), 0x9000); /* 3 */
 	ck_assert_uint_eq(r.p[2], 0x03);
-	ck_assert_uint_eq(apdu("00B2000200", NULL), 0x6A83);              /* no record 4 */
-	ck_assert_uint_eq(apdu("00B2000300", &r), 0x9000);                /* previous: 2 */
+	ck_assert_uint_eq(apdu("00B2000200", NULL), 0x6A83); /* no record 4 */
+	ck_assert_uint_eq(apdu("00B2000300", &r), 0x9000);   /* previous: 2 */
 	ck_assert_uint_eq(r.p[2], 0x01);
 	ck_assert_uint_eq(apdu("00B2040400", NULL), 0x6A83);
 	ck_assert_uint_eq(apdu("00B2010500", NULL), 0x6A86);
@@ -517,10 +517,12 @@ START_TEST(records_and_updates)
 	tu_assert_hex(r.p, r.len, "0102", "enhanced, from offset 0 of each record");
 	ck_assert_uint_eq(apdu("00A2010402 CAFE", NULL), 0x6A83);
 	/* EF.ARR is written by ADM1 only */
-	ck_assert_uint_eq(apdu("00DC010420 800101900080011AA40683010A950108FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", NULL), 0x6982);
+	ck_assert_uint_eq(apdu("00DC010420 800101900080011AA40683010A950108FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", NULL),
+			  0x6982);
 	ck_assert_uint_eq(apdu("0020000A08 3535353535353535", NULL), 0x9000);
 	ck_assert_uint_eq(apdu("00DC010410 800101900080011AA40683010A950108", NULL), 0x6700); /* not a whole record */
-	ck_assert_uint_eq(apdu("00DC010420 800101900080011AA40683010A950108EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE", NULL), 0x9000);
+	ck_assert_uint_eq(apdu("00DC010420 800101900080011AA40683010A950108EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE", NULL),
+			  0x9000);
 	ck_assert_uint_eq(apdu("00B2010400", &r), 0x9000);
 	ck_assert_uint_eq(r.p[31], 0xEE);
 	/* by SFI: EF.ARR has SFI 06 (its FID's low bits); READ RECORD with SFI in P2 */
@@ -530,13 +532,13 @@ START_TEST(records_and_updates)
 	/* a transparent EF by SFI: EF.ICCID (SFI 02) */
 	ck_assert_uint_eq(apdu("00B082000A", &r), 0x9000);
 	tu_assert_hex(r.p, r.len, "988812010000407682f5", "EF.ICCID by SFI");
-	ck_assert_uint_eq(apdu("00B09F0001", NULL), 0x6A82);              /* no file with SFI 1F here */
-	ck_assert_uint_eq(apdu("00B2011400", NULL), 0x6981);              /* EF.ICCID has no records */
+	ck_assert_uint_eq(apdu("00B09F0001", NULL), 0x6A82); /* no file with SFI 1F here */
+	ck_assert_uint_eq(apdu("00B2011400", NULL), 0x6981); /* EF.ICCID has no records */
 	/* EF.LOCI: written with PIN1 (disabled here), offsets checked */
 	ck_assert_uint_eq(apdu("00A4080C047FFF6F7E", NULL), 0x9000);
 	ck_assert_uint_eq(apdu("00D6000004 01020304", NULL), 0x9000);
-	ck_assert_uint_eq(apdu("00D6000A02 0102", NULL), 0x6700);         /* past the end */
-	ck_assert_uint_eq(apdu("00D6000B01 01", NULL), 0x6B00);           /* offset outside */
+	ck_assert_uint_eq(apdu("00D6000A02 0102", NULL), 0x6700); /* past the end */
+	ck_assert_uint_eq(apdu("00D6000B01 01", NULL), 0x6B00);	  /* offset outside */
 	ck_assert_uint_eq(apdu("00B0000000", &r), 0x9000);
 	tu_assert_hex(r.p, r.len, "0102030400f110fffeff01", "EF.LOCI updated");
 	/* STATUS: the current DF's FCP, the application's name */
@@ -590,11 +592,11 @@ START_TEST(cyclic_file)
 	ck_assert_uint_eq(apdu("00B2020400", &r), 0x9000);
 	ck_assert_uint_eq(r.p[0], 0xA1);
 	snprintf(cmd, sizeof(cmd), "00DC0104%02zX%s", rl, h);
-	ck_assert_uint_eq(apdu(cmd, NULL), 0x6A86);                        /* absolute: not on a cyclic EF */
+	ck_assert_uint_eq(apdu(cmd, NULL), 0x6A86); /* absolute: not on a cyclic EF */
 	/* next from record nrec wraps to 1 */
 	snprintf(cmd, sizeof(cmd), "00B2%02X0400", nrec);
 	ck_assert_uint_eq(apdu(cmd, NULL), 0x9000);
-	ck_assert_uint_eq(apdu("00B2000300", &r), 0x9000);                /* previous of none: the last */
+	ck_assert_uint_eq(apdu("00B2000300", &r), 0x9000); /* previous of none: the last */
 	abuf_free(&r);
 	abuf_free(&pkg);
 }
@@ -643,7 +645,8 @@ START_TEST(milenage_sets_through_profiles)
 	size_t i, done = 0;
 	abuf r = ABUF_INIT;
 	install(0, "8988211000000467285", "001010000000001", false, true);
-	json_array_foreach(json_object_get(V, "sets"), i, v) {
+	json_array_foreach(json_object_get(V, "sets"), i, v)
+	{
 		if (!json_object_get(v, "res") || !json_object_get(v, "ck") || !json_object_get(v, "ik"))
 			continue; /* set 6 lists f1, f4 and f5* only */
 		uint8_t k[16], opc[16], rnd[16], sqn[6], amf[2], mac_a[8], ak[6], akstar[6], ck[16], ik[16];

@@ -13,12 +13,13 @@ END_TEST
 
 START_TEST(decode_errors_leave_output)
 {
-	static const struct { const char *in; apdu_err err; size_t pos; } t[] = {
-		{ "0g", APDU_E_HEX_DIGIT, 1 },
-		{ "abc", APDU_E_HEX_ODD, 3 },
-		{ "12 3", APDU_E_HEX_ODD, 4 },
-		{ "zz", APDU_E_HEX_DIGIT, 0 },
-		{ "0x12", APDU_E_HEX_DIGIT, 1 },
+	static const struct {
+		const char *in;
+		apdu_err err;
+		size_t pos;
+	} t[] = {
+		{ "0g", APDU_E_HEX_DIGIT, 1 }, { "abc", APDU_E_HEX_ODD, 3 },	{ "12 3", APDU_E_HEX_ODD, 4 },
+		{ "zz", APDU_E_HEX_DIGIT, 0 }, { "0x12", APDU_E_HEX_DIGIT, 1 },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		abuf b = ABUF_INIT;

@@ -11,7 +11,8 @@ START_TEST(eid_vectors)
 		ck_assert_msg(eid_check(json_string_value(v)) == APDU_OK, "%s", json_string_value(v));
 	json_array_foreach(json_object_get(V, "eid_invalid"), i, v)
 		ck_assert_int_eq(eid_check(json_string_value(v)), APDU_E_CHECK_DIGIT);
-	json_array_foreach(json_object_get(V, "eid_complete"), i, v) {
+	json_array_foreach(json_object_get(V, "eid_complete"), i, v)
+	{
 		char out[33];
 		ck_assert_int_eq(eid_complete(tu_str(v, "in"), out), APDU_OK);
 		ck_assert_str_eq(out, tu_str(v, "out"));
@@ -20,7 +21,8 @@ START_TEST(eid_vectors)
 		ck_assert_int_eq(iccid_check(json_string_value(v)), APDU_OK);
 	json_array_foreach(json_object_get(V, "iccid_invalid"), i, v)
 		ck_assert_int_eq(iccid_check(json_string_value(v)), APDU_E_CHECK_DIGIT);
-	json_array_foreach(json_object_get(V, "luhn"), i, v) {
+	json_array_foreach(json_object_get(V, "luhn"), i, v)
+	{
 		char d;
 		ck_assert_int_eq(luhn_digit(tu_str(v, "in"), &d), APDU_OK);
 		ck_assert_int_eq(d, tu_str(v, "digit")[0]);

@@ -10,7 +10,11 @@ enum { F_ENABLE, F_DISABLE, F_FALLBACK, F_EMERGENCY, F_DELETE, F_CREATE_SAME };
 static const char *const f_name[] = { "enable", "disable", "set-fallback", "set-emergency", "delete", "create" };
 
 /* expected SW and resulting state of ISD-P 1 (a fall-back profile 0 is enabled when 1 is not) */
-static const struct { int state, fn; uint16_t sw; int after; } table[] = {
+static const struct {
+	int state, fn;
+	uint16_t sw;
+	int after;
+} table[] = {
 	{ ST_NONE, F_ENABLE, 0x6A88, ST_NONE },
 	{ ST_NONE, F_DISABLE, 0x6A88, ST_NONE },
 	{ ST_NONE, F_FALLBACK, 0x6A88, ST_NONE },
@@ -52,7 +56,8 @@ static int state_of(cu_fixture *f, int n)
 	cu_isdp_aid(aid, n);
 	hex_encode(aid, 16, ah);
 	int st = ST_NONE;
-	json_array_foreach(json_object_get(s, "profiles"), i, p) {
+	json_array_foreach(json_object_get(s, "profiles"), i, p)
+	{
 		if (strcmp(json_string_value(json_object_get(p, "aid")), ah))
 			continue;
 		const char *name = json_string_value(json_object_get(p, "state"));
@@ -111,8 +116,8 @@ START_TEST(state_table)
 	case F_DELETE: sw = cu_delete(&f, 1); break;
 	case F_CREATE_SAME: sw = cu_create(&f, 1); break;
 	}
-	ck_assert_msg(sw == table[row].sw, "%s on %s: SW %04x, expected %04x", f_name[table[row].fn],
-		      st_name[want], sw, table[row].sw);
+	ck_assert_msg(sw == table[row].sw, "%s on %s: SW %04x, expected %04x", f_name[table[row].fn], st_name[want], sw,
+		      table[row].sw);
 	ck_assert_msg(state_of(&f, 1) == table[row].after, "%s on %s: state %s, expected %s", f_name[table[row].fn],
 		      st_name[want], st_name[state_of(&f, 1)], st_name[table[row].after]);
 	/* exactly one profile stays enabled */

@@ -8,7 +8,8 @@ START_TEST(ts35208_sets)
 	json_t *V = tu_vectors("milenage-ts35208.json"), *v;
 	size_t i;
 	ck_assert_uint_eq(json_array_size(json_object_get(V, "sets")), 6);
-	json_array_foreach(json_object_get(V, "sets"), i, v) {
+	json_array_foreach(json_object_get(V, "sets"), i, v)
+	{
 		uint8_t k[16], op[16], opc[16], rnd[16], sqn[6], amf[2];
 		int set = (int)json_integer_value(json_object_get(v, "set"));
 		tu_hexfix(k, 16, tu_str(v, "k"));
@@ -22,8 +23,13 @@ START_TEST(ts35208_sets)
 		ck_assert_int_eq(milenage_all(k, opc, rnd, sqn, amf, &m), APDU_OK);
 		tu_assert_hex(m.mac_a, 8, tu_str(v, "mac_a"), "set %d f1", set);
 		tu_assert_hex(m.mac_s, 8, tu_str(v, "mac_s"), "set %d f1*", set);
-		struct { const char *key; const uint8_t *p; size_t n; } f[] = {
-			{ "res", m.res, 8 }, { "ck", m.ck, 16 }, { "ik", m.ik, 16 }, { "ak", m.ak, 6 }, { "ak_star", m.ak_star, 6 },
+		struct {
+			const char *key;
+			const uint8_t *p;
+			size_t n;
+		} f[] = {
+			{ "res", m.res, 8 }, { "ck", m.ck, 16 },	  { "ik", m.ik, 16 },
+			{ "ak", m.ak, 6 },   { "ak_star", m.ak_star, 6 },
 		};
 		int checked = 0;
 		for (size_t j = 0; j < 5; j++) {

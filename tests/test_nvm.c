@@ -346,8 +346,8 @@ START_TEST(installed_files_are_rebuilt_not_saved)
 	doc = json_load_file(snap, 0, NULL);
 	p = json_array_get(json_object_get(doc, "profiles"), 0);
 	json_array_append_new(json_object_get(p, "pins"),
-			      json_pack("{s:i,s:i,s:i,s:i,s:i,s:b,s:s}", "ref", 1, "max", 3, "left", 3, "unblock_ref", 1,
-					"attrs", 1, "enabled", 1, "value", "31323334ffffffff"));
+			      json_pack("{s:i,s:i,s:i,s:i,s:i,s:b,s:s}", "ref", 1, "max", 3, "left", 3, "unblock_ref",
+					1, "attrs", 1, "enabled", 1, "value", "31323334ffffffff"));
 	ck_assert_int_eq(json_dump_file(doc, snap, 0), 0);
 	json_decref(doc);
 	refused("does not match the package's PINs");
@@ -463,7 +463,7 @@ START_TEST(bad_record_before_good_ones_refused)
 	abuf j = slurp(jrnl);
 	const uint8_t *p = j.p + off + JOURNAL_REC_HDR;
 	uint32_t len = (uint32_t)j.p[off + 24] << 24 | (uint32_t)j.p[off + 25] << 16 | (uint32_t)j.p[off + 26] << 8 |
-		       j.p[off + 27];
+		j.p[off + 27];
 	char *doc = strndup((const char *)p, len);
 	char *f = strstr(doc, "\"fallback_threshold\":");
 	ck_assert_ptr_nonnull(f);

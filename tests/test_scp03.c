@@ -30,7 +30,8 @@ START_TEST(pysim_sessions)
 	size_t i;
 	static const char *const cases[] = { "case_1", "case_2", "case_3", "case_4" };
 	ck_assert_uint_eq(json_array_size(sessions), 9);
-	json_array_foreach(sessions, i, v) {
+	json_array_foreach(sessions, i, v)
+	{
 		const char *name = tu_str(v, "name");
 		scp03_keys k;
 		scp03_session host, card;
@@ -47,8 +48,9 @@ START_TEST(pysim_sessions)
 
 		/* card side: same challenges give the same response, cryptogram included */
 		abuf_reset(&out);
-		ck_assert_int_eq(scp03_card_init(&card, &k, iu_rsp.p[12], hc, iu_rsp.p + 13, iu_rsp.p, iu_rsp.p + 29, &out),
-				 APDU_OK);
+		ck_assert_int_eq(
+			scp03_card_init(&card, &k, iu_rsp.p[12], hc, iu_rsp.p + 13, iu_rsp.p, iu_rsp.p + 29, &out),
+			APDU_OK);
 		tu_assert_hex(out.p, out.len, tu_str(v, "init_upd_rsp"), "%s card INITIALIZE UPDATE response", name);
 
 		uint8_t level;
@@ -141,68 +143,74 @@ START_TEST(card_rejects)
 {
 	static const uint8_t levels[] = { 0x01, 0x03, 0x11, 0x13, 0x33 };
 	for (size_t L = 0; L < sizeof(levels); L++)
-	for (size_t kl = 16; kl <= 32; kl += 8) {
-		scp03_keys k;
-		memset(&k, 0, sizeof(k));
-		k.kvn = 0x30;
-		k.key_len = kl;
-		for (size_t i = 0; i < kl; i++) {
-			k.enc[i] = (uint8_t)i;
-			k.mac[i] = (uint8_t)(0x40 + i);
-			k.dek[i] = (uint8_t)(0x80 + i);
-		}
-		uint8_t hc[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, cc[8], kdd[10] = { 0 }, seq[3] = { 0, 0, 7 };
-		const uint8_t aid[16] = { 0xa0, 0, 0, 5, 0x59, 0x10, 0x10 };
-		ck_assert_int_eq(scp03_card_challenge(&k, seq, aid, 16, cc), APDU_OK);
-		scp03_session host, card;
-		memset(&host, 0, sizeof(host));
-		memset(&card, 0, sizeof(card));
-		abuf r = ABUF_INIT, ea = ABUF_INIT, w = ABUF_INIT, p = ABUF_INIT, rr = ABUF_INIT, hh = ABUF_INIT;
-		ck_assert_int_eq(scp03_card_init(&card, &k, 0x70, hc, cc, kdd, seq, &r), APDU_OK);
-		ck_assert_uint_eq(r.len, 32);
-		ck_assert_int_eq(scp03_host_init(&host, &k, hc, r.p, r.len), APDU_OK);
-		ck_assert_int_eq(scp03_host_external_authenticate(&host, levels[L], &ea), APDU_OK);
-		ea.p[6] ^= 1; /* host cryptogram */
-		ck_assert_int_eq(scp03_card_external_authenticate(&card, ea.p, ea.len), APDU_E_MAC);
-		ea.p[6] ^= 1;
-		ea.p[ea.len - 1] ^= 1; /* MAC */
-		ck_assert_int_eq(scp03_card_external_authenticate(&card, ea.p, ea.len), APDU_E_MAC);
-		ea.p[ea.len - 1] ^= 1;
-		ck_assert_int_eq(scp03_card_external_authenticate(&card, ea.p, ea.len), APDU_OK);
-		for (int n = 0; n < 3; n++) {
-			uint8_t cmd[40] = { 0x80, 0xe2, 0x91, (uint8_t)n, 30 };
-			for (int i = 0; i < 30; i++)
-				cmd[5 + i] = (uint8_t)(i * n);
-			abuf_reset(&w);
-			ck_assert_int_eq(scp03_wrap_command(&host, cmd, 35, &w), APDU_OK);
-			w.p[w.len - 3] ^= 1;
-			abuf_reset(&p);
-			ck_assert_int_eq(scp03_card_unwrap_command(&card, w.p, w.len, &p), APDU_E_MAC);
-			ck_assert_uint_eq(p.len, 0);
-			w.p[w.len - 3] ^= 1;
-			ck_assert_int_eq(scp03_card_unwrap_command(&card, w.p, w.len, &p), APDU_OK);
-			ck_assert_uint_eq(p.len, 35);
-			ck_assert_int_eq(memcmp(p.p, cmd, 35), 0);
-			/* replay: the chain moved on */
-			abuf_reset(&p);
-			ck_assert_int_eq(scp03_card_unwrap_command(&card, w.p, w.len, &p), APDU_E_MAC);
-			/* the response, protected by the card, unwrapped by the host */
-			const uint8_t data[5] = { 0x5a, 0x03, 1, 2, (uint8_t)n };
+		for (size_t kl = 16; kl <= 32; kl += 8) {
+			scp03_keys k;
+			memset(&k, 0, sizeof(k));
+			k.kvn = 0x30;
+			k.key_len = kl;
+			for (size_t i = 0; i < kl; i++) {
+				k.enc[i] = (uint8_t)i;
+				k.mac[i] = (uint8_t)(0x40 + i);
+				k.dek[i] = (uint8_t)(0x80 + i);
+			}
+			uint8_t hc[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, cc[8], kdd[10] = { 0 }, seq[3] = { 0, 0, 7 };
+			const uint8_t aid[16] = { 0xa0, 0, 0, 5, 0x59, 0x10, 0x10 };
+			ck_assert_int_eq(scp03_card_challenge(&k, seq, aid, 16, cc), APDU_OK);
+			scp03_session host, card;
+			memset(&host, 0, sizeof(host));
+			memset(&card, 0, sizeof(card));
+			abuf r = ABUF_INIT, ea = ABUF_INIT, w = ABUF_INIT, p = ABUF_INIT, rr = ABUF_INIT,
+			     hh = ABUF_INIT;
+			ck_assert_int_eq(scp03_card_init(&card, &k, 0x70, hc, cc, kdd, seq, &r), APDU_OK);
+			ck_assert_uint_eq(r.len, 32);
+			ck_assert_int_eq(scp03_host_init(&host, &k, hc, r.p, r.len), APDU_OK);
+			ck_assert_int_eq(scp03_host_external_authenticate(&host, levels[L], &ea), APDU_OK);
+			ea.p[6] ^= 1; /* host cryptogram */
+			ck_assert_int_eq(scp03_card_external_authenticate(&card, ea.p, ea.len), APDU_E_MAC);
+			ea.p[6] ^= 1;
+			ea.p[ea.len - 1] ^= 1; /* MAC */
+			ck_assert_int_eq(scp03_card_external_authenticate(&card, ea.p, ea.len), APDU_E_MAC);
+			ea.p[ea.len - 1] ^= 1;
+			ck_assert_int_eq(scp03_card_external_authenticate(&card, ea.p, ea.len), APDU_OK);
+			for (int n = 0; n < 3; n++) {
+				uint8_t cmd[40] = { 0x80, 0xe2, 0x91, (uint8_t)n, 30 };
+				for (int i = 0; i < 30; i++)
+					cmd[5 + i] = (uint8_t)(i * n);
+				abuf_reset(&w);
+				ck_assert_int_eq(scp03_wrap_command(&host, cmd, 35, &w), APDU_OK);
+				w.p[w.len - 3] ^= 1;
+				abuf_reset(&p);
+				ck_assert_int_eq(scp03_card_unwrap_command(&card, w.p, w.len, &p), APDU_E_MAC);
+				ck_assert_uint_eq(p.len, 0);
+				w.p[w.len - 3] ^= 1;
+				ck_assert_int_eq(scp03_card_unwrap_command(&card, w.p, w.len, &p), APDU_OK);
+				ck_assert_uint_eq(p.len, 35);
+				ck_assert_int_eq(memcmp(p.p, cmd, 35), 0);
+				/* replay: the chain moved on */
+				abuf_reset(&p);
+				ck_assert_int_eq(scp03_card_unwrap_command(&card, w.p, w.len, &p), APDU_E_MAC);
+				/* the response, protected by the card, unwrapped by the host */
+				const uint8_t data[5] = { 0x5a, 0x03, 1, 2, (uint8_t)n };
+				abuf_reset(&rr);
+				ck_assert_int_eq(scp03_card_wrap_response(&card, data, 5, 0x9000, &rr), APDU_OK);
+				abuf_reset(&hh);
+				ck_assert_int_eq(scp03_unwrap_response(&host, rr.p, rr.len, 0x9000, &hh), APDU_OK);
+				ck_assert_uint_eq(hh.len, 5);
+				ck_assert_int_eq(memcmp(hh.p, data, 5), 0);
+				if (levels[L] & SCP03_LEVEL_RENC)
+					ck_assert_int_ne(memcmp(rr.p, data, 5), 0);
+			}
+			/* error status words carry no protection */
 			abuf_reset(&rr);
-			ck_assert_int_eq(scp03_card_wrap_response(&card, data, 5, 0x9000, &rr), APDU_OK);
-			abuf_reset(&hh);
-			ck_assert_int_eq(scp03_unwrap_response(&host, rr.p, rr.len, 0x9000, &hh), APDU_OK);
-			ck_assert_uint_eq(hh.len, 5);
-			ck_assert_int_eq(memcmp(hh.p, data, 5), 0);
-			if (levels[L] & SCP03_LEVEL_RENC)
-				ck_assert_int_ne(memcmp(rr.p, data, 5), 0);
+			ck_assert_int_eq(scp03_card_wrap_response(&card, NULL, 0, 0x6a88, &rr), APDU_OK);
+			ck_assert_uint_eq(rr.len, 0);
+			abuf_free(&r);
+			abuf_free(&ea);
+			abuf_free(&w);
+			abuf_free(&p);
+			abuf_free(&rr);
+			abuf_free(&hh);
 		}
-		/* error status words carry no protection */
-		abuf_reset(&rr);
-		ck_assert_int_eq(scp03_card_wrap_response(&card, NULL, 0, 0x6a88, &rr), APDU_OK);
-		ck_assert_uint_eq(rr.len, 0);
-		abuf_free(&r); abuf_free(&ea); abuf_free(&w); abuf_free(&p); abuf_free(&rr); abuf_free(&hh);
-	}
 }
 END_TEST
 
@@ -285,7 +293,11 @@ START_TEST(scp03t_roundtrip)
 		ck_assert_int_eq(scp03t_host_unwrap(&host, r.p, r.len, &rp), APDU_OK);
 		ck_assert_uint_eq(rp.len, sizeof(resp));
 		ck_assert_int_eq(memcmp(rp.p, resp, sizeof(resp)), 0);
-		abuf_free(&seg); abuf_free(&w); abuf_free(&p); abuf_free(&r); abuf_free(&rp);
+		abuf_free(&seg);
+		abuf_free(&w);
+		abuf_free(&p);
+		abuf_free(&r);
+		abuf_free(&rp);
 	}
 	/* an empty answer is the R-MAC alone */
 	abuf r = ABUF_INIT, rp = ABUF_INIT;
@@ -298,7 +310,12 @@ START_TEST(scp03t_roundtrip)
 	ck_assert_int_eq(scp03t_card_unwrap(&card, open.p, open.len, &junk), APDU_E_BAD_TAG);
 	ck_assert_int_eq(scp03t_card_unwrap(&card, auth.p, auth.len - 1, &junk), APDU_E_TRUNC_VALUE);
 	ck_assert_uint_eq(junk.len, 0);
-	abuf_free(&open); abuf_free(&ans); abuf_free(&auth); abuf_free(&r); abuf_free(&rp); abuf_free(&junk);
+	abuf_free(&open);
+	abuf_free(&ans);
+	abuf_free(&auth);
+	abuf_free(&r);
+	abuf_free(&rp);
+	abuf_free(&junk);
 }
 END_TEST
 

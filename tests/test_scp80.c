@@ -35,7 +35,8 @@ START_TEST(pysim_commands)
 	json_t *cmds = json_object_get(V, "commands"), *v;
 	size_t i;
 	ck_assert_uint_ge(json_array_size(cmds), 7);
-	json_array_foreach(cmds, i, v) {
+	json_array_foreach(cmds, i, v)
+	{
 		const char *name = tu_str(v, "name");
 		scp80_keyset ks;
 		keyset_from(json_object_get(json_object_get(V, "keysets"), tu_str(v, "keyset")), &ks);
@@ -109,7 +110,8 @@ START_TEST(pysim_pors)
 	size_t i;
 	int failing = 0;
 	ck_assert_uint_ge(json_array_size(pors), 8);
-	json_array_foreach(pors, i, v) {
+	json_array_foreach(pors, i, v)
+	{
 		const char *name = tu_str(v, "name");
 		scp80_keyset ks;
 		keyset_from(json_object_get(json_object_get(V, "keysets"), tu_str(v, "keyset")), &ks);
@@ -154,14 +156,16 @@ START_TEST(expanded_format)
 {
 	json_t *v, *a;
 	size_t i, j;
-	json_array_foreach(json_object_get(V, "expanded_commands"), i, v) {
+	json_array_foreach(json_object_get(V, "expanded_commands"), i, v)
+	{
 		json_t *apdus = json_object_get(v, "apdus");
 		size_t n = json_array_size(apdus);
 		abuf bufs[4], out = ABUF_INIT;
 		const uint8_t *ptrs[4];
 		size_t lens[4];
 		ck_assert_uint_le(n, 4);
-		json_array_foreach(apdus, j, a) {
+		json_array_foreach(apdus, j, a)
+		{
 			abuf_init(&bufs[j]);
 			tu_hex(&bufs[j], json_string_value(a));
 			ptrs[j] = bufs[j].p;
@@ -187,7 +191,8 @@ START_TEST(expanded_format)
 			abuf_free(&bufs[j]);
 		abuf_free(&out);
 	}
-	json_array_foreach(json_object_get(V, "expanded_responses"), i, v) {
+	json_array_foreach(json_object_get(V, "expanded_responses"), i, v)
+	{
 		abuf in = ABUF_INIT;
 		tu_hex(&in, tu_str(v, "response"));
 		scp80_response r;
@@ -255,11 +260,15 @@ END_TEST
  * unwraps what the host wrapped, and the host unwraps the PoR the card wrapped. */
 START_TEST(roundtrip_all_spi)
 {
-	static const struct { uint8_t alg; size_t klen; } algs[] = {
+	static const struct {
+		uint8_t alg;
+		size_t klen;
+	} algs[] = {
 		{ 0x2, 16 }, { 0x2, 24 }, { 0x2, 32 }, { 0x5, 16 }, { 0x9, 24 },
 	};
 	static const uint8_t sigs[] = { SCP80_SIG_NONE, SCP80_SIG_RC, SCP80_SIG_CC };
-	static const uint8_t cntrs[] = { SCP80_CNTR_NONE, SCP80_CNTR_AVAILABLE, SCP80_CNTR_HIGHER, SCP80_CNTR_ONE_HIGHER };
+	static const uint8_t cntrs[] = { SCP80_CNTR_NONE, SCP80_CNTR_AVAILABLE, SCP80_CNTR_HIGHER,
+					 SCP80_CNTR_ONE_HIGHER };
 	static const size_t lens[] = { 0, 1, 7, 8, 15, 16, 17, 100 };
 	const uint8_t tar[3] = { 0, 0, 1 }, cntr[5] = { 0, 0, 0, 0, 0x2a };
 	uint8_t data[128];
@@ -267,65 +276,126 @@ START_TEST(roundtrip_all_spi)
 		data[i] = (uint8_t)(i * 13);
 	unsigned count = 0;
 	for (size_t a = 0; a < sizeof(algs) / sizeof(algs[0]); a++)
-	for (size_t s1 = 0; s1 < 3; s1++)
-	for (int ciph = 0; ciph < 2; ciph++)
-	for (size_t c = 0; c < 4; c++)
-	for (int por = 0; por < 3; por++)
-	for (size_t s2 = 0; s2 < 3; s2++)
-	for (int pciph = 0; pciph < 2; pciph++)
-	for (int submit = 0; submit < 2; submit++) {
-		scp80_keyset ks;
-		memset(&ks, 0, sizeof(ks));
-		ks.kic = (uint8_t)(0x10 | algs[a].alg);
-		ks.kid = (uint8_t)(0x10 | (sigs[s1] == SCP80_SIG_RC || sigs[s2] == SCP80_SIG_RC ? 0x5 : algs[a].alg));
-		if ((sigs[s1] == SCP80_SIG_RC && sigs[s2] == SCP80_SIG_CC && algs[a].alg != 0x5) ||
-		    (sigs[s2] == SCP80_SIG_RC && sigs[s1] == SCP80_SIG_CC && algs[a].alg != 0x5))
-			continue; /* one KID cannot name CRC32 and an AES/3DES-3 CC at once */
-		for (size_t k = 0; k < algs[a].klen; k++) {
-			ks.kic_key[k] = (uint8_t)(k + 1);
-			ks.kid_key[k] = (uint8_t)(0x80 + k);
-		}
-		ks.kic_key_len = ks.kid_key_len = algs[a].klen;
-		uint16_t spi = (uint16_t)(((sigs[s1] | (ciph ? SCP80_SPI1_CIPHER : 0) | cntrs[c]) << 8) |
-					  (por | (sigs[s2] << 2) | (pciph ? SCP80_SPI2_POR_CIPHER : 0) |
-					   (submit ? SCP80_SPI2_POR_SUBMIT : 0)));
-		for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
-			abuf pkt = ABUF_INIT, back = ABUF_INIT, por_pkt = ABUF_INIT, por_back = ABUF_INIT;
-			ck_assert_int_eq(scp80_wrap_command(&ks, spi, tar, cntr, data, lens[l], &pkt), APDU_OK);
-			scp80_cmd_hdr h;
-			ck_assert_msg(scp80_unwrap_command(&ks, pkt.p, pkt.len, &h, &back) == APDU_OK, "spi %04x", spi);
-			ck_assert_uint_eq(back.len, lens[l]);
-			ck_assert(tu_memeq(back.p, data, lens[l]));
-			ck_assert_int_eq(memcmp(h.cntr, cntr, 5), 0);
-			if (ciph && lens[l] >= 8) {
-				/* ciphering hides the data */
-				for (size_t off = 0; off + lens[l] <= pkt.len; off++)
-					ck_assert_int_ne(memcmp(pkt.p + off, data, lens[l]), 0);
-			}
-			/* any single flipped bit after the header is caught when the packet carries a CC or RC */
-			if (sigs[s1] != SCP80_SIG_NONE && lens[l] == 17) {
-				for (size_t pos = 10; pos < pkt.len; pos += 3) {
-					abuf junk = ABUF_INIT;
-					pkt.p[pos] ^= 0x01;
-					ck_assert_int_ne(scp80_unwrap_command(&ks, pkt.p, pkt.len, &h, &junk), APDU_OK);
-					ck_assert_uint_eq(junk.len, 0);
-					pkt.p[pos] ^= 0x01;
-					abuf_free(&junk);
-				}
-			}
-			scp80_por_hdr ph = { { 0, 0, 1 }, { 0, 0, 0, 0, 0x2a }, SCP80_POR_OK }, ph2;
-			ck_assert_int_eq(scp80_wrap_por(&ks, spi, &ph, data, lens[l], true, &por_pkt), APDU_OK);
-			ck_assert_int_eq(scp80_unwrap_por(&ks, spi, por_pkt.p, por_pkt.len, &ph2, &por_back), APDU_OK);
-			ck_assert_uint_eq(por_back.len, lens[l]);
-			ck_assert(tu_memeq(por_back.p, data, lens[l]));
-			ck_assert_uint_eq(ph2.status, 0);
-			abuf_free(&pkt);
-			abuf_free(&back);
-			abuf_free(&por_pkt);
-			abuf_free(&por_back);
-			count++;
-		}
-	}
+		for (size_t s1 = 0; s1 < 3; s1++)
+			for (int ciph = 0; ciph < 2; ciph++)
+				for (size_t c = 0; c < 4; c++)
+					for (int por = 0; por < 3; por++)
+						for (size_t s2 = 0; s2 < 3; s2++)
+							for (int pciph = 0; pciph < 2; pciph++)
+								for (int submit = 0; submit < 2; submit++) {
+									scp80_keyset ks;
+									memset(&ks, 0, sizeof(ks));
+									ks.kic = (uint8_t)(0x10 | algs[a].alg);
+									ks.kid = (uint8_t)(0x10 |
+											   (sigs[s1] == SCP80_SIG_RC ||
+													    sigs[s2] ==
+														    SCP80_SIG_RC
+												    ? 0x5
+												    : algs[a].alg));
+									if ((sigs[s1] == SCP80_SIG_RC &&
+									     sigs[s2] == SCP80_SIG_CC &&
+									     algs[a].alg != 0x5) ||
+									    (sigs[s2] == SCP80_SIG_RC &&
+									     sigs[s1] == SCP80_SIG_CC &&
+									     algs[a].alg != 0x5))
+										continue; /* one KID cannot name CRC32 and an AES/3DES-3 CC at once */
+									for (size_t k = 0; k < algs[a].klen; k++) {
+										ks.kic_key[k] = (uint8_t)(k + 1);
+										ks.kid_key[k] = (uint8_t)(0x80 + k);
+									}
+									ks.kic_key_len = ks.kid_key_len = algs[a].klen;
+									uint16_t spi =
+										(uint16_t)(((sigs[s1] |
+											     (ciph ? SCP80_SPI1_CIPHER
+												   : 0) |
+											     cntrs[c])
+											    << 8) |
+											   (por | (sigs[s2] << 2) |
+											    (pciph ? SCP80_SPI2_POR_CIPHER
+												   : 0) |
+											    (submit ? SCP80_SPI2_POR_SUBMIT
+												    : 0)));
+									for (size_t l = 0;
+									     l < sizeof(lens) / sizeof(lens[0]); l++) {
+										abuf pkt = ABUF_INIT, back = ABUF_INIT,
+										     por_pkt = ABUF_INIT,
+										     por_back = ABUF_INIT;
+										ck_assert_int_eq(scp80_wrap_command(
+													 &ks, spi, tar,
+													 cntr, data,
+													 lens[l], &pkt),
+												 APDU_OK);
+										scp80_cmd_hdr h;
+										ck_assert_msg(scp80_unwrap_command(
+												      &ks, pkt.p,
+												      pkt.len, &h,
+												      &back) == APDU_OK,
+											      "spi %04x", spi);
+										ck_assert_uint_eq(back.len, lens[l]);
+										ck_assert(tu_memeq(back.p, data,
+												   lens[l]));
+										ck_assert_int_eq(
+											memcmp(h.cntr, cntr, 5), 0);
+										if (ciph && lens[l] >= 8) {
+											/* ciphering hides the data */
+											for (size_t off = 0;
+											     off + lens[l] <= pkt.len;
+											     off++)
+												ck_assert_int_ne(
+													memcmp(pkt.p + off,
+													       data,
+													       lens[l]),
+													0);
+										}
+										/* any single flipped bit after the header is caught when the packet carries a CC or RC */
+										if (sigs[s1] != SCP80_SIG_NONE &&
+										    lens[l] == 17) {
+											for (size_t pos = 10;
+											     pos < pkt.len; pos += 3) {
+												abuf junk = ABUF_INIT;
+												pkt.p[pos] ^= 0x01;
+												ck_assert_int_ne(
+													scp80_unwrap_command(
+														&ks,
+														pkt.p,
+														pkt.len,
+														&h,
+														&junk),
+													APDU_OK);
+												ck_assert_uint_eq(
+													junk.len, 0);
+												pkt.p[pos] ^= 0x01;
+												abuf_free(&junk);
+											}
+										}
+										scp80_por_hdr ph = { { 0, 0, 1 },
+												     { 0, 0, 0, 0,
+												       0x2a },
+												     SCP80_POR_OK },
+											      ph2;
+										ck_assert_int_eq(
+											scp80_wrap_por(&ks, spi, &ph,
+												       data, lens[l],
+												       true, &por_pkt),
+											APDU_OK);
+										ck_assert_int_eq(
+											scp80_unwrap_por(
+												&ks, spi, por_pkt.p,
+												por_pkt.len, &ph2,
+												&por_back),
+											APDU_OK);
+										ck_assert_uint_eq(por_back.len,
+												  lens[l]);
+										ck_assert(tu_memeq(por_back.p, data,
+												   lens[l]));
+										ck_assert_uint_eq(ph2.status, 0);
+										abuf_free(&pkt);
+										abuf_free(&back);
+										abuf_free(&por_pkt);
+										abuf_free(&por_back);
+										count++;
+									}
+								}
 	ck_assert_uint_gt(count, 10000);
 }
 END_TEST
@@ -358,7 +428,8 @@ START_TEST(unwrap_errors)
 	apdu_err e = scp80_unwrap_command(&other, pkt.p, pkt.len, &h, &out);
 	ck_assert_int_ne(e, APDU_OK);
 	/* with the ciphering key also wrong the padding counter is garbage: 01 or 05 */
-	ck_assert(scp80_por_status_for(e) == SCP80_POR_RC_CC_DS_FAILED || scp80_por_status_for(e) == SCP80_POR_CIPHERING_ERROR);
+	ck_assert(scp80_por_status_for(e) == SCP80_POR_RC_CC_DS_FAILED ||
+		  scp80_por_status_for(e) == SCP80_POR_CIPHERING_ERROR);
 	other = ks;
 	other.kid_key[0] ^= 1;
 	other.kic_key[0] = ks.kic_key[0];

@@ -30,8 +30,13 @@ END_TEST
 START_TEST(deliver_and_submit)
 {
 	const uint8_t ud[] = { 0x02, 0x70, 0x00, 0xaa, 0xbb };
-	sms_deliver d = { .first_octet = 0x40, .oa = { 0x81, "12345678" }, .pid = 0x7f, .dcs = 0xf6,
-			  .scts = { 0x22, 0x70, 0x52, 0, 0, 0, 0 }, .ud = ud, .ud_len = sizeof(ud) };
+	sms_deliver d = { .first_octet = 0x40,
+			  .oa = { 0x81, "12345678" },
+			  .pid = 0x7f,
+			  .dcs = 0xf6,
+			  .scts = { 0x22, 0x70, 0x52, 0, 0, 0, 0 },
+			  .ud = ud,
+			  .ud_len = sizeof(ud) };
 	abuf b = ABUF_INIT;
 	ck_assert_int_eq(sms_deliver_build(&d, &b), APDU_OK);
 	tu_assert_hex(b.p, b.len, "40 0881214365877ff6 22705200000000 05 027000aabb", "SMS-DELIVER");
@@ -49,8 +54,13 @@ START_TEST(deliver_and_submit)
 	ck_assert_int_eq(sms_deliver_build(&d, &b), APDU_E_UNSUPPORTED);
 	abuf_free(&b);
 
-	sms_submit s = { .first_octet = 0x41, .mr = 0, .da = { 0x91, "4477" }, .pid = 0x7f, .dcs = 0xf6,
-			 .ud = ud, .ud_len = sizeof(ud) };
+	sms_submit s = { .first_octet = 0x41,
+			 .mr = 0,
+			 .da = { 0x91, "4477" },
+			 .pid = 0x7f,
+			 .dcs = 0xf6,
+			 .ud = ud,
+			 .ud_len = sizeof(ud) };
 	abuf sb = ABUF_INIT;
 	ck_assert_int_eq(sms_submit_build(&s, &sb), APDU_OK);
 	tu_assert_hex(sb.p, sb.len, "41 00 04914477 7f f6 05 027000aabb", "SMS-SUBMIT");
@@ -114,7 +124,8 @@ START_TEST(concat_roundtrip)
 			for (size_t k = 0; k < n; k++) {
 				size_t idx = rev ? n - 1 - k : k;
 				ck_assert_uint_le(parts[idx].len, SMS_MAX_UD);
-				ck_assert_int_eq(sms_reassembly_feed(&r, parts[idx].p, parts[idx].len, &complete, &out), APDU_OK);
+				ck_assert_int_eq(sms_reassembly_feed(&r, parts[idx].p, parts[idx].len, &complete, &out),
+						 APDU_OK);
 				ck_assert_int_eq(complete, k == n - 1);
 			}
 			ck_assert_uint_eq(out.len, len);
@@ -149,7 +160,7 @@ START_TEST(reassembly_errors)
 	ck_assert_int_eq(sms_reassembly_feed(&r, p.p, p.len, &complete, &out), APDU_OK);
 	ck_assert(!complete);
 	ck_assert_int_eq(sms_reassembly_feed(&r, p.p, p.len, &complete, &out), APDU_E_INVAL); /* duplicate */
-	p.p[5] = 0x04;                                                                         /* seq > total */
+	p.p[5] = 0x04;									      /* seq > total */
 	ck_assert_int_eq(sms_reassembly_feed(&r, p.p, p.len, &complete, &out), APDU_E_BAD_LENGTH);
 	p.p[5] = 0x00;
 	ck_assert_int_eq(sms_reassembly_feed(&r, p.p, p.len, &complete, &out), APDU_E_BAD_LENGTH);

@@ -17,7 +17,7 @@ START_TEST(ber_parse_table)
 		{ "5f3781 80", APDU_E_TRUNC_VALUE, 0, 0 },
 		{ "9f7001 07", APDU_OK, 0x9f70, 1 },
 		{ "df810101 aa", APDU_OK, 0xdf8101, 1 },
-		{ "df81818101 aa", APDU_E_BAD_TAG, 0, 0 },   /* 4-byte tag */
+		{ "df81818101 aa", APDU_E_BAD_TAG, 0, 0 }, /* 4-byte tag */
 		{ "df81", APDU_E_TRUNC_HEADER, 0, 0 },
 		{ "04 8100", APDU_OK, 0x04, 0 },
 		{ "04 820001 ff", APDU_OK, 0x04, 1 },
@@ -65,9 +65,12 @@ START_TEST(builder_roundtrip)
 		abuf_free(&v);
 	}
 	/* length encodings of pySim's BerTlvLen vectors */
-	static const struct { size_t len; const char *hex; } L[] = {
-		{ 0, "00" }, { 1, "01" }, { 127, "7f" }, { 128, "8180" }, { 198, "81c6" },
-		{ 255, "81ff" }, { 256, "820100" }, { 65535, "82ffff" },
+	static const struct {
+		size_t len;
+		const char *hex;
+	} L[] = {
+		{ 0, "00" },	 { 1, "01" },	  { 127, "7f" },     { 128, "8180" },
+		{ 198, "81c6" }, { 255, "81ff" }, { 256, "820100" }, { 65535, "82ffff" },
 	};
 	for (size_t i = 0; i < sizeof(L) / sizeof(L[0]); i++) {
 		abuf b = ABUF_INIT;
@@ -177,7 +180,13 @@ END_TEST
 
 START_TEST(comprehension_tlv)
 {
-	static const struct { const char *hex; apdu_err err; uint16_t tag; bool cr; size_t len; } t[] = {
+	static const struct {
+		const char *hex;
+		apdu_err err;
+		uint16_t tag;
+		bool cr;
+		size_t len;
+	} t[] = {
 		{ "820283 81", APDU_OK, 0x02, true, 2 },
 		{ "0b00", APDU_OK, 0x0b, false, 0 },
 		{ "7f8001 01 aa", APDU_OK, 0x0001, true, 1 },
@@ -185,7 +194,7 @@ START_TEST(comprehension_tlv)
 		{ "00 01 aa", APDU_E_BAD_TAG, 0, false, 0 },
 		{ "80 01 aa", APDU_E_BAD_TAG, 0, false, 0 },
 		{ "ff 01 aa", APDU_E_BAD_TAG, 0, false, 0 },
-		{ "8b 817f", APDU_E_BAD_LENGTH, 0, false, 0 },   /* 81 only for 128..255 */
+		{ "8b 817f", APDU_E_BAD_LENGTH, 0, false, 0 }, /* 81 only for 128..255 */
 		{ "8b 84", APDU_E_BAD_LENGTH, 0, false, 0 },
 		{ "8b 8180", APDU_E_TRUNC_VALUE, 0, false, 0 },
 		{ "7f80", APDU_E_TRUNC_HEADER, 0, false, 0 },

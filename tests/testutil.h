@@ -73,19 +73,19 @@ static inline void tu_hexfix(uint8_t *out, size_t n, const char *hex)
 }
 
 /* Asserts that (p, len) equals the hex string, printing both on mismatch. */
-#define tu_assert_hex(ptr_, n_, hex_, ...)                                                                  \
-	do {                                                                                             \
-		char *got_ = hex_encode_alloc((ptr_), (n_));                                               \
-		abuf want_ = ABUF_INIT;                                                                  \
-		hex_decode((hex_), &want_, NULL);                                                         \
-		char *wanth_ = hex_encode_alloc(want_.p, want_.len);                                     \
-		int ok_ = strcmp(got_, wanth_) == 0;                                                     \
-		if (!ok_)                                                                                \
-			fprintf(stderr, "got  %s\nwant %s\n", got_, wanth_);                             \
-		free(got_);                                                                              \
-		free(wanth_);                                                                            \
-		abuf_free(&want_);                                                                       \
-		ck_assert_msg(ok_, __VA_ARGS__);                                                         \
+#define tu_assert_hex(ptr_, n_, hex_, ...)                                   \
+	do {                                                                 \
+		char *got_ = hex_encode_alloc((ptr_), (n_));                 \
+		abuf want_ = ABUF_INIT;                                      \
+		hex_decode((hex_), &want_, NULL);                            \
+		char *wanth_ = hex_encode_alloc(want_.p, want_.len);         \
+		int ok_ = strcmp(got_, wanth_) == 0;                         \
+		if (!ok_)                                                    \
+			fprintf(stderr, "got  %s\nwant %s\n", got_, wanth_); \
+		free(got_);                                                  \
+		free(wanth_);                                                \
+		abuf_free(&want_);                                           \
+		ck_assert_msg(ok_, __VA_ARGS__);                             \
 	} while (0)
 
 /* memcmp that accepts NULL with a zero length (an empty abuf has no storage) */

@@ -50,8 +50,8 @@ static int scp03_keys_arg(const char *enc, const char *mac, const char *dek, scp
 			goto done;
 		}
 		if (i > 0 && bp->len != k.key_len) {
-			rc = tool_fail(CLI_USAGE, "%s: %zu bytes, but --enc has %zu (all three keys have one length)", names[i],
-				  bp->len, k.key_len);
+			rc = tool_fail(CLI_USAGE, "%s: %zu bytes, but --enc has %zu (all three keys have one length)",
+				       names[i], bp->len, k.key_len);
 			goto done;
 		}
 		memcpy(dst[i], bp->p, bp->len);
@@ -76,8 +76,8 @@ static int scp03_card_response(const char *cr, abuf *resp)
 		goto done;
 	if (resp->len == 31 || resp->len == 34) {
 		if (resp->p[resp->len - 2] != 0x90 || resp->p[resp->len - 1] != 0x00) {
-			rc = tool_fail(CLI_FAIL, "--card-response: status word %02x%02x is not 9000", resp->p[resp->len - 2],
-				  resp->p[resp->len - 1]);
+			rc = tool_fail(CLI_FAIL, "--card-response: status word %02x%02x is not 9000",
+				       resp->p[resp->len - 2], resp->p[resp->len - 1]);
 			goto done;
 		}
 		resp->len -= 2;
@@ -125,7 +125,7 @@ static int scp03_exchanges(scp03_session *s, const char **cmds, size_t ncmd, con
 			abuf_reset(&out);
 			if ((e = scp03_unwrap_response(s, b.p, b.len - 2, sw, &out))) {
 				rc = tool_fail(CLI_FAIL, "%s: %s", name,
-					  e == APDU_E_MAC ? "R-MAC does not verify" : apdu_strerror(e));
+					       e == APDU_E_MAC ? "R-MAC does not verify" : apdu_strerror(e));
 				goto done;
 			}
 			abuf_put_u16(&out, sw);
@@ -184,7 +184,8 @@ int cmd_scp03(int argc, char **argv)
 	int c, rc = 0;
 	g_cmd = "apdu scp03";
 	if (!cmds || !rsps) {
-		free(cmds); free(rsps);
+		free(cmds);
+		free(rsps);
 		return tool_fail(CLI_FAIL, "out of memory");
 	}
 	optind = 1;
@@ -201,9 +202,14 @@ int cmd_scp03(int argc, char **argv)
 		case OPT_CMD: cmds[ncmd++] = optarg; break;
 		case OPT_RSP: rsps[nrsp++] = optarg; break;
 		case 'h':
-		case OPT_HELP: fputs(scp03_help, stdout); free(cmds); free(rsps); return 0;
+		case OPT_HELP:
+			fputs(scp03_help, stdout);
+			free(cmds);
+			free(rsps);
+			return 0;
 		default:
-			free(cmds); free(rsps);
+			free(cmds);
+			free(rsps);
 			return tool_fail(CLI_USAGE, "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
 		}
 	}
@@ -220,7 +226,8 @@ int cmd_scp03(int argc, char **argv)
 	}
 	if ((rc = scp03_keys_arg(enc, mac, dek, &k, &b)))
 		goto done;
-	if ((rc = arg_hex_fixed("--level", level, &lvl, 1)) || (rc = arg_hex_fixed("--host-challenge", hc, host_chal, 8)))
+	if ((rc = arg_hex_fixed("--level", level, &lvl, 1)) ||
+	    (rc = arg_hex_fixed("--host-challenge", hc, host_chal, 8)))
 		goto done;
 	if (!scp03_level_valid(lvl)) {
 		rc = tool_fail(CLI_USAGE, "--level: %02x is not a security level (01, 03, 11, 13, 31, 33)", lvl);
@@ -235,7 +242,8 @@ int cmd_scp03(int argc, char **argv)
 	}
 	apdu_err e = scp03_host_init(&s, &k, host_chal, resp.p, resp.len);
 	if (e == APDU_E_MAC) {
-		rc = tool_fail(CLI_FAIL, "--card-response: card cryptogram does not verify (wrong keys or host challenge)");
+		rc = tool_fail(CLI_FAIL,
+			       "--card-response: card cryptogram does not verify (wrong keys or host challenge)");
 		goto done;
 	} else if (e) {
 		rc = tool_fail(CLI_FAIL, "--card-response: %s", apdu_strerror(e));
@@ -278,14 +286,10 @@ static const char milenage_help[] =
 int cmd_milenage(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "k", required_argument, NULL, OPT_K },
-		{ "op", required_argument, NULL, OPT_OP },
-		{ "opc", required_argument, NULL, OPT_OPC },
-		{ "rand", required_argument, NULL, OPT_RAND },
-		{ "sqn", required_argument, NULL, OPT_SQN },
-		{ "amf", required_argument, NULL, OPT_AMF },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
+		{ "k", required_argument, NULL, OPT_K },     { "op", required_argument, NULL, OPT_OP },
+		{ "opc", required_argument, NULL, OPT_OPC }, { "rand", required_argument, NULL, OPT_RAND },
+		{ "sqn", required_argument, NULL, OPT_SQN }, { "amf", required_argument, NULL, OPT_AMF },
+		{ "help", no_argument, NULL, OPT_HELP },     { NULL, 0, NULL, 0 },
 	};
 	const char *ks = NULL, *op = NULL, *opc_s = NULL, *rand_s = NULL, *sqn_s = NULL, *amf_s = NULL;
 	int c, rc;
@@ -302,7 +306,8 @@ int cmd_milenage(int argc, char **argv)
 		case OPT_AMF: amf_s = optarg; break;
 		case 'h':
 		case OPT_HELP: fputs(milenage_help, stdout); return 0;
-		default: return tool_fail(CLI_USAGE, "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+		default:
+			return tool_fail(CLI_USAGE, "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -336,10 +341,14 @@ int cmd_milenage(int argc, char **argv)
 		autn[i] = sqn[i] ^ m.ak[i];
 	memcpy(autn + 6, amf, 2);
 	memcpy(autn + 8, m.mac_a, 8);
-	struct { const char *name; const uint8_t *p; size_t len; } f[] = {
-		{ "opc", opc, 16 }, { "mac_a", m.mac_a, 8 }, { "mac_s", m.mac_s, 8 }, { "res", m.res, 8 },
-		{ "ck", m.ck, 16 }, { "ik", m.ik, 16 }, { "ak", m.ak, 6 }, { "ak_star", m.ak_star, 6 },
-		{ "autn", autn, 16 },
+	struct {
+		const char *name;
+		const uint8_t *p;
+		size_t len;
+	} f[] = {
+		{ "opc", opc, 16 },  { "mac_a", m.mac_a, 8 },	  { "mac_s", m.mac_s, 8 },
+		{ "res", m.res, 8 }, { "ck", m.ck, 16 },	  { "ik", m.ik, 16 },
+		{ "ak", m.ak, 6 },   { "ak_star", m.ak_star, 6 }, { "autn", autn, 16 },
 	};
 	if (g_json) {
 		json_t *o = json_object();
@@ -470,11 +479,10 @@ int cmd_eid(int argc, char **argv)
 
 int cmd_iccid(int argc, char **argv)
 {
-	static const char help[] =
-		"usage: apdu iccid check [--json] ICCID\n"
-		"\n"
-		"Checks the Luhn check digit (the last digit) of a 19- or 20-digit ICCID.\n"
-		"Exit 0 when valid, 1 when the check digit is wrong (the right one is printed).\n";
+	static const char help[] = "usage: apdu iccid check [--json] ICCID\n"
+				   "\n"
+				   "Checks the Luhn check digit (the last digit) of a 19- or 20-digit ICCID.\n"
+				   "Exit 0 when valid, 1 when the check digit is wrong (the right one is printed).\n";
 	g_cmd = "apdu iccid check";
 	if (wants_help(argc, argv)) {
 		fputs(help, stdout);
@@ -502,4 +510,3 @@ int cmd_iccid(int argc, char **argv)
 		printf("ICCID %s: check digit wrong: expected %c\n", iccid, digit);
 	return e ? CLI_FAIL : 0;
 }
-

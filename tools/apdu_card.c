@@ -114,8 +114,9 @@ int cmd_send(int argc, char **argv)
 			break;
 		}
 		uint8_t s[2] = { (uint8_t)(sw >> 8), (uint8_t)sw };
-		json_array_append_new(arr, json_pack("{s:o,s:o,s:o}", "apdu", json_hex(a.p, a.len), "data", json_hex(d.p, d.len),
-						     "sw", json_hex(s, 2)));
+		json_array_append_new(arr,
+				      json_pack("{s:o,s:o,s:o}", "apdu", json_hex(a.p, a.len), "data",
+						json_hex(d.p, d.len), "sw", json_hex(s, 2)));
 		if (!g_json) {
 			char *x = hex_encode_alloc(a.p, a.len), *y = hex_encode_alloc(d.p, d.len);
 			printf("%s -> %s%s%04x\n", x, y, d.len ? " " : "", sw);
@@ -170,9 +171,10 @@ int cmd_read_ids(int argc, char **argv)
 	char iccid[24] = "", imsi[20] = "", spn[40] = "", aidh[40] = "";
 	uint16_t sw;
 	/* EF.ICCID under the MF */
-	static const uint8_t sel_iccid[] = { 0x00, 0xA4, 0x08, 0x0C, 0x02, 0x2F, 0xE2 }, rd10[] = { 0x00, 0xB0, 0x00, 0x00, 0x0A };
-	if (exchange(&t, sel_iccid, sizeof(sel_iccid), &d) != 0x9000 || (abuf_reset(&d), exchange(&t, rd10, 5, &d)) != 0x9000 ||
-	    d.len != 10) {
+	static const uint8_t sel_iccid[] = { 0x00, 0xA4, 0x08, 0x0C, 0x02, 0x2F, 0xE2 },
+			     rd10[] = { 0x00, 0xB0, 0x00, 0x00, 0x0A };
+	if (exchange(&t, sel_iccid, sizeof(sel_iccid), &d) != 0x9000 ||
+	    (abuf_reset(&d), exchange(&t, rd10, 5, &d)) != 0x9000 || d.len != 10) {
 		abuf_free(&d);
 		link_close(l);
 		return tool_fail(CLI_FAIL, "cannot read EF.ICCID (no profile enabled?)");
@@ -190,8 +192,8 @@ int cmd_read_ids(int argc, char **argv)
 			if (exchange(&t, rr, 5, &d) != 0x9000)
 				break;
 			tlv app, aid;
-			if (!tlv_find(d.p, d.len, 0x61, &app) && !tlv_find(app.value, app.len, 0x4F, &aid) && aid.len >= 7 &&
-			    aid.len <= 16 && !memcmp(aid.value, "\xA0\x00\x00\x00\x87\x10\x02", 7)) {
+			if (!tlv_find(d.p, d.len, 0x61, &app) && !tlv_find(app.value, app.len, 0x4F, &aid) &&
+			    aid.len >= 7 && aid.len <= 16 && !memcmp(aid.value, "\xA0\x00\x00\x00\x87\x10\x02", 7)) {
 				memcpy(usim, aid.value, aid.len);
 				usim_len = aid.len;
 			}
@@ -201,17 +203,21 @@ int cmd_read_ids(int argc, char **argv)
 		hex_encode(usim, usim_len, aidh);
 		uint8_t sa[5 + 16] = { 0x00, 0xA4, 0x04, 0x0C, (uint8_t)usim_len };
 		memcpy(sa + 5, usim, usim_len);
-		static const uint8_t sel_imsi[] = { 0x00, 0xA4, 0x00, 0x0C, 0x02, 0x6F, 0x07 }, rd9[] = { 0x00, 0xB0, 0x00, 0x00, 0x09 };
-		static const uint8_t sel_spn[] = { 0x00, 0xA4, 0x00, 0x0C, 0x02, 0x6F, 0x46 }, rd17[] = { 0x00, 0xB0, 0x00, 0x00, 0x11 };
+		static const uint8_t sel_imsi[] = { 0x00, 0xA4, 0x00, 0x0C, 0x02, 0x6F, 0x07 },
+				     rd9[] = { 0x00, 0xB0, 0x00, 0x00, 0x09 };
+		static const uint8_t sel_spn[] = { 0x00, 0xA4, 0x00, 0x0C, 0x02, 0x6F, 0x46 },
+				     rd17[] = { 0x00, 0xB0, 0x00, 0x00, 0x11 };
 		abuf_reset(&d);
-		if (exchange(&t, sa, 5 + usim_len, &d) == 0x9000 && (abuf_reset(&d), exchange(&t, sel_imsi, sizeof(sel_imsi), &d)) == 0x9000 &&
+		if (exchange(&t, sa, 5 + usim_len, &d) == 0x9000 &&
+		    (abuf_reset(&d), exchange(&t, sel_imsi, sizeof(sel_imsi), &d)) == 0x9000 &&
 		    (abuf_reset(&d), exchange(&t, rd9, 5, &d)) == 0x9000 && d.len == 9 && d.p[0] >= 1 && d.p[0] <= 8) {
 			char all[20];
 			swapped_digits(d.p + 1, d.p[0], all, sizeof(all));
 			snprintf(imsi, sizeof(imsi), "%s", all[0] ? all + 1 : ""); /* the first nibble is the parity */
 		}
 		abuf_reset(&d);
-		if (exchange(&t, sel_spn, sizeof(sel_spn), &d) == 0x9000 && (abuf_reset(&d), sw = exchange(&t, rd17, 5, &d)) == 0x9000) {
+		if (exchange(&t, sel_spn, sizeof(sel_spn), &d) == 0x9000 &&
+		    (abuf_reset(&d), sw = exchange(&t, rd17, 5, &d)) == 0x9000) {
 			size_t n = 0;
 			for (size_t i = 1; i < d.len && d.p[i] != 0xFF && n + 1 < sizeof(spn); i++)
 				spn[n++] = d.p[i] >= 0x20 && d.p[i] < 0x7F ? (char)d.p[i] : '?';
@@ -227,7 +233,8 @@ int cmd_read_ids(int argc, char **argv)
 		json_object_set_new(o, "spn", spn[0] ? json_string(spn) : json_null());
 		return emit_json(o);
 	}
-	printf("ICCID  %s\nUSIM   %s\nIMSI   %s\nSPN    %s\n", iccid, aidh[0] ? aidh : "-", imsi[0] ? imsi : "-", spn[0] ? spn : "-");
+	printf("ICCID  %s\nUSIM   %s\nIMSI   %s\nSPN    %s\n", iccid, aidh[0] ? aidh : "-", imsi[0] ? imsi : "-",
+	       spn[0] ? spn : "-");
 	return 0;
 }
 
@@ -244,7 +251,8 @@ int cmd_replay(int argc, char **argv)
 		"readable diff under each failure. Every case starts from a known card: with --inproc a fresh copy of\n"
 		"STATE_FILE (never modified), with --reader after --reset-cmd (e.g. restart euicc-sim from a fresh\n"
 		"state file) or, without it, in file order on the card as it is. Each case says the state it requires\n"
-		"(a 'state' block of steps the replayer runs first). OTA steps use the keys of --eis; key establishment\n"
+		"(a 'state' block of steps the replayer runs first). OTA steps use the keys of --eis; key "
+		"establishment\n"
 		"and download use the test PKI (--pki, default the bench's data directory). --junit also writes JUnit\n"
 		"XML. Exit status: 0 all passed, 1 a case failed, 2 bad arguments or unreadable vectors.\n";
 	g_cmd = "apdu replay";
@@ -267,9 +275,13 @@ int cmd_replay(int argc, char **argv)
 		} else if (!strcmp(a, "--tap")) {
 			/* TAP is what goes to stdout anyway */
 		} else if (a[0] == '-' && a[1] == '-') {
-			const char **slot = !strcmp(a, "--reader") ? &o.reader : !strcmp(a, "--inproc") ? &o.inproc
-					    : !strcmp(a, "--reset-cmd") ? &o.reset_cmd : !strcmp(a, "--eis") ? &o.eis
-					    : !strcmp(a, "--pki") ? &o.pki_dir : !strcmp(a, "--junit") ? &o.junit : NULL;
+			const char **slot = !strcmp(a, "--reader") ? &o.reader
+				: !strcmp(a, "--inproc")	   ? &o.inproc
+				: !strcmp(a, "--reset-cmd")	   ? &o.reset_cmd
+				: !strcmp(a, "--eis")		   ? &o.eis
+				: !strcmp(a, "--pki")		   ? &o.pki_dir
+				: !strcmp(a, "--junit")		   ? &o.junit
+								   : NULL;
 			if (!slot || !v) {
 				free(files);
 				return tool_fail(CLI_USAGE, "%s: unknown option or missing value (see --help)", a);
@@ -287,7 +299,8 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (o.reset_cmd && o.inproc) {
 		free(files);
-		return tool_fail(CLI_USAGE, "--reset-cmd goes with --reader (an in-process card is reset by copying its file)");
+		return tool_fail(CLI_USAGE,
+				 "--reset-cmd goes with --reader (an in-process card is reset by copying its file)");
 	}
 	if (!o.nfiles) {
 		free(files);
@@ -300,4 +313,3 @@ int cmd_replay(int argc, char **argv)
 		return tool_fail(CLI_USAGE, "%s", why);
 	return rc ? CLI_FAIL : 0;
 }
-

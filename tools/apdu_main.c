@@ -8,16 +8,51 @@
 #include "host/cli.h"
 #include "apdu_tool.h"
 
-
-static int run_ota(void *ctx, int argc, char **argv) { (void)ctx; return cmd_ota(argc, argv); }
-static int run_scp03(void *ctx, int argc, char **argv) { (void)ctx; return cmd_scp03(argc, argv); }
-static int run_milenage(void *ctx, int argc, char **argv) { (void)ctx; return cmd_milenage(argc, argv); }
-static int run_tlv(void *ctx, int argc, char **argv) { (void)ctx; return cmd_tlv(argc, argv); }
-static int run_eid(void *ctx, int argc, char **argv) { (void)ctx; return cmd_eid(argc, argv); }
-static int run_iccid(void *ctx, int argc, char **argv) { (void)ctx; return cmd_iccid(argc, argv); }
-static int run_send(void *ctx, int argc, char **argv) { (void)ctx; return cmd_send(argc, argv); }
-static int run_read_ids(void *ctx, int argc, char **argv) { (void)ctx; return cmd_read_ids(argc, argv); }
-static int run_replay(void *ctx, int argc, char **argv) { (void)ctx; return cmd_replay(argc, argv); }
+static int run_ota(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return cmd_ota(argc, argv);
+}
+static int run_scp03(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return cmd_scp03(argc, argv);
+}
+static int run_milenage(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return cmd_milenage(argc, argv);
+}
+static int run_tlv(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return cmd_tlv(argc, argv);
+}
+static int run_eid(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return cmd_eid(argc, argv);
+}
+static int run_iccid(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return cmd_iccid(argc, argv);
+}
+static int run_send(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return cmd_send(argc, argv);
+}
+static int run_read_ids(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return cmd_read_ids(argc, argv);
+}
+static int run_replay(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return cmd_replay(argc, argv);
+}
 
 static const cli_command apdu_table[] = {
 	{ "ota", "encode|decode|por", "SCP80: wrap C-APDUs, verify and decipher a packet or a PoR", run_ota },
@@ -70,4 +105,3 @@ int main(int argc, char **argv)
 		return c->run(NULL, argc - 1, argv + 1);
 	return tool_fail(CLI_USAGE, "unknown command '%s' (see apdu --help)", cmd);
 }
-

@@ -60,6 +60,22 @@ static void describe_spi(uint16_t spi, char *buf, size_t n)
 }
 
 /* Builds the keyset and SPI from the options, naming the first bad one. */
+/* a key option: hex, at most cap bytes */
+static int key_arg(const char *name, const char *val, uint8_t *dst, size_t cap, size_t *len)
+{
+	abuf key = ABUF_INIT;
+	int rc = arg_hex(name, val, &key, 0);
+	if (!rc && key.len > cap)
+		rc = tool_fail(CLI_USAGE, "%s: %zu bytes is longer than any key", name, key.len);
+	if (!rc) {
+		memcpy(dst, key.p, key.len);
+		*len = key.len;
+	}
+	crypto_wipe(key.p, key.len);
+	abuf_free(&key);
+	return rc;
+}
+
 static int ota_keyset(const ota_args *a, scp80_keyset *ks, uint16_t *spi_out)
 {
 	uint8_t spi[2] = { 0, 0 }, kic = 0, kid = 0;
@@ -71,43 +87,31 @@ static int ota_keyset(const ota_args *a, scp80_keyset *ks, uint16_t *spi_out)
 		return rc;
 	uint16_t s = (uint16_t)((spi[0] << 8) | spi[1]);
 	if (spi[0] & SCP80_SPI1_RESERVED)
-		return tool_fail(CLI_USAGE, "--spi: reserved bits set in the first byte (%02x; b8..b6 must be 0)", spi[0]);
+		return tool_fail(CLI_USAGE, "--spi: reserved bits set in the first byte (%02x; b8..b6 must be 0)",
+				 spi[0]);
 	if (spi[1] & SCP80_SPI2_RESERVED)
-		return tool_fail(CLI_USAGE, "--spi: reserved bits set in the second byte (%02x; b8..b7 must be 0)", spi[1]);
+		return tool_fail(CLI_USAGE, "--spi: reserved bits set in the second byte (%02x; b8..b7 must be 0)",
+				 spi[1]);
 	if ((spi[1] & 3) == 3)
 		return tool_fail(CLI_USAGE, "--spi: PoR field '11' in the second byte is reserved");
 	if ((spi[0] & 3) == 3 || ((spi[1] >> 2) & 3) == 3)
 		return tool_fail(CLI_USAGE, "--spi: digital signatures (DS) are not supported");
 	ks->kic = kic;
 	ks->kid = kid;
-	if (a->kic_key) {
-		if ((rc = arg_hex("--kic-key", a->kic_key, &key, 0)))
-			goto out;
-		if (key.len > sizeof(ks->kic_key)) {
-			rc = tool_fail(CLI_USAGE, "--kic-key: %zu bytes is longer than any key", key.len);
-			goto out;
-		}
-		memcpy(ks->kic_key, key.p, key.len);
-		ks->kic_key_len = key.len;
-	}
-	if (a->kid_key) {
-		if ((rc = arg_hex("--kid-key", a->kid_key, &key, 0)))
-			goto out;
-		if (key.len > sizeof(ks->kid_key)) {
-			rc = tool_fail(CLI_USAGE, "--kid-key: %zu bytes is longer than any key", key.len);
-			goto out;
-		}
-		memcpy(ks->kid_key, key.p, key.len);
-		ks->kid_key_len = key.len;
-	}
+	if (a->kic_key && (rc = key_arg("--kic-key", a->kic_key, ks->kic_key, sizeof(ks->kic_key), &ks->kic_key_len)))
+		goto out;
+	if (a->kid_key && (rc = key_arg("--kid-key", a->kid_key, ks->kid_key, sizeof(ks->kid_key), &ks->kid_key_len)))
+		goto out;
 	bool cipher = (spi[0] & SCP80_SPI1_CIPHER) || (spi[1] & SCP80_SPI2_POR_CIPHER);
 	uint8_t sig1 = spi[0] & 3, sig2 = (spi[1] >> 2) & 3;
 	if (cipher) {
 		uint8_t alg = kic & 0x0f;
 		size_t need = alg == 0x5 ? 16 : alg == 0x9 ? 24 : 0;
 		if (alg != 0x2 && alg != 0x5 && alg != 0x9) {
-			rc = tool_fail(CLI_USAGE, "--kic: algorithm nibble %x (%s) is not supported (2 AES, 5 3DES 2-key, 9 3DES 3-key)",
-				  alg, alg_name(alg));
+			rc = tool_fail(
+				CLI_USAGE,
+				"--kic: algorithm nibble %x (%s) is not supported (2 AES, 5 3DES 2-key, 9 3DES 3-key)",
+				alg, alg_name(alg));
 			goto out;
 		}
 		if (!a->kic_key) {
@@ -117,7 +121,10 @@ static int ota_keyset(const ota_args *a, scp80_keyset *ks, uint16_t *spi_out)
 		if ((need && ks->kic_key_len != need) ||
 		    (!need && ks->kic_key_len != 16 && ks->kic_key_len != 24 && ks->kic_key_len != 32)) {
 			rc = tool_fail(CLI_USAGE, "--kic-key: %s needs %s bytes, got %zu", alg_name(alg),
-				  need == 16 ? "16" : need == 24 ? "24" : "16, 24 or 32", ks->kic_key_len);
+				       need == 16	    ? "16"
+					       : need == 24 ? "24"
+							    : "16, 24 or 32",
+				       ks->kic_key_len);
 			goto out;
 		}
 	}
@@ -125,7 +132,8 @@ static int ota_keyset(const ota_args *a, scp80_keyset *ks, uint16_t *spi_out)
 		uint8_t alg = kid & 0x0f;
 		size_t need = alg == 0x5 ? 16 : alg == 0x9 ? 24 : 0;
 		if (alg != 0x2 && alg != 0x5 && alg != 0x9) {
-			rc = tool_fail(CLI_USAGE, "--kid: algorithm nibble %x (%s) is not supported for a CC", alg, alg_name(alg));
+			rc = tool_fail(CLI_USAGE, "--kid: algorithm nibble %x (%s) is not supported for a CC", alg,
+				       alg_name(alg));
 			goto out;
 		}
 		if (!a->kid_key) {
@@ -135,7 +143,10 @@ static int ota_keyset(const ota_args *a, scp80_keyset *ks, uint16_t *spi_out)
 		if ((need && ks->kid_key_len != need) ||
 		    (!need && ks->kid_key_len != 16 && ks->kid_key_len != 24 && ks->kid_key_len != 32)) {
 			rc = tool_fail(CLI_USAGE, "--kid-key: %s needs %s bytes, got %zu", alg_name(alg),
-				  need == 16 ? "16" : need == 24 ? "24" : "16, 24 or 32", ks->kid_key_len);
+				       need == 16	    ? "16"
+					       : need == 24 ? "24"
+							    : "16, 24 or 32",
+				       ks->kid_key_len);
 			goto out;
 		}
 	}
@@ -164,7 +175,6 @@ static int parse_format(const char *f, scp80_format *out)
 		return tool_fail(CLI_USAGE, "--format: '%s' is neither 'compact' nor 'expanded'", f);
 	return 0;
 }
-
 
 static const struct option ota_opts[] = {
 	{ "spi", required_argument, NULL, OPT_SPI },
@@ -214,7 +224,7 @@ static const char ota_por_help[] =
 
 /* apdu ota encode: APDUs into a command packet */
 static int ota_encode(const ota_args *a, const scp80_keyset *ks, uint16_t spi, scp80_format fmt, const char *spi_text,
-		int argc, char **argv)
+		      int argc, char **argv)
 {
 	abuf out = ABUF_INIT, tmp = ABUF_INIT, script = ABUF_INIT;
 	json_t *o = NULL;
@@ -231,7 +241,9 @@ static int ota_encode(const ota_args *a, const scp80_keyset *ks, uint16_t spi, s
 	const uint8_t **ptrs = calloc(n, sizeof(*ptrs));
 	size_t *lens = calloc(n, sizeof(*lens));
 	if (!apdus || !ptrs || !lens) {
-		free(apdus); free(ptrs); free(lens);
+		free(apdus);
+		free(ptrs);
+		free(lens);
 		rc = tool_fail(CLI_FAIL, "out of memory");
 		goto done;
 	}
@@ -264,7 +276,9 @@ static int ota_encode(const ota_args *a, const scp80_keyset *ks, uint16_t spi, s
 	}
 	for (size_t i = 0; i < n; i++)
 		abuf_free(&apdus[i]);
-	free(apdus); free(ptrs); free(lens);
+	free(apdus);
+	free(ptrs);
+	free(lens);
 	if (rc)
 		goto done;
 	if (g_json) {
@@ -288,7 +302,7 @@ done:
 
 /* apdu ota decode: a command packet verified, deciphered, its script listed */
 static int ota_decode(const ota_args *a, const scp80_keyset *ks, uint16_t spi, scp80_format fmt, const char *spi_text,
-		int argc, char **argv)
+		      int argc, char **argv)
 {
 	abuf out = ABUF_INIT, tmp = ABUF_INIT, script = ABUF_INIT;
 	json_t *o = NULL;
@@ -310,14 +324,14 @@ static int ota_decode(const ota_args *a, const scp80_keyset *ks, uint16_t spi, s
 		goto done;
 	}
 	if (h.kic != ks->kic || h.kid != ks->kid) {
-		rc = tool_fail(CLI_FAIL, "PACKET_HEX: packet KIc/KID %02x/%02x differ from --kic/--kid %02x/%02x", h.kic,
-			  h.kid, ks->kic, ks->kid);
+		rc = tool_fail(CLI_FAIL, "PACKET_HEX: packet KIc/KID %02x/%02x differ from --kic/--kid %02x/%02x",
+			       h.kic, h.kid, ks->kic, ks->kid);
 		goto done;
 	}
 	e = scp80_unwrap_command(ks, tmp.p, tmp.len, &h, &script);
 	if (e) {
-		rc = tool_fail(CLI_FAIL, "PACKET_HEX: %s (PoR status %02x: %s)", apdu_strerror(e), scp80_por_status_for(e),
-			  scp80_por_status_name(scp80_por_status_for(e)));
+		rc = tool_fail(CLI_FAIL, "PACKET_HEX: %s (PoR status %02x: %s)", apdu_strerror(e),
+			       scp80_por_status_for(e), scp80_por_status_name(scp80_por_status_for(e)));
 		goto done;
 	}
 	scp80_script_iter it;
@@ -334,7 +348,7 @@ static int ota_decode(const ota_args *a, const scp80_keyset *ks, uint16_t spi, s
 	if (e) {
 		json_decref(arr);
 		rc = tool_fail(CLI_FAIL, "script (%s format): %s", fmt == SCP80_FORMAT_COMPACT ? "compact" : "expanded",
-			  apdu_strerror(e));
+			       apdu_strerror(e));
 		goto done;
 	}
 	if (g_json) {
@@ -369,7 +383,7 @@ done:
 
 /* apdu ota por: a response packet verified and deciphered */
 static int ota_por(const ota_args *a, const scp80_keyset *ks, uint16_t spi, scp80_format fmt, const char *spi_text,
-		int argc, char **argv)
+		   int argc, char **argv)
 {
 	abuf out = ABUF_INIT, tmp = ABUF_INIT, script = ABUF_INIT;
 	json_t *o = NULL;
@@ -383,7 +397,8 @@ static int ota_por(const ota_args *a, const scp80_keyset *ks, uint16_t spi, scp8
 		goto done;
 	apdu_err e = scp80_unwrap_por(ks, spi, tmp.p, tmp.len, &h, &out);
 	if (e) {
-		rc = tool_fail(CLI_FAIL, "RESPONSE_HEX: %s", e == APDU_E_MAC ? "CC of the PoR does not verify" : apdu_strerror(e));
+		rc = tool_fail(CLI_FAIL, "RESPONSE_HEX: %s",
+			       e == APDU_E_MAC ? "CC of the PoR does not verify" : apdu_strerror(e));
 		goto done;
 	}
 	scp80_response r;
@@ -392,7 +407,7 @@ static int ota_por(const ota_args *a, const scp80_keyset *ks, uint16_t spi, scp8
 		e = scp80_response_parse(fmt, out.p, out.len, &r);
 		if (e) {
 			rc = tool_fail(CLI_FAIL, "RESPONSE_HEX: response data (%s format): %s",
-				  fmt == SCP80_FORMAT_COMPACT ? "compact" : "expanded", apdu_strerror(e));
+				       fmt == SCP80_FORMAT_COMPACT ? "compact" : "expanded", apdu_strerror(e));
 			goto done;
 		}
 	}
@@ -440,7 +455,9 @@ int cmd_ota(int argc, char **argv)
 		help = ota_por_help;
 	else
 		return tool_fail(CLI_USAGE, "ota: unknown subcommand '%s' (encode, decode, por)", sub);
-	g_cmd = !strcmp(sub, "encode") ? "apdu ota encode" : !strcmp(sub, "decode") ? "apdu ota decode" : "apdu ota por";
+	g_cmd = !strcmp(sub, "encode")	 ? "apdu ota encode"
+		: !strcmp(sub, "decode") ? "apdu ota decode"
+					 : "apdu ota por";
 
 	ota_args a;
 	memset(&a, 0, sizeof(a));
@@ -484,4 +501,3 @@ int cmd_ota(int argc, char **argv)
 	scp80_keyset_clear(&ks);
 	return rc;
 }
-

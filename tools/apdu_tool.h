@@ -12,8 +12,8 @@
 #include "apdu/buf.h"
 #include "host/cli.h"
 
-extern bool g_json;         /* --json was given */
-extern const char *g_cmd;   /* the command named in messages ("apdu ota encode") */
+extern bool g_json;	  /* --json was given */
+extern const char *g_cmd; /* the command named in messages ("apdu ota encode") */
 
 /* apdu_util.c: reports an error naming what failed (and {"error": ...} with --json); returns code */
 int tool_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -26,9 +26,32 @@ int arg_hex_fixed(const char *name, const char *val, uint8_t *out, size_t want);
 bool wants_help(int argc, char **argv);
 
 /* getopt_long values of the long options */
-enum { OPT_SPI = 256, OPT_KIC, OPT_KIC_KEY, OPT_KID, OPT_KID_KEY, OPT_TAR, OPT_CNTR, OPT_FORMAT, OPT_HELP,
-       OPT_ENC, OPT_MAC, OPT_DEK, OPT_LEVEL, OPT_HOST_CHAL, OPT_CARD_RESP, OPT_CMD, OPT_RSP, OPT_KVN,
-       OPT_K, OPT_OP, OPT_OPC, OPT_RAND, OPT_SQN, OPT_AMF };
+enum {
+	OPT_SPI = 256,
+	OPT_KIC,
+	OPT_KIC_KEY,
+	OPT_KID,
+	OPT_KID_KEY,
+	OPT_TAR,
+	OPT_CNTR,
+	OPT_FORMAT,
+	OPT_HELP,
+	OPT_ENC,
+	OPT_MAC,
+	OPT_DEK,
+	OPT_LEVEL,
+	OPT_HOST_CHAL,
+	OPT_CARD_RESP,
+	OPT_CMD,
+	OPT_RSP,
+	OPT_KVN,
+	OPT_K,
+	OPT_OP,
+	OPT_OPC,
+	OPT_RAND,
+	OPT_SQN,
+	OPT_AMF
+};
 
 /* the commands: argv[0] is the command's name */
 int cmd_ota(int argc, char **argv);

@@ -69,7 +69,7 @@ int arg_hex(const char *name, const char *val, abuf *out, size_t want)
 		return tool_fail(CLI_USAGE, "%s: %s", name, apdu_strerror(e));
 	if (want && out->len != want)
 		return tool_fail(CLI_USAGE, "%s: expected %zu bytes (%zu hex digits), got %zu bytes", name, want,
-			    2 * want, out->len);
+				 2 * want, out->len);
 	return 0;
 }
 
@@ -90,4 +90,3 @@ bool wants_help(int argc, char **argv)
 			return true;
 	return false;
 }
-

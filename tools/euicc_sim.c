@@ -21,7 +21,7 @@
 #include "euicc/vpcd.h"
 
 #define EXIT_USAGE 2
-#define MAX_CARDS 64
+#define MAX_CARDS  64
 
 static bool g_json;
 static volatile sig_atomic_t g_stop;
@@ -75,8 +75,22 @@ static const char main_help[] =
 	"The test PKI (CI, EUM, SM-DP, SM-SR) lives in $XDG_DATA_HOME/euicc-bench/pki unless --pki DIR.\n"
 	"Keys are never printed unless --show-secrets.\n";
 
-enum { O_STATE = 256, O_EID, O_EIS, O_SEED, O_PKI, O_FB, O_FORCE, O_VPCD, O_TRACE, O_ECHO, O_SECRETS, O_HELP, O_RESET_FROM,
-       O_T0 };
+enum {
+	O_STATE = 256,
+	O_EID,
+	O_EIS,
+	O_SEED,
+	O_PKI,
+	O_FB,
+	O_FORCE,
+	O_VPCD,
+	O_TRACE,
+	O_ECHO,
+	O_SECRETS,
+	O_HELP,
+	O_RESET_FROM,
+	O_T0
+};
 
 static int write_json_file(const char *path, json_t *o, char *why, size_t why_len)
 {
@@ -107,10 +121,14 @@ static int write_json_file(const char *path, json_t *o, char *why, size_t why_le
 static int cmd_new(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "state", required_argument, NULL, O_STATE }, { "eid", required_argument, NULL, O_EID },
-		{ "eis", required_argument, NULL, O_EIS },     { "seed", required_argument, NULL, O_SEED },
-		{ "pki", required_argument, NULL, O_PKI },     { "fallback-threshold", required_argument, NULL, O_FB },
-		{ "force", no_argument, NULL, O_FORCE },       { "help", no_argument, NULL, O_HELP },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "eid", required_argument, NULL, O_EID },
+		{ "eis", required_argument, NULL, O_EIS },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "pki", required_argument, NULL, O_PKI },
+		{ "fallback-threshold", required_argument, NULL, O_FB },
+		{ "force", no_argument, NULL, O_FORCE },
+		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *state = NULL, *eis = NULL, *pki_dir = NULL;
@@ -137,12 +155,15 @@ static int cmd_new(int argc, char **argv)
 		case O_FB:
 			o.fallback_threshold = (unsigned)strtoul(optarg, &end, 10);
 			if (!*optarg || *end || o.fallback_threshold < 1 || o.fallback_threshold > 255)
-				return fail(EXIT_USAGE, "--fallback-threshold: '%s' is not a number from 1 to 255", optarg);
+				return fail(EXIT_USAGE, "--fallback-threshold: '%s' is not a number from 1 to 255",
+					    optarg);
 			break;
 		case O_FORCE: force = true; break;
 		case 'h':
 		case O_HELP: fputs(main_help, stdout); return 0;
-		default: return fail(EXIT_USAGE, "new: unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+		default:
+			return fail(EXIT_USAGE, "new: unknown or incomplete option '%s' (see --help)",
+				    argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -200,19 +221,21 @@ static void print_show(json_t *s)
 	json_t *ps = json_object_get(s, "profiles"), *p;
 	size_t i;
 	printf("profiles       %zu of 4 slots used\n", json_array_size(ps));
-	json_array_foreach(ps, i, p) {
+	json_array_foreach(ps, i, p)
+	{
 		printf("  %s  %-13s %-21s%s%s\n", json_string_value(json_object_get(p, "aid")),
 		       json_string_value(json_object_get(p, "state")),
-		       json_is_string(json_object_get(p, "iccid")) ? json_string_value(json_object_get(p, "iccid")) : "-",
+		       json_is_string(json_object_get(p, "iccid")) ? json_string_value(json_object_get(p, "iccid"))
+								   : "-",
 		       json_is_true(json_object_get(p, "fallback")) ? " fall-back" : "",
 		       json_is_true(json_object_get(p, "emergency")) ? " emergency" : "");
 	}
 	json_t *ns = json_object_get(s, "notifications");
 	printf("notifications  %zu pending\n", json_array_size(ns));
-	json_array_foreach(ns, i, p)
-		printf("  seq %lld type %02llx\n", json_integer_value(json_object_get(p, "seq")),
-		       json_integer_value(json_object_get(p, "type")));
-	json_array_foreach(json_object_get(s, "keysets"), i, p) {
+	json_array_foreach(ns, i, p) printf("  seq %lld type %02llx\n", json_integer_value(json_object_get(p, "seq")),
+					    json_integer_value(json_object_get(p, "type")));
+	json_array_foreach(json_object_get(s, "keysets"), i, p)
+	{
 		printf("keyset %lld      counter %s", json_integer_value(json_object_get(p, "kvn")),
 		       json_string_value(json_object_get(p, "counter")));
 		json_t *k = json_object_get(json_object_get(p, "kic"), "key");
@@ -243,7 +266,9 @@ static int cmd_show(int argc, char **argv)
 		case O_SECRETS: secrets = true; break;
 		case 'h':
 		case O_HELP: fputs(main_help, stdout); return 0;
-		default: return fail(EXIT_USAGE, "show: unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+		default:
+			return fail(EXIT_USAGE, "show: unknown or incomplete option '%s' (see --help)",
+				    argv[optind - 1]);
 		}
 	}
 	if (!state)
@@ -346,7 +371,7 @@ static int cmd_run(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, O_STATE }, { "vpcd", required_argument, NULL, O_VPCD },
 		{ "trace", no_argument, NULL, O_TRACE },       { "echo", no_argument, NULL, O_ECHO },
-		{ "help", no_argument, NULL, O_HELP },         { "reset-from", required_argument, NULL, O_RESET_FROM },
+		{ "help", no_argument, NULL, O_HELP },	       { "reset-from", required_argument, NULL, O_RESET_FROM },
 		{ "t0-strict", no_argument, NULL, O_T0 },      { NULL, 0, NULL, 0 },
 	};
 	static slot slots[MAX_CARDS];
@@ -375,7 +400,9 @@ static int cmd_run(int argc, char **argv)
 		case O_T0: t0 = true; break;
 		case 'h':
 		case O_HELP: fputs(main_help, stdout); return 0;
-		default: return fail(EXIT_USAGE, "run: unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+		default:
+			return fail(EXIT_USAGE, "run: unknown or incomplete option '%s' (see --help)",
+				    argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -467,15 +494,17 @@ static int cmd_run(int argc, char **argv)
 				s->fd = vpcd_connect(s->host, s->port);
 				if (s->fd < 0) {
 					if (s->was_connected || s->backoff <= 0.1)
-						fprintf(stderr, "euicc-sim: card %d: vpcd %s:%d not reachable (%s); retrying\n", i,
-							s->host, s->port, strerror(errno));
+						fprintf(stderr,
+							"euicc-sim: card %d: vpcd %s:%d not reachable (%s); retrying\n",
+							i, s->host, s->port, strerror(errno));
 					s->was_connected = false;
 					s->next_try = t + s->backoff;
 					s->backoff = s->backoff * 2 > 5.0 ? 5.0 : s->backoff * 2;
 				} else {
 					fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
 					s->fr.have = 0;
-					fprintf(stderr, "euicc-sim: card %d connected to vpcd %s:%d\n", i, s->host, s->port);
+					fprintf(stderr, "euicc-sim: card %d connected to vpcd %s:%d\n", i, s->host,
+						s->port);
 					/* a vpcd card is inserted and powered when it connects: the reader may not send
 					 * power-on again after the card process restarted */
 					if (s->card) {
@@ -537,7 +566,8 @@ out:
 		}
 	}
 	if (g_stop)
-		fprintf(stderr, "euicc-sim: stopped%s\n", saved_all ? ", state saved" : "; a state was NOT saved (above)");
+		fprintf(stderr, "euicc-sim: stopped%s\n",
+			saved_all ? ", state saved" : "; a state was NOT saved (above)");
 	return rc;
 }
 

@@ -117,8 +117,10 @@ void run_steps(runner *R, const vblock *b)
 			/* capture NAME OFFSET LENGTH: bytes of the last response data, as hex */
 			char name[32];
 			unsigned off, len;
-			if (sscanf(line + 8, "%31s %u %u", name, &off, &len) != 3 || off + len > R->last.len || len > 290) {
-				failf(R, s, "capture NAME OFFSET LENGTH within the last response (%zu bytes)", R->last.len);
+			if (sscanf(line + 8, "%31s %u %u", name, &off, &len) != 3 || off + len > R->last.len ||
+			    len > 290) {
+				failf(R, s, "capture NAME OFFSET LENGTH within the last response (%zu bytes)",
+				      R->last.len);
 				return;
 			}
 			char hx[600];
@@ -126,7 +128,10 @@ void run_steps(runner *R, const vblock *b)
 		} else if (!strncmp(line, "LOCATION ", 9)) {
 			/* LOCATION no-service|normal: EVENT DOWNLOAD location status, the proactive loop after it */
 			const char *st = trim(line + 9);
-			uint8_t v = !strcmp(st, "normal") ? 0x00 : !strcmp(st, "limited") ? 0x01 : !strcmp(st, "no-service") ? 0x02 : 0xFF;
+			uint8_t v = !strcmp(st, "normal")   ? 0x00
+				: !strcmp(st, "limited")    ? 0x01
+				: !strcmp(st, "no-service") ? 0x02
+							    : 0xFF;
 			if (v == 0xFF) {
 				failf(R, s, "LOCATION normal|limited|no-service");
 				return;
@@ -149,10 +154,13 @@ void run_steps(runner *R, const vblock *b)
 			if (t)
 				type = (unsigned)strtoul(t + 10, NULL, 16);
 			if (R->h.n_notifs != cnt)
-				failf(R, s, "notifications differ\n    expected: count=%u\n    got:      count=%zu", cnt, R->h.n_notifs);
+				failf(R, s, "notifications differ\n    expected: count=%u\n    got:      count=%zu",
+				      cnt, R->h.n_notifs);
 			else if (type <= 0xFF && (!cnt || R->h.notifs[cnt - 1].type != type))
-				failf(R, s, "notification type differs\n    expected: last-type=%02x\n    got:      last-type=%02x", type,
-				      cnt ? R->h.notifs[cnt - 1].type : 0);
+				failf(R, s,
+				      "notification type differs\n    expected: last-type=%02x\n    got:      "
+				      "last-type=%02x",
+				      type, cnt ? R->h.notifs[cnt - 1].type : 0);
 		} else if (!strcmp(line, "RESET")) {
 			R->h.t.reset(R->h.t.ctx);
 			if (dev_attach(&R->h))
@@ -190,8 +198,8 @@ int replay_run(const replay_opts *o, char *why, size_t why_len)
 	for (size_t k = 0; k < L.ncases + L.nstates; k++) {
 		const vblock *b = k < L.ncases ? &L.cases[k] : &L.states[k - L.ncases];
 		if (b->requires && strcmp(b->requires, "fresh") && !find_state(&L, b->requires)) {
-			snprintf(why, why_len, "%s:%d: %s requires state '%s', which no file defines", b->file, b->line, b->name,
-				 b->requires);
+			snprintf(why, why_len, "%s:%d: %s requires state '%s', which no file defines", b->file, b->line,
+				 b->name, b->requires);
 			free_lib(&L);
 			return -1;
 		}
@@ -199,7 +207,8 @@ int replay_run(const replay_opts *o, char *why, size_t why_len)
 	if (o->list) {
 		for (size_t i = 0; i < L.ncases; i++) {
 			const vblock *c = &L.cases[i];
-			printf("%-22s %-14s %s:%d  %s\n", c->name, c->requires ? c->requires : "fresh", c->file, c->line, c->title);
+			printf("%-22s %-14s %s:%d  %s\n", c->name, c->requires ? c->requires : "fresh", c->file,
+			       c->line, c->title);
 		}
 		printf("# %zu cases in %zu files\n", L.ncases, L.nfiles);
 		free_lib(&L);
@@ -268,7 +277,8 @@ int replay_run(const replay_opts *o, char *why, size_t why_len)
 					failf(&R, NULL, "the EIS has no usable ISD-R keyset");
 				R.have_host = true;
 				R.h.auto_resync = true;
-				R.h.cntr = (uint64_t)time(NULL) << 8; /* above what an earlier run left on a real card */
+				R.h.cntr = (uint64_t)time(NULL)
+					<< 8; /* above what an earlier run left on a real card */
 			} else {
 				memset(&R.h, 0, sizeof(R.h));
 				R.h.t = t;
@@ -278,8 +288,10 @@ int replay_run(const replay_opts *o, char *why, size_t why_len)
 			}
 			if (R.eis) {
 				set_var(&R, "EID", json_string_value(json_object_get(R.eis, "eid")));
-				set_var(&R, "ISDR", json_string_value(json_object_get(json_object_get(R.eis, "isd_r"), "aid")));
-				set_var(&R, "ECASD", json_string_value(json_object_get(json_object_get(R.eis, "ecasd"), "aid")));
+				set_var(&R, "ISDR",
+					json_string_value(json_object_get(json_object_get(R.eis, "isd_r"), "aid")));
+				set_var(&R, "ECASD",
+					json_string_value(json_object_get(json_object_get(R.eis, "ecasd"), "aid")));
 			}
 			R.h.n_notifs = 0;
 			if (!R.fail[0] && R.eis && dev_attach(&R.h))
@@ -290,9 +302,11 @@ int replay_run(const replay_opts *o, char *why, size_t why_len)
 				if (R.fail[0]) {
 					char tmp[sizeof(R.fail)];
 					memcpy(tmp, R.fail, sizeof(tmp));
-					int k = snprintf(R.fail, sizeof(R.fail), "setting up state '%.100s' failed: ", req);
+					int k = snprintf(R.fail, sizeof(R.fail),
+							 "setting up state '%.100s' failed: ", req);
 					if (k > 0 && (size_t)k < sizeof(R.fail))
-						snprintf(R.fail + k, sizeof(R.fail) - (size_t)k, "%.*s", (int)(sizeof(R.fail) - (size_t)k - 1), tmp);
+						snprintf(R.fail + k, sizeof(R.fail) - (size_t)k, "%.*s",
+							 (int)(sizeof(R.fail) - (size_t)k - 1), tmp);
 				}
 			}
 			if (!R.fail[0])
@@ -316,8 +330,8 @@ int replay_run(const replay_opts *o, char *why, size_t why_len)
 			failed++;
 			char detail[3000];
 			if (R.fail_step)
-				snprintf(detail, sizeof(detail), "at %s:%d: %s\n    %s", R.fail_step->file, R.fail_step->line,
-					 R.fail_step->text, R.fail);
+				snprintf(detail, sizeof(detail), "at %s:%d: %s\n    %s", R.fail_step->file,
+					 R.fail_step->line, R.fail_step->text, R.fail);
 			else
 				snprintf(detail, sizeof(detail), "%s", R.fail);
 			res[i].detail = strdup(detail);
@@ -357,4 +371,3 @@ out:
 	free_lib(&L);
 	return rc;
 }
-

@@ -7,14 +7,14 @@
 #include <stddef.h>
 
 typedef struct {
-	const char *reader;     /* PC/SC reader (name or index) */
-	const char *inproc;     /* or an in-process card: a fresh copy of this state file for every case */
-	const char *reset_cmd;  /* PC/SC: a shell command that resets the card before every case */
-	const char *eis;        /* keys and counters for OTA steps */
-	const char *pki_dir;    /* the SM-DP role's PKI (default: the bench's data directory) */
-	const char *junit;      /* also write JUnit XML here */
+	const char *reader;    /* PC/SC reader (name or index) */
+	const char *inproc;    /* or an in-process card: a fresh copy of this state file for every case */
+	const char *reset_cmd; /* PC/SC: a shell command that resets the card before every case */
+	const char *eis;       /* keys and counters for OTA steps */
+	const char *pki_dir;   /* the SM-DP role's PKI (default: the bench's data directory) */
+	const char *junit;     /* also write JUnit XML here */
 	bool stop_on_fail;
-	bool list;              /* print the cases (ID, title, required state, file:line) and run nothing */
+	bool list; /* print the cases (ID, title, required state, file:line) and run nothing */
 	const char **files;
 	size_t nfiles;
 } replay_opts;

@@ -19,16 +19,16 @@
 /* ---------------- the vector files ---------------- */
 
 typedef struct {
-	char *text;      /* the line without its keyword's indentation */
+	char *text; /* the line without its keyword's indentation */
 	const char *file;
 	int line;
 } vstep;
 
 typedef struct {
-	char *name;      /* case ID or state name */
+	char *name; /* case ID or state name */
 	char *title;
-	char *requires;  /* state name (cases) */
-	bool t1_only;    /* `protocol t1`: a behaviour a T=0 card shows otherwise (skipped on T=0) */
+	char *requires; /* state name (cases) */
+	bool t1_only;	/* `protocol t1`: a behaviour a T=0 card shows otherwise (skipped on T=0) */
 	vstep *steps;
 	size_t n, cap;
 	const char *file;
@@ -40,12 +40,11 @@ typedef struct {
 	size_t ncases, capc;
 	vblock *states;
 	size_t nstates, caps;
-	char **files;    /* every file read, owned */
+	char **files; /* every file read, owned */
 	size_t nfiles;
 	bool no_includes; /* the fuzz target: nothing but the bytes given */
 	char err[512];
 } vlib;
-
 
 typedef struct {
 	char name[32];
@@ -64,7 +63,7 @@ typedef struct {
 	char tmpdir[256];
 	var vars[64];
 	size_t nvars;
-	abuf last;           /* data of the last response (raw) or of the last PoR's last command */
+	abuf last; /* data of the last response (raw) or of the last PoR's last command */
 	uint64_t last_cntr;
 	unsigned interrupt_after, segments_done;
 	/* the failure of the running case */

@@ -114,11 +114,13 @@ static int load_stream(vlib *L, FILE *f, const char *path, int depth)
 			if (sp)
 				*sp++ = '\0';
 			if (!*rest) {
-				snprintf(L->err, sizeof(L->err), "%s:%d: %s without a name", fname, ln, is_case ? "case" : "state");
+				snprintf(L->err, sizeof(L->err), "%s:%d: %s without a name", fname, ln,
+					 is_case ? "case" : "state");
 				rc = -1;
 				break;
 			}
-			cur = is_case ? new_block(&L->cases, &L->ncases, &L->capc) : new_block(&L->states, &L->nstates, &L->caps);
+			cur = is_case ? new_block(&L->cases, &L->ncases, &L->capc)
+				      : new_block(&L->states, &L->nstates, &L->caps);
 			cur->name = strdup(rest);
 			cur->title = strdup(sp ? trim(sp) : "");
 			cur->file = fname;
@@ -137,8 +139,8 @@ static int load_stream(vlib *L, FILE *f, const char *path, int depth)
 		}
 		if (!strncmp(s, "protocol ", 9)) {
 			if (strcmp(trim(s + 9), "t1")) {
-				snprintf(L->err, sizeof(L->err), "%s:%d: protocol: only 't1' (a case a T=0 card answers otherwise)",
-					 fname, ln);
+				snprintf(L->err, sizeof(L->err),
+					 "%s:%d: protocol: only 't1' (a case a T=0 card answers otherwise)", fname, ln);
 				rc = -1;
 				break;
 			}

@@ -28,8 +28,8 @@ int replay_write_junit(const char *path, const vlib *L, const result *res, size_
 		snprintf(why, why_len, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"%zu\" failures=\"%zu\">\n", L->ncases,
-		failed);
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"%zu\" failures=\"%zu\">\n",
+		L->ncases, failed);
 	for (size_t fi = 0; fi < L->nfiles; fi++) {
 		size_t nt = 0, nf = 0, ns = 0;
 		for (size_t i = 0; i < L->ncases; i++)
@@ -56,7 +56,9 @@ int replay_write_junit(const char *path, const vlib *L, const result *res, size_
 			if (!res[i].done) {
 				fprintf(f, "><skipped message=\"not run (--stop-on-fail)\"/></testcase>\n");
 			} else if (res[i].skipped) {
-				fprintf(f, "><skipped message=\"protocol t1: a T=0 card answers this otherwise\"/></testcase>\n");
+				fprintf(f,
+					"><skipped message=\"protocol t1: a T=0 card answers this "
+					"otherwise\"/></testcase>\n");
 			} else if (res[i].ok) {
 				fprintf(f, "/>\n");
 			} else {

@@ -50,7 +50,8 @@ int expand(runner *R, const vstep *s, const char *in, char *out, size_t cap)
 	for (const char *p = in; *p;) {
 		if (*p == '$') {
 			const char *q = p + 1;
-			while ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_')
+			while ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') ||
+			       *q == '_')
 				q++;
 			char name[32];
 			snprintf(name, sizeof(name), "%.*s", (int)(q - p - 1), p + 1);
@@ -81,7 +82,6 @@ too_long:
 	return -1;
 }
 
-
 /* compares and, on a mismatch, describes it with a caret under the first differing byte */
 bool check_bytes(runner *R, const vstep *s, const char *what, const pattern *p, const uint8_t *d, size_t n)
 {
@@ -92,8 +92,8 @@ bool check_bytes(runner *R, const vstep *s, const char *what, const pattern *p, 
 	pattern_text(p, e, sizeof(e));
 	bytes_text(d, n, g, sizeof(g));
 	size_t col = 2 * (at - 1);
-	failf(R, s, "%s differ at byte %zu\n    expected: %.600s\n    got:      %.600s\n              %*s^", what, at - 1, e, g,
-	      (int)(col < 600 ? col : 600), "");
+	failf(R, s, "%s differ at byte %zu\n    expected: %.600s\n    got:      %.600s\n              %*s^", what,
+	      at - 1, e, g, (int)(col < 600 ? col : 600), "");
 	return false;
 }
 
@@ -245,8 +245,8 @@ void step_ota(runner *R, const vstep *s, const char *line, const vstep *e, const
 		goto out;
 	}
 	if (h->por.status != want_status) {
-		failf(R, e, "PoR status differs\n    expected: status=%02x\n    got:      status=%02x (%s)", want_status,
-		      h->por.status, scp80_por_status_name(h->por.status));
+		failf(R, e, "PoR status differs\n    expected: status=%02x\n    got:      status=%02x (%s)",
+		      want_status, h->por.status, scp80_por_status_name(h->por.status));
 		goto out;
 	}
 	if (want_sw < 0 && !want_count_set && !want_data)
@@ -258,11 +258,13 @@ void step_ota(runner *R, const vstep *s, const char *line, const vstep *e, const
 	}
 	abuf_put(&R->last, r.data, r.len);
 	if (want_count_set && r.count != want_count) {
-		failf(R, e, "PoR count differs\n    expected: count=%u\n    got:      count=%u", want_count, (unsigned)r.count);
+		failf(R, e, "PoR count differs\n    expected: count=%u\n    got:      count=%u", want_count,
+		      (unsigned)r.count);
 		goto out;
 	}
 	if (want_sw >= 0 && r.last_sw != want_sw) {
-		failf(R, e, "PoR status word differs\n    expected: sw=%04x\n    got:      sw=%04x", (unsigned)want_sw, r.last_sw);
+		failf(R, e, "PoR status word differs\n    expected: sw=%04x\n    got:      sw=%04x", (unsigned)want_sw,
+		      r.last_sw);
 		goto out;
 	}
 	if (want_data)
@@ -302,7 +304,8 @@ void step_raw(runner *R, const vstep *s, const char *line, const vstep *e, const
 				abuf_reset(&R->last);
 				n = R->h.t.transmit(R->h.t.ctx, a.p, a.len, r, sizeof(r));
 			} else {
-				uint8_t gr[5] = { (uint8_t)(a.p[0] == 0xA0 ? 0xA0 : (a.p[0] & 0x03)), 0xC0, 0x00, 0x00, s2 };
+				uint8_t gr[5] = { (uint8_t)(a.p[0] == 0xA0 ? 0xA0 : (a.p[0] & 0x03)), 0xC0, 0x00, 0x00,
+						  s2 };
 				n = R->h.t.transmit(R->h.t.ctx, gr, 5, r, sizeof(r));
 			}
 			R->h.apdus++;
@@ -376,7 +379,8 @@ void step_download(runner *R, const vstep *s, const char *line, const vstep *e, 
 			return;
 		}
 		if (!pp.iccid || !pp.imsi || profile_build(&pp, &pkg, why, sizeof(why))) {
-			failf(R, s, "generated package: %s", pp.iccid && pp.imsi ? why : "generated:ICCID:IMSI[:K:OPC]");
+			failf(R, s, "generated package: %s",
+			      pp.iccid && pp.imsi ? why : "generated:ICCID:IMSI[:K:OPC]");
 			abuf_free(&pkg);
 			return;
 		}
@@ -470,9 +474,9 @@ void step_download(runner *R, const vstep *s, const char *line, const vstep *e, 
 		if (!rc)
 			failf(R, e, "download outcome differs\n    expected: fail %s\n    got:      ok", text);
 		else if (*text && !strstr(got, text))
-			failf(R, e, "download failure differs\n    expected: fail %s\n    got:      fail (%s)", text, got);
+			failf(R, e, "download failure differs\n    expected: fail %s\n    got:      fail (%s)", text,
+			      got);
 	} else {
 		failf(R, e, "EXPECT ok | EXPECT fail [TEXT]");
 	}
 }
-

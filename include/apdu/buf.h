@@ -25,7 +25,7 @@ static inline acur acur_make(const uint8_t *p, size_t len)
 }
 
 apdu_err acur_u8(acur *c, uint8_t *out);
-apdu_err acur_u16(acur *c, uint16_t *out);      /* big-endian */
+apdu_err acur_u16(acur *c, uint16_t *out); /* big-endian */
 apdu_err acur_take(acur *c, size_t n, const uint8_t **out);
 apdu_err acur_copy(acur *c, void *dst, size_t n);
 
@@ -39,7 +39,10 @@ typedef struct {
 	apdu_err err; /* first failure; later puts are no-ops */
 } abuf;
 
-#define ABUF_INIT { NULL, 0, 0, APDU_OK }
+#define ABUF_INIT                   \
+	{                           \
+		NULL, 0, 0, APDU_OK \
+	}
 
 void abuf_init(abuf *b);
 /* Wipes the contents (they may be keys or plaintext) and frees. Accepts NULL. */

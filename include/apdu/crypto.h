@@ -16,24 +16,24 @@ bool crypto_equal(const void *a, const void *b, size_t len);
 apdu_err crypto_random(void *out, size_t len);
 
 /* AES-CBC without padding (len a multiple of 16). key 16/24/32 bytes; iv NULL = zero IV. in == out allowed. */
-apdu_err crypto_aes_cbc(const uint8_t *key, size_t key_len, const uint8_t *iv, bool encrypt,
-			const uint8_t *in, size_t len, uint8_t *out);
+apdu_err crypto_aes_cbc(const uint8_t *key, size_t key_len, const uint8_t *iv, bool encrypt, const uint8_t *in,
+			size_t len, uint8_t *out);
 /* One AES block, ECB. */
 apdu_err crypto_aes_block(const uint8_t *key, size_t key_len, const uint8_t in[16], uint8_t out[16]);
 /* AES-CMAC (NIST SP 800-38B), full 16 bytes. */
 apdu_err crypto_aes_cmac(const uint8_t *key, size_t key_len, const uint8_t *data, size_t len, uint8_t out[16]);
 
 /* Triple-DES CBC without padding (len a multiple of 8); key 16 bytes (2-key, K1 K2 K1) or 24 (3-key). */
-apdu_err crypto_des3_cbc(const uint8_t *key, size_t key_len, const uint8_t *iv, bool encrypt,
-			 const uint8_t *in, size_t len, uint8_t *out);
+apdu_err crypto_des3_cbc(const uint8_t *key, size_t key_len, const uint8_t *iv, bool encrypt, const uint8_t *in,
+			 size_t len, uint8_t *out);
 /* ETSI TS 102 225 5.1.3.1 CC with DES in CBC mode: data zero-padded to a multiple of 8, zero IV, the last
  * cipher block is the MAC. */
 apdu_err crypto_des3_cbc_mac(const uint8_t *key, size_t key_len, const uint8_t *data, size_t len, uint8_t out[8]);
 
 apdu_err crypto_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
 /* ANSI X9.63 KDF with SHA-256: out = H(Z ‖ counter ‖ SharedInfo) ‖ ..., counter from 1. */
-apdu_err crypto_x963_kdf_sha256(const uint8_t *z, size_t z_len, const uint8_t *shared_info, size_t si_len,
-				uint8_t *out, size_t out_len);
+apdu_err crypto_x963_kdf_sha256(const uint8_t *z, size_t z_len, const uint8_t *shared_info, size_t si_len, uint8_t *out,
+				size_t out_len);
 /* NIST SP 800-108 KDF in counter mode with AES-CMAC as PRF, in the standard input order
  * (i ‖ label ‖ 00 ‖ context ‖ L, counter 32 bits, L 32 bits), via EVP_KDF "KBKDF". */
 apdu_err crypto_kbkdf_cmac(const uint8_t *key, size_t key_len, const uint8_t *label, size_t label_len,

@@ -6,26 +6,26 @@
 
 typedef enum {
 	APDU_OK = 0,
-	APDU_E_INVAL,          /* an argument is out of range */
-	APDU_E_HEX_DIGIT,      /* a character that is not a hex digit */
-	APDU_E_HEX_ODD,        /* an odd number of hex digits */
-	APDU_E_NOSPACE,        /* the caller's buffer is too small */
-	APDU_E_NOMEM,          /* allocation failed or a size limit was hit */
-	APDU_E_TRUNC_HEADER,   /* input ends inside a header (tag, length, APDU header) */
-	APDU_E_TRUNC_VALUE,    /* a length runs past the end of the input */
-	APDU_E_TRAILING,       /* bytes left over after a complete object */
-	APDU_E_BAD_LENGTH,     /* a length field is malformed or inconsistent */
-	APDU_E_BAD_TAG,        /* a tag is malformed or not the expected one */
-	APDU_E_TOO_DEEP,       /* nesting deeper than the limit */
-	APDU_E_BAD_CASE,       /* APDU case inconsistent with its Lc/Le */
-	APDU_E_UNSUPPORTED,    /* a valid but unsupported option (algorithm, SPI bit, ...) */
-	APDU_E_KEY_LENGTH,     /* a key has the wrong length for its algorithm */
-	APDU_E_CRYPTO,         /* the crypto library failed */
-	APDU_E_MAC,            /* a MAC, CC or cryptogram does not verify */
-	APDU_E_PADDING,        /* padding is malformed after deciphering */
-	APDU_E_SPI,            /* SPI bits reserved or inconsistent */
-	APDU_E_STATE,          /* called in the wrong state (e.g. wrap before authentication) */
-	APDU_E_CHECK_DIGIT,    /* a check digit (EID, ICCID) is wrong */
+	APDU_E_INVAL,	     /* an argument is out of range */
+	APDU_E_HEX_DIGIT,    /* a character that is not a hex digit */
+	APDU_E_HEX_ODD,	     /* an odd number of hex digits */
+	APDU_E_NOSPACE,	     /* the caller's buffer is too small */
+	APDU_E_NOMEM,	     /* allocation failed or a size limit was hit */
+	APDU_E_TRUNC_HEADER, /* input ends inside a header (tag, length, APDU header) */
+	APDU_E_TRUNC_VALUE,  /* a length runs past the end of the input */
+	APDU_E_TRAILING,     /* bytes left over after a complete object */
+	APDU_E_BAD_LENGTH,   /* a length field is malformed or inconsistent */
+	APDU_E_BAD_TAG,	     /* a tag is malformed or not the expected one */
+	APDU_E_TOO_DEEP,     /* nesting deeper than the limit */
+	APDU_E_BAD_CASE,     /* APDU case inconsistent with its Lc/Le */
+	APDU_E_UNSUPPORTED,  /* a valid but unsupported option (algorithm, SPI bit, ...) */
+	APDU_E_KEY_LENGTH,   /* a key has the wrong length for its algorithm */
+	APDU_E_CRYPTO,	     /* the crypto library failed */
+	APDU_E_MAC,	     /* a MAC, CC or cryptogram does not verify */
+	APDU_E_PADDING,	     /* padding is malformed after deciphering */
+	APDU_E_SPI,	     /* SPI bits reserved or inconsistent */
+	APDU_E_STATE,	     /* called in the wrong state (e.g. wrap before authentication) */
+	APDU_E_CHECK_DIGIT,  /* a check digit (EID, ICCID) is wrong */
 	APDU_E__COUNT
 } apdu_err;
 

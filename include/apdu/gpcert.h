@@ -13,13 +13,13 @@
 #include "apdu/buf.h"
 #include "apdu/crypto.h"
 
-#define GPCERT_ROLE_SMDP 0x01
-#define GPCERT_ROLE_SMSR 0x02
-#define GPCERT_ROLE_EUM 0x03   /* bench's own choice for the EUM certificate */
+#define GPCERT_ROLE_SMDP  0x01
+#define GPCERT_ROLE_SMSR  0x02
+#define GPCERT_ROLE_EUM	  0x03 /* bench's own choice for the EUM certificate */
 #define GPCERT_ROLE_ECASD 0x04 /* bench's own choice for CERT.ECASD.ECKA */
-#define GPCERT_ROLE_CI 0x05
+#define GPCERT_ROLE_CI	  0x05
 
-#define GPCERT_KEY_USAGE_SIGN 0x0082  /* digital signature */
+#define GPCERT_KEY_USAGE_SIGN  0x0082 /* digital signature */
 #define GPCERT_KEY_USAGE_AGREE 0x0008 /* key agreement */
 
 typedef struct {
@@ -29,7 +29,7 @@ typedef struct {
 	size_t ca_id_len;
 	char subject[64];
 	uint16_t key_usage;
-	uint8_t effective[4];  /* BCD YYYYMMDD */
+	uint8_t effective[4]; /* BCD YYYYMMDD */
 	uint8_t expiry[4];
 	uint8_t role;
 	uint8_t auth_key_id[20];

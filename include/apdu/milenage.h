@@ -10,10 +10,10 @@
 typedef struct {
 	uint8_t mac_a[8];   /* f1 */
 	uint8_t mac_s[8];   /* f1* */
-	uint8_t res[8];     /* f2 */
-	uint8_t ck[16];     /* f3 */
-	uint8_t ik[16];     /* f4 */
-	uint8_t ak[6];      /* f5 */
+	uint8_t res[8];	    /* f2 */
+	uint8_t ck[16];	    /* f3 */
+	uint8_t ik[16];	    /* f4 */
+	uint8_t ak[6];	    /* f5 */
 	uint8_t ak_star[6]; /* f5* */
 } milenage_out;
 

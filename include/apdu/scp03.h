@@ -28,7 +28,7 @@ enum {
 
 typedef struct {
 	uint8_t kvn;
-	size_t key_len;             /* 16, 24 or 32 */
+	size_t key_len; /* 16, 24 or 32 */
 	uint8_t enc[32], mac[32], dek[32];
 } scp03_keys;
 
@@ -41,8 +41,8 @@ typedef struct {
 	uint8_t level;
 	size_t key_len;
 	uint8_t s_enc[32], s_mac[32], s_rmac[32];
-	uint8_t chain[16];          /* MAC chaining value */
-	uint32_t counter;           /* encryption counter of the last command */
+	uint8_t chain[16]; /* MAC chaining value */
+	uint32_t counter;  /* encryption counter of the last command */
 	uint8_t host_challenge[8], card_challenge[8];
 	uint8_t host_cryptogram[8], card_cryptogram[8];
 } scp03_session;
@@ -65,8 +65,8 @@ apdu_err scp03_card_challenge(const scp03_keys *k, const uint8_t seq[3], const u
 apdu_err scp03_init_update_apdu(uint8_t kvn, const uint8_t host_challenge[8], abuf *out);
 /* Checks the INITIALIZE UPDATE response (data without SW), derives the session keys and verifies the card
  * cryptogram (APDU_E_MAC when wrong). */
-apdu_err scp03_host_init(scp03_session *s, const scp03_keys *k, const uint8_t host_challenge[8],
-			 const uint8_t *resp, size_t len);
+apdu_err scp03_host_init(scp03_session *s, const scp03_keys *k, const uint8_t host_challenge[8], const uint8_t *resp,
+			 size_t len);
 /* EXTERNAL AUTHENTICATE (C-MAC'd, never ciphered). */
 apdu_err scp03_host_external_authenticate(scp03_session *s, uint8_t level, abuf *out);
 apdu_err scp03_wrap_command(scp03_session *s, const uint8_t *apdu, size_t len, abuf *out);
@@ -88,7 +88,7 @@ apdu_err scp03_card_wrap_response(scp03_session *s, const uint8_t *data, size_t 
 #define SCP03T_TAG_OPEN PROTO_SCP03T_TAG_OPEN
 #define SCP03T_TAG_AUTH PROTO_SCP03T_TAG_AUTH
 #define SCP03T_TAG_DATA PROTO_SCP03T_TAG_DATA
-#define SCP03T_LEVEL 0x33
+#define SCP03T_LEVEL	0x33
 
 /* '84' { KVN ‖ KID ‖ host challenge } */
 apdu_err scp03t_host_open(uint8_t kvn, uint8_t kid, const uint8_t host_challenge[8], abuf *out);

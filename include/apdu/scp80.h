@@ -12,27 +12,27 @@
 #include "apdu/buf.h"
 
 /* SPI first byte (TS 102 225 5.1.1) */
-#define SCP80_SPI1_SIG_MASK     0x03
-#define SCP80_SIG_NONE          0x00
-#define SCP80_SIG_RC            0x01
-#define SCP80_SIG_CC            0x02
-#define SCP80_SIG_DS            0x03
-#define SCP80_SPI1_CIPHER       0x04
-#define SCP80_SPI1_CNTR_MASK    0x18
-#define SCP80_CNTR_NONE         0x00
-#define SCP80_CNTR_AVAILABLE    0x08 /* counter available, no replay check */
-#define SCP80_CNTR_HIGHER       0x10 /* process if higher than the stored one */
-#define SCP80_CNTR_ONE_HIGHER   0x18 /* process if exactly one higher */
-#define SCP80_SPI1_RESERVED     0xe0
+#define SCP80_SPI1_SIG_MASK   0x03
+#define SCP80_SIG_NONE	      0x00
+#define SCP80_SIG_RC	      0x01
+#define SCP80_SIG_CC	      0x02
+#define SCP80_SIG_DS	      0x03
+#define SCP80_SPI1_CIPHER     0x04
+#define SCP80_SPI1_CNTR_MASK  0x18
+#define SCP80_CNTR_NONE	      0x00
+#define SCP80_CNTR_AVAILABLE  0x08 /* counter available, no replay check */
+#define SCP80_CNTR_HIGHER     0x10 /* process if higher than the stored one */
+#define SCP80_CNTR_ONE_HIGHER 0x18 /* process if exactly one higher */
+#define SCP80_SPI1_RESERVED   0xe0
 /* SPI second byte */
-#define SCP80_SPI2_POR_MASK     0x03
-#define SCP80_POR_NONE          0x00
-#define SCP80_POR_ALWAYS        0x01
-#define SCP80_POR_ON_ERROR      0x02
-#define SCP80_SPI2_POR_SIG_SHIFT 2   /* b4..b3: PoR RC/CC/DS, same coding as SPI1 b2..b1 */
-#define SCP80_SPI2_POR_CIPHER   0x10
-#define SCP80_SPI2_POR_SUBMIT   0x20 /* PoR via SMS-SUBMIT instead of SMS-DELIVER-REPORT */
-#define SCP80_SPI2_RESERVED     0xc0
+#define SCP80_SPI2_POR_MASK	 0x03
+#define SCP80_POR_NONE		 0x00
+#define SCP80_POR_ALWAYS	 0x01
+#define SCP80_POR_ON_ERROR	 0x02
+#define SCP80_SPI2_POR_SIG_SHIFT 2 /* b4..b3: PoR RC/CC/DS, same coding as SPI1 b2..b1 */
+#define SCP80_SPI2_POR_CIPHER	 0x10
+#define SCP80_SPI2_POR_SUBMIT	 0x20 /* PoR via SMS-SUBMIT instead of SMS-DELIVER-REPORT */
+#define SCP80_SPI2_RESERVED	 0xc0
 
 /* PoR status codes (TS 102 225 table 5.5, TS 31.115 7) */
 enum {
@@ -54,8 +54,8 @@ const char *scp80_por_status_name(uint8_t status);
 #define SCP80_MAX_PACKET 4096
 
 typedef struct {
-	uint8_t kic;               /* KIc byte: key version (b8..b5) | algorithm (b4..b1) */
-	uint8_t kid;               /* KID byte */
+	uint8_t kic; /* KIc byte: key version (b8..b5) | algorithm (b4..b1) */
+	uint8_t kid; /* KID byte */
 	uint8_t kic_key[32];
 	size_t kic_key_len;
 	uint8_t kid_key[32];
@@ -68,7 +68,7 @@ void scp80_keyset_clear(scp80_keyset *ks);
 apdu_err scp80_keyset_check(const scp80_keyset *ks, uint16_t spi);
 
 typedef struct {
-	uint16_t spi;              /* SPI1 << 8 | SPI2 */
+	uint16_t spi; /* SPI1 << 8 | SPI2 */
 	uint8_t kic, kid;
 	uint8_t tar[3];
 	uint8_t cntr[5];
@@ -86,8 +86,7 @@ apdu_err scp80_parse_command_header(const uint8_t *pkt, size_t len, scp80_cmd_hd
 /* Deciphers and verifies a command packet; appends the script to `data` and fills hdr (with the CNTR).
  * APDU_E_MAC: CC/RC wrong; APDU_E_PADDING: ciphering error; both map to PoR statuses with
  * scp80_por_status_for(). Nothing is appended on failure. */
-apdu_err scp80_unwrap_command(const scp80_keyset *ks, const uint8_t *pkt, size_t len, scp80_cmd_hdr *hdr,
-			      abuf *data);
+apdu_err scp80_unwrap_command(const scp80_keyset *ks, const uint8_t *pkt, size_t len, scp80_cmd_hdr *hdr, abuf *data);
 /* PoR status for an unwrap failure. */
 uint8_t scp80_por_status_for(apdu_err err);
 /* Counter check of TS 102 225 5.1.1 for the SPI's counter mode: SCP80_POR_OK or the status to answer. */
@@ -101,8 +100,8 @@ typedef struct {
 
 /* Wraps a PoR (response packet) as the SPI of the command asks (SPI2: CC/RC, ciphering); with_udh
  * prepends the '02 71 00' UDH, which the CC covers in either case (TS 31.115 5.2). */
-apdu_err scp80_wrap_por(const scp80_keyset *ks, uint16_t spi, const scp80_por_hdr *hdr, const uint8_t *data,
-			size_t len, bool with_udh, abuf *out);
+apdu_err scp80_wrap_por(const scp80_keyset *ks, uint16_t spi, const scp80_por_hdr *hdr, const uint8_t *data, size_t len,
+			bool with_udh, abuf *out);
 /* Unwraps a PoR, with or without its UDH; appends the response data to `data`. */
 apdu_err scp80_unwrap_por(const scp80_keyset *ks, uint16_t spi, const uint8_t *in, size_t len, scp80_por_hdr *hdr,
 			  abuf *data);
@@ -135,9 +134,9 @@ apdu_err scp80_script_next(scp80_script_iter *it, scp80_script_item *item, bool 
 
 /* Response to a script (TS 102 226 5.1.2 compact / 5.2.2 expanded). */
 typedef struct {
-	uint8_t count;             /* number of executed commands */
+	uint8_t count; /* number of executed commands */
 	uint16_t last_sw;
-	const uint8_t *data;       /* response data of the last command */
+	const uint8_t *data; /* response data of the last command */
 	size_t len;
 } scp80_response;
 

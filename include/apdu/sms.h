@@ -11,12 +11,12 @@
 
 #include "apdu/buf.h"
 
-#define SMS_MAX_UD 140              /* octets of user data in one SMS */
-#define SMS_MAX_PARTS 32            /* reassembly limit: parts of one concatenated message */
+#define SMS_MAX_UD	    140 /* octets of user data in one SMS */
+#define SMS_MAX_PARTS	    32	/* reassembly limit: parts of one concatenated message */
 #define SMS_MAX_ADDR_DIGITS 20
 
-#define SMS_FO_UDHI 0x40
-#define SMS_FO_DELIVER_MMS 0x04     /* TP-MMS: no more messages waiting */
+#define SMS_FO_UDHI	   0x40
+#define SMS_FO_DELIVER_MMS 0x04 /* TP-MMS: no more messages waiting */
 
 /* Address field (TS 23.040 9.1.2.5): digits as ASCII ('0'-'9', '*', '#', 'a'-'c'), type of address byte. */
 typedef struct {
@@ -28,12 +28,12 @@ apdu_err sms_addr_put(abuf *b, const sms_addr *a);
 apdu_err sms_addr_read(acur *c, sms_addr *out);
 
 typedef struct {
-	uint8_t first_octet;        /* TP-MTI = 00 plus flags (UDHI, MMS, SRI, RP) */
+	uint8_t first_octet; /* TP-MTI = 00 plus flags (UDHI, MMS, SRI, RP) */
 	sms_addr oa;
 	uint8_t pid;
 	uint8_t dcs;
 	uint8_t scts[7];
-	const uint8_t *ud;          /* user data, including the UDH when UDHI is set */
+	const uint8_t *ud; /* user data, including the UDH when UDHI is set */
 	size_t ud_len;
 } sms_deliver;
 
@@ -43,7 +43,7 @@ apdu_err sms_deliver_build(const sms_deliver *d, abuf *out);
 apdu_err sms_deliver_parse(const uint8_t *in, size_t len, sms_deliver *out);
 
 typedef struct {
-	uint8_t first_octet;        /* TP-MTI = 01 plus flags; VPF must be 'not present' (b4..b3 = 00) */
+	uint8_t first_octet; /* TP-MTI = 01 plus flags; VPF must be 'not present' (b4..b3 = 00) */
 	uint8_t mr;
 	sms_addr da;
 	uint8_t pid;
@@ -66,14 +66,14 @@ typedef struct {
 typedef struct {
 	sms_udh_ie ie[SMS_UDH_MAX_IES];
 	size_t n;
-	const uint8_t *payload;     /* what follows the UDH */
+	const uint8_t *payload; /* what follows the UDH */
 	size_t payload_len;
 } sms_udh;
 
-#define SMS_IEI_CONCAT8 0x00
-#define SMS_IEI_CONCAT16 0x08
-#define SMS_IEI_CMD_PACKET 0x70     /* TS 31.115: command packet identifier (CPI) */
-#define SMS_IEI_RSP_PACKET 0x71     /* response packet identifier (RPI) */
+#define SMS_IEI_CONCAT8	   0x00
+#define SMS_IEI_CONCAT16   0x08
+#define SMS_IEI_CMD_PACKET 0x70 /* TS 31.115: command packet identifier (CPI) */
+#define SMS_IEI_RSP_PACKET 0x71 /* response packet identifier (RPI) */
 
 apdu_err sms_udh_parse(const uint8_t *ud, size_t len, sms_udh *out);
 const sms_udh_ie *sms_udh_find(const sms_udh *u, uint8_t iei);
@@ -94,7 +94,7 @@ typedef struct {
 	bool active;
 	uint16_t ref;
 	uint8_t total;
-	uint32_t have;              /* bitmask of received parts */
+	uint32_t have; /* bitmask of received parts */
 	bool has_cpi;
 	abuf part[SMS_MAX_PARTS];
 } sms_reassembly;
@@ -105,8 +105,8 @@ apdu_err sms_reassembly_feed(sms_reassembly *r, const uint8_t *ud, size_t len, b
 
 /* SMS-PP download ENVELOPE: 80 C2 00 00 Lc D1 L { 82 02 83 81, [86 L address], 8B L TPDU } */
 typedef struct {
-	uint8_t src, dst;           /* device identities */
-	const uint8_t *address;     /* SMSC address (TON/NPI + BCD) or NULL */
+	uint8_t src, dst;	/* device identities */
+	const uint8_t *address; /* SMSC address (TON/NPI + BCD) or NULL */
 	size_t address_len;
 	const uint8_t *tpdu;
 	size_t tpdu_len;

@@ -11,17 +11,17 @@
 #include "apdu/buf.h"
 
 /* Limits on what a peer controls. */
-#define TLV_MAX_TAG_BYTES 3     /* e.g. 'BF 30', '7F 21', '5F 37' */
-#define TLV_MAX_LEN_BYTES 3     /* '83 xx xx xx' at most (up to 16 MiB - 1) */
-#define TLV_MAX_DEPTH 16        /* nesting limit of tlv_walk */
+#define TLV_MAX_TAG_BYTES 3  /* e.g. 'BF 30', '7F 21', '5F 37' */
+#define TLV_MAX_LEN_BYTES 3  /* '83 xx xx xx' at most (up to 16 MiB - 1) */
+#define TLV_MAX_DEPTH	  16 /* nesting limit of tlv_walk */
 
 typedef struct {
-	uint32_t tag;         /* tag bytes big-endian, e.g. 0xBF30 */
-	uint8_t tag_len;      /* 1..3 */
-	bool constructed;     /* bit 6 of the first tag byte */
+	uint32_t tag;	  /* tag bytes big-endian, e.g. 0xBF30 */
+	uint8_t tag_len;  /* 1..3 */
+	bool constructed; /* bit 6 of the first tag byte */
 	const uint8_t *value;
 	size_t len;
-	const uint8_t *raw;   /* whole TLV */
+	const uint8_t *raw; /* whole TLV */
 	size_t raw_len;
 } tlv;
 
@@ -55,9 +55,9 @@ apdu_err tlv_end(abuf *b, size_t mark);
 /* COMPREHENSION-TLV (TS 102 223 C.1-C.3): tags 1 byte ('01'..'7E', CR in b8) or 3 bytes ('7F' + 2 bytes,
  * CR in b16); lengths '00'..'7F', '81 80'..'81 FF', '82 xx xx', '83 xx xx xx'. */
 typedef struct {
-	uint16_t tag;       /* without the CR flag: 1..0x7E for short tags, up to 0x7FFF for long ones */
-	bool cr;            /* comprehension required */
-	bool long_tag;      /* encoded in the 3-byte format */
+	uint16_t tag;  /* without the CR flag: 1..0x7E for short tags, up to 0x7FFF for long ones */
+	bool cr;       /* comprehension required */
+	bool long_tag; /* encoded in the 3-byte format */
 	const uint8_t *value;
 	size_t len;
 } ctlv;

@@ -15,25 +15,25 @@
 #include "apdu/crypto.h"
 
 #define EUICC_MAX_PROFILES 4
-#define EUICC_ATR_MAX 33
-#define EUICC_RAPDU_MAX (65536 + 2)
+#define EUICC_ATR_MAX	   33
+#define EUICC_RAPDU_MAX	   (65536 + 2)
 
 typedef struct euicc_card euicc_card;
 
 /* Who certifies a new card: the EUM signs CERT.ECASD.ECKA, the CI's public key is the card's PK.CI. */
 typedef struct {
 	const crypto_eckey *eum;
-	const abuf *eum_cert;     /* the EUM's certificate, kept on the card */
+	const abuf *eum_cert; /* the EUM's certificate, kept on the card */
 	const crypto_eckey *ci;
 } euicc_issuer;
 
 typedef struct {
-	const char *eid;          /* 32 digits with valid check digits, or NULL for a fresh one */
-	bool has_seed;            /* draw everything from a DRBG seeded with `seed` (reproducible cards) */
+	const char *eid; /* 32 digits with valid check digits, or NULL for a fresh one */
+	bool has_seed;	 /* draw everything from a DRBG seeded with `seed` (reproducible cards) */
 	uint64_t seed;
-	euicc_issuer issuer;      /* signs CERT.ECASD.ECKA (EUM) and provides PK.CI */
+	euicc_issuer issuer;	     /* signs CERT.ECASD.ECKA (EUM) and provides PK.CI */
 	unsigned fallback_threshold; /* consecutive "no service" events before the fall-back switch; 0 = 3 */
-	const char *smsr_msisdn;  /* where MO notifications go until an SMS tells otherwise; NULL = default */
+	const char *smsr_msisdn;     /* where MO notifications go until an SMS tells otherwise; NULL = default */
 } euicc_new_opts;
 
 /* A new card in memory. NULL on failure, with the reason in why. */

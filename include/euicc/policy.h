@@ -17,15 +17,15 @@
  * "enabled" and b3 as "may be disabled"; b2 is not used. Defaults when an element leaves them out:
  * pinAttributes 7, maxNumOfAttemps-retryNumLeft 0x33 for PINs and 0xAA for PUKs (high nibble:
  * maximum, low nibble: tries left). docs/card.md */
-#define BENCH_SAIP_PIN_ATTR_ENABLED 0x01
+#define BENCH_SAIP_PIN_ATTR_ENABLED	    0x01
 #define BENCH_SAIP_PIN_ATTR_DISABLE_ALLOWED 0x04
-#define BENCH_SAIP_PIN_ATTRS_DEFAULT 0x07
-#define BENCH_SAIP_PIN_TRIES_DEFAULT 0x33
-#define BENCH_SAIP_PUK_TRIES_DEFAULT 0xAA
+#define BENCH_SAIP_PIN_ATTRS_DEFAULT	    0x07
+#define BENCH_SAIP_PIN_TRIES_DEFAULT	    0x33
+#define BENCH_SAIP_PUK_TRIES_DEFAULT	    0xAA
 
 /* POL1 bits of a profile (bench encoding) */
-#define POL1_DISABLE_NOT_ALLOWED 0x01
-#define POL1_DELETE_NOT_ALLOWED 0x02
+#define POL1_DISABLE_NOT_ALLOWED  0x01
+#define POL1_DELETE_NOT_ALLOWED	  0x02
 #define POL1_DELETE_WHEN_DISABLED 0x04
 
 #endif

@@ -7,10 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VPCD_CTRL_OFF 0x00
-#define VPCD_CTRL_ON 0x01
-#define VPCD_CTRL_RESET 0x02
-#define VPCD_CTRL_ATR 0x04
+#define VPCD_CTRL_OFF	  0x00
+#define VPCD_CTRL_ON	  0x01
+#define VPCD_CTRL_RESET	  0x02
+#define VPCD_CTRL_ATR	  0x04
 #define VPCD_DEFAULT_PORT 35963
 
 /* Connects with TCP_NODELAY; -1 with errno on failure. */
@@ -22,11 +22,11 @@ long vpcd_read_frame(int fd, uint8_t *buf, size_t cap);
  * and stalls holds up only its own card. The payload buffer grows to the largest frame seen. */
 typedef struct {
 	uint8_t hdr[2];
-	size_t have;    /* bytes of the current frame so far, header included */
-	size_t len;     /* payload length, known once have >= 2 */
+	size_t have; /* bytes of the current frame so far, header included */
+	size_t len;  /* payload length, known once have >= 2 */
 	uint8_t *buf;
 	size_t cap;
-	size_t max;     /* largest payload accepted (0: 65535) */
+	size_t max; /* largest payload accepted (0: 65535) */
 } vpcd_framer;
 
 void vpcd_framer_init(vpcd_framer *f, size_t max);

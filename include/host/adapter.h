@@ -34,25 +34,25 @@ typedef void (*dev_trace_fn)(void *ctx, const char *line);
 
 typedef struct {
 	dev_transport t;
-	scp80_keyset ks;            /* ISD-R keyset 1 from the EIS */
-	uint64_t cntr;              /* next counter to send */
-	uint16_t spi;               /* default 0x1639 (SGP.02) */
+	scp80_keyset ks; /* ISD-R keyset 1 from the EIS */
+	uint64_t cntr;	 /* next counter to send */
+	uint16_t spi;	 /* default 0x1639 (SGP.02) */
 	uint8_t smsc_ref;
 	/* results of the last exchange */
 	bool have_por;
 	scp80_por_hdr por;
-	abuf por_data;              /* response data of the PoR */
+	abuf por_data; /* response data of the PoR */
 	dev_notif notifs[16];
 	size_t n_notifs;
 	unsigned refreshes;
-	bool fail_refresh;          /* answer REFRESH with 'command beyond terminal's capabilities' */
-	abuf log;                   /* last error text */
+	bool fail_refresh; /* answer REFRESH with 'command beyond terminal's capabilities' */
+	abuf log;	   /* last error text */
 	/* optional hooks */
 	/* the SCP80 counter to use, committed by the store first; non-zero: it could not be committed and
 	 * the packet is not sent (dev_send fails with the reason in log) */
 	int (*next_counter)(void *ctx, uint64_t *counter);
 	void *counter_ctx;
-	dev_trace_fn trace;                  /* each step decoded, for the shell's `trace on` */
+	dev_trace_fn trace; /* each step decoded, for the shell's `trace on` */
 	void *trace_ctx;
 	void (*progress)(void *ctx, size_t done, size_t total); /* download progress */
 	void *progress_ctx;
@@ -60,10 +60,10 @@ typedef struct {
 	uint8_t scp03_key[16];
 	uint8_t scp03_kvn;
 	bool have_scp03_key;
-	unsigned apdus;                      /* APDUs exchanged so far */
-	int corrupt_packet;                  /* tests: 1 flip a bit of the last (secured) byte of the next packet,
+	unsigned apdus;	    /* APDUs exchanged so far */
+	int corrupt_packet; /* tests: 1 flip a bit of the last (secured) byte of the next packet,
 	                                        2 also drop a byte so ciphered data is not whole blocks */
-	bool auto_resync;                    /* on PoR 'counter low' without a store: jump 256 ahead, resend once */
+	bool auto_resync;   /* on PoR 'counter low' without a store: jump 256 ahead, resend once */
 } dev_host;
 
 /* With keys given directly (the SM-SR's store) instead of an EIS. */
@@ -76,7 +76,7 @@ int dev_attach(dev_host *h);
 /* Sends one script (C-APDUs, or raw TLVs when raw is set) to `tar`; runs the proactive loop; the PoR ends
  * up in h->por / h->por_data. Returns 0 when a PoR came back. */
 int dev_send(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *const *items, const size_t *lens,
-	    size_t n, bool raw_tlv);
+	     size_t n, bool raw_tlv);
 /* Convenience: one C-APDU (hex) to the ISD-R, expanded format; returns the SW of the command (0 on failure)
  * and its response data in out (may be NULL). */
 uint16_t dev_isdr(dev_host *h, const char *apdu_hex, abuf *out);
@@ -91,7 +91,6 @@ int dev_proactive_loop(dev_host *h, uint16_t sw);
 int dev_confirm_notifications(dev_host *h);
 /* EVENT DOWNLOAD location status */
 uint16_t dev_location(dev_host *h, uint8_t status);
-
 
 /* A step of the host, decoded, to h->trace (when set) */
 void dev_tracef(dev_host *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -15,8 +15,8 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 typedef struct {
 	const char *name;
-	const char *args; /* synopsis after the name ("" when none) */
-	const char *help; /* one line */
+	const char *args;			      /* synopsis after the name ("" when none) */
+	const char *help;			      /* one line */
 	int (*run)(void *ctx, int argc, char **argv); /* argv[0] is the command's name */
 } cli_command;
 

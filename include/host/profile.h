@@ -10,15 +10,15 @@
 #include "apdu/buf.h"
 
 typedef struct {
-	const char *iccid;   /* 19-20 digits, Luhn-valid */
-	const char *imsi;    /* 6-15 digits */
+	const char *iccid; /* 19-20 digits, Luhn-valid */
+	const char *imsi;  /* 6-15 digits */
 	uint8_t k[16];
 	uint8_t opc[16];
-	const char *name;    /* profile type text, optional */
-	const char *spn;     /* service provider name (EF.SPN), optional */
-	const char *pin;     /* PIN1, 4-8 digits; NULL: 0000 */
-	const char *puk;     /* PUK1, 8 digits; NULL: 11111111 */
-	bool pin_enabled;    /* PIN1 verification required (default: disabled, as in TS.48) */
+	const char *name; /* profile type text, optional */
+	const char *spn;  /* service provider name (EF.SPN), optional */
+	const char *pin;  /* PIN1, 4-8 digits; NULL: 0000 */
+	const char *puk;  /* PUK1, 8 digits; NULL: 11111111 */
+	bool pin_enabled; /* PIN1 verification required (default: disabled, as in TS.48) */
 } profile_params;
 
 /* header, mf (EF.PL, EF.ICCID, EF.DIR, EF.ARR), pukCodes, pinCodes (PIN1, ADM1 55555555), usim (ADF.USIM,

@@ -53,8 +53,10 @@ static void install_profile(euicc_card *c, json_t *eis, const bench_pki *pki)
 	static const char aidh[] = "a0000005591010ffffffff8900001000";
 	hex_decode_exact(aidh, aid, 16);
 	if (profile_build(&pp, &pkg, why, sizeof(why)) ||
-	    dev_isdr(&h, "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010"
-			 "a0000005591010ffffffff89000010000380C00006C9048102037000", NULL) != 0x9000 ||
+	    dev_isdr(&h,
+		     "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010"
+		     "a0000005591010ffffffff89000010000380C00006C9048102037000",
+		     NULL) != 0x9000 ||
 	    smdp_download(&h, pki, eis, aid, pkg.p, pkg.len, 512) ||
 	    dev_isdr(&h, "80E28800153A03124F10a0000005591010ffffffff8900001000", NULL) != 0x9000)
 		abort();
@@ -115,8 +117,12 @@ static void envelope(euicc_card *c, const uint8_t *script, size_t len, const uin
 	if (!scp80_wrap_command(&ks, 0x1621, tar, cn, script, len, &pkt) &&
 	    !sms_split_command_packet(pkt.p, pkt.len, 1, parts, &n)) {
 		for (size_t i = 0; i < n; i++) {
-			sms_deliver d = { .first_octet = 0x44, .oa = { 0x91, "4477" }, .pid = 0x7F, .dcs = 0xF6,
-					  .ud = parts[i].p, .ud_len = parts[i].len };
+			sms_deliver d = { .first_octet = 0x44,
+					  .oa = { 0x91, "4477" },
+					  .pid = 0x7F,
+					  .dcs = 0xF6,
+					  .ud = parts[i].p,
+					  .ud_len = parts[i].len };
 			abuf tp = ABUF_INIT, env = ABUF_INIT;
 			sms_deliver_build(&d, &tp);
 			if (!sms_pp_envelope_build(NULL, 0, tp.p, tp.len, &env))
@@ -169,7 +175,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2: { /* CreateISDP, then the input as a script to the ISD-P's TAR (SCP03t TLVs) */
 		abuf s = ABUF_INIT;
 		hex_decode("aa44 2242 80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e00"
-			   "10a0000005591010ffffffff89000010000380C00006C9048102037000", &s, NULL);
+			   "10a0000005591010ffffffff89000010000380C00006C9048102037000",
+			   &s, NULL);
 		envelope(c, s.p, s.len, isdr);
 		abuf_free(&s);
 		envelope(c, data + 1, size - 1, isdp);
@@ -178,13 +185,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 3: { /* INSTALL [for personalization], then the input as a STORE DATA data field */
 		abuf s = ABUF_INIT;
 		hex_decode("aa44 2242 80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e00"
-			   "10a0000005591010ffffffff89000010000380C00006C9048102037000", &s, NULL);
+			   "10a0000005591010ffffffff89000010000380C00006C9048102037000",
+			   &s, NULL);
 		envelope(c, s.p, s.len, isdr);
 		abuf_reset(&s);
 		size_t n = size - 1 > 200 ? 200 : size - 1;
 		uint8_t sd[5 + 200] = { 0x80, 0xE2, 0x89, 0x00, (uint8_t)n };
 		memcpy(sd + 5, data + 1, n);
-		uint8_t inst[27] = { 0x80, 0xE6, 0x20, 0x00, 22, 0x00, 0x00, 0x10, 0xA0, 0x00, 0x00, 0x05, 0x59, 0x10,
+		uint8_t inst[27] = { 0x80, 0xE6, 0x20, 0x00, 22,   0x00, 0x00, 0x10, 0xA0, 0x00, 0x00, 0x05, 0x59, 0x10,
 				     0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0x89, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00 };
 		const uint8_t *items[2] = { inst, sd };
 		size_t lens[2] = { sizeof(inst), 5 + n };

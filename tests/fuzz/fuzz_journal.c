@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	journal_init(&j);
 	/* the input as the file */
 	json_t *root = base();
-	if (journal_replay(data, size, id, &root, &j, NULL, 0, NULL, NULL, why, sizeof(why)) == 0 && j.end % JOURNAL_PAGE)
+	if (journal_replay(data, size, id, &root, &j, NULL, 0, NULL, NULL, why, sizeof(why)) == 0 &&
+	    j.end % JOURNAL_PAGE)
 		abort(); /* records start on page boundaries */
 	json_decref(root);
 	/* the input's parts as records */

@@ -21,10 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&host, 0, sizeof(host));
 	memset(&card, 0, sizeof(card));
 	abuf r = ABUF_INIT, ea = ABUF_INIT, out = ABUF_INIT;
-	if (scp03_card_init(&card, &k, 0x70, hc, cc, kdd, NULL, &r) ||
-	    scp03_host_init(&host, &k, hc, r.p, r.len) ||
-	    scp03_host_external_authenticate(&host, 0x33, &ea) ||
-	    scp03_card_external_authenticate(&card, ea.p, ea.len))
+	if (scp03_card_init(&card, &k, 0x70, hc, cc, kdd, NULL, &r) || scp03_host_init(&host, &k, hc, r.p, r.len) ||
+	    scp03_host_external_authenticate(&host, 0x33, &ea) || scp03_card_external_authenticate(&card, ea.p, ea.len))
 		abort();
 	scp03_card_unwrap_command(&card, data, size, &out);
 	abuf_reset(&out);

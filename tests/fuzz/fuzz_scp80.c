@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (scp80_unwrap_command(&ks, data, size, &h, &out) == APDU_OK) {
 			scp80_script_iter it;
 			for (int f = 0; f < 2; f++) {
-				if (scp80_script_begin(&it, f ? SCP80_FORMAT_EXPANDED : SCP80_FORMAT_COMPACT, out.p, out.len))
+				if (scp80_script_begin(&it, f ? SCP80_FORMAT_EXPANDED : SCP80_FORMAT_COMPACT, out.p,
+						       out.len))
 					continue;
 				scp80_script_item item;
 				bool done = false;
