@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* ES8 on the card (PROTOCOL.md §3): the ISD-R forwards STORE DATA to the ISD-P named by INSTALL [for
+/* ES8 on the card (docs/protocol.md §3): the ISD-R forwards STORE DATA to the ISD-P named by INSTALL [for
  * personalization]; key establishment scenario #3 (GP Amendment E, ECKA-EG); SCP03t profile download
  * into the ISD-P, validated and stored only when the whole package arrived. */
 #include <string.h>

@@ -44,7 +44,7 @@ typedef struct {
 	uint8_t value[8];    /* 'FF'-padded */
 	uint8_t max, left;   /* retry counter */
 	uint8_t unblock_ref; /* PINs: the PUK that unblocks it (0: none) */
-	uint8_t attrs;	     /* PINs: SAIP pinAttributes (bench_constants.h) */
+	uint8_t attrs;	     /* PINs: SAIP pinAttributes (euicc/policy.h) */
 	bool enabled;	     /* PINs: verification required */
 } nvm_pin;
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* ISD-R (ES5, PROTOCOL.md §2) and ECASD commands. */
+/* ISD-R (ES5, docs/protocol.md §2) and ECASD commands. */
 #include <string.h>
 
 #include "apdu/tlv.h"
@@ -212,7 +212,7 @@ static eu_status store_data(euicc_card *c, const capdu *a, abuf *out)
 {
 	if (c->perso_target >= 0)
 		return es8_store_data(c, c->perso_target, a->data, a->lc, out);
-	/* PROTOCOL.md §2: P1 '88'/'89' (last block, DGI format, response expected or not) */
+	/* docs/protocol.md §2: P1 '88'/'89' (last block, DGI format, response expected or not) */
 	if ((a->p1 & 0x88) != 0x88 || (a->p1 & 0x30) != 0x00)
 		return EU_WRONG_P1P2;
 	if (a->lc == 0)

@@ -256,7 +256,7 @@ START_TEST(compact_script_split)
 }
 END_TEST
 
-/* Every SPI combination of PROTOCOL.md section 5 x every algorithm x several lengths: the card side
+/* Every SPI combination of docs/protocol.md §5 x every algorithm x several lengths: the card side
  * unwraps what the host wrapped, and the host unwraps the PoR the card wrapped. */
 START_TEST(roundtrip_all_spi)
 {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* GlobalPlatform-format certificates as SGP.02 uses them (PROTOCOL.md §3):
+/* GlobalPlatform-format certificates as SGP.02 uses them (docs/protocol.md §3):
  * 7F21 { 93 serial, 42 CA id, 5F20 subject, 95 key usage, [5F25 effective], 5F24 expiry,
  *        73 { C8 01 role, C9 auth key id }, 7F49 { B0 41 04‖X‖Y, F0 01 curve }, 5F37 r‖s }
  * The signature covers the TLVs from 93 up to (not including) 5F37. */

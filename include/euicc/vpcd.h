@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The vpcd link (vsmartcard's virtual reader driver, PROTOCOL.md §9): the card is the TCP client of the
+/* The vpcd link (vsmartcard's virtual reader driver, docs/protocol.md §9): the card is the TCP client of the
  * reader; frames are a 2-byte big-endian length and a payload. A 1-byte payload is a control code. */
 #ifndef EUICC_VPCD_H
 #define EUICC_VPCD_H
