@@ -618,7 +618,7 @@ START_TEST(compact_script_trailing_byte)
 	/* the whole command alone: count 1, its data and 9000 */
 	ck_assert_int_eq(dev_send(&F.host, tar, false, items, lens, 1, false), 0);
 	ck_assert_uint_eq(F.host.por_data.p[0], 1);
-	ck_assert_uint_eq(F.host.por_data.p[1] << 8 | F.host.por_data.p[2], 0x9000);
+	ck_assert_uint_eq((unsigned)(F.host.por_data.p[1] << 8 | F.host.por_data.p[2]), 0x9000);
 	ck_assert_uint_eq(F.host.por_data.len, 3 + 18);
 }
 END_TEST
