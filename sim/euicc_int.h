@@ -394,7 +394,6 @@ void euicc_counters_from_nvm(euicc_card *c);
 
 /* show.c: shared by nvm.c */
 json_t *euicc_hexj(const uint8_t *p, size_t len);
-const char *euicc_state_name(uint8_t state);
 json_t *euicc_notifs_json(const euicc_nvm *n);
 
 /* nvm.c */

@@ -148,7 +148,7 @@ static json_t *to_json(const euicc_nvm *n, bool secrets, bool placeholders, cons
 		if (!p->used)
 			continue;
 		json_t *j = json_pack("{s:i,s:o,s:s,s:i,s:b,s:b,s:i,s:i}", "slot", i, "aid", euicc_hexj(p->aid, 16),
-				      "state", euicc_state_name(p->state), "state_byte", p->state, "fallback",
+				      "state", proto_isdp_state_name(p->state), "state_byte", p->state, "fallback",
 				      p->fallback, "emergency", p->emergency, "pol1", p->pol1, "nvm_granted",
 				      p->nvm_granted);
 		json_object_set_new(j, "iccid", p->has_iccid ? euicc_hexj(p->iccid, 10) : json_null());

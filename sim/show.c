@@ -18,18 +18,6 @@ json_t *euicc_hexj(const uint8_t *p, size_t len)
 	return j;
 }
 
-const char *euicc_state_name(uint8_t s)
-{
-	switch (s) {
-	case PROTO_ISDP_INSTALLED: return "installed";
-	case PROTO_ISDP_SELECTABLE: return "selectable";
-	case PROTO_ISDP_PERSONALIZED: return "personalized";
-	case PROTO_ISDP_DISABLED: return "disabled";
-	case PROTO_ISDP_ENABLED: return "enabled";
-	}
-	return "unknown";
-}
-
 /* SAIP header ICCID: plain BCD, 'F' padded */
 static json_t *iccid_json(const nvm_profile *p)
 {
@@ -113,7 +101,7 @@ json_t *euicc_show(const euicc_card *c, bool secrets)
 			continue;
 		used++;
 		json_t *j = json_pack("{s:o,s:o,s:s,s:b,s:b,s:i,s:i}", "aid", euicc_hexj(p->aid, 16), "iccid",
-				      iccid_json(p), "state", euicc_state_name(p->state), "fallback", p->fallback,
+				      iccid_json(p), "state", proto_isdp_state_name(p->state), "fallback", p->fallback,
 				      "emergency", p->emergency, "pol1", p->pol1, "package_bytes", (int)p->package_len);
 		json_object_set_new(j, "keys", json_boolean(p->has_keys));
 		if (secrets && p->has_keys)

@@ -7,18 +7,6 @@
 #include "apdu/tlv.h"
 #include "audit.h"
 
-const char *audit_state_name(uint8_t s)
-{
-	switch (s) {
-	case PROTO_ISDP_INSTALLED: return "installed";
-	case PROTO_ISDP_SELECTABLE: return "selectable";
-	case PROTO_ISDP_PERSONALIZED: return "personalized";
-	case PROTO_ISDP_DISABLED: return "disabled";
-	case PROTO_ISDP_ENABLED: return "enabled";
-	}
-	return "unknown";
-}
-
 bool audit_is_empty(const audit_isdp *e)
 {
 	return (e->state == PROTO_ISDP_INSTALLED || e->state == PROTO_ISDP_SELECTABLE ||

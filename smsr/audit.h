@@ -22,6 +22,5 @@ typedef struct {
 int audit_parse(const uint8_t *r, size_t len, audit_isdp *out, size_t cap, size_t *n, char *why, size_t why_len);
 /* installed, selectable or personalized: an ISD-P that holds no profile (a download that did not end) */
 bool audit_is_empty(const audit_isdp *e);
-const char *audit_state_name(uint8_t state);
 
 #endif

@@ -254,7 +254,7 @@ int smsr_audit(smsr_ctx *x)
 		for (size_t k = 0; k < n_seen; k++)
 			kept |= !strcmp(seen[k], list[i].aid);
 		if (kept)
-			store_isdp_put(x->st, x->eid, list[i].aid, list[i].iccid, audit_state_name(list[i].state),
+			store_isdp_put(x->st, x->eid, list[i].aid, list[i].iccid, proto_isdp_state_name(list[i].state),
 				       list[i].fallback, list[i].emergency);
 	}
 	/* what the card no longer has leaves the store (keys of the others stay) */

@@ -8,6 +8,8 @@
 #ifndef APDU_PROTO_H
 #define APDU_PROTO_H
 
+#include <stdint.h>
+
 /* §1 AIDs (SGP.02 2.2): the RID A000000559, application 1010FFFFFFFF89, then 4 bytes per instance */
 #define PROTO_AID_PREFIX 0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0x89
 #define PROTO_AID_ISDR                                   \
@@ -86,6 +88,9 @@ enum {
 	PROTO_ISDP_DISABLED = 0x1F,
 	PROTO_ISDP_ENABLED = 0x3F,
 };
+
+/* the name of an ISD-P state byte ("installed" ... "enabled", "unknown" for any other) */
+const char *proto_isdp_state_name(uint8_t state);
 
 /* §2 notification types */
 enum {

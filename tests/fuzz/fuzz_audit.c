@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apdu/proto.h"
 #include "audit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -23,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (strspn(l[i].iccid, "0123456789") != strlen(l[i].iccid) || strlen(l[i].iccid) > 20)
 			abort();
-		(void)audit_state_name(l[i].state);
+		(void)proto_isdp_state_name(l[i].state);
 		(void)audit_is_empty(&l[i]);
 	}
 	return 0;
