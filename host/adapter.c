@@ -142,39 +142,40 @@ static void trace_script(dev_host *h, const uint8_t *script, size_t len)
 	}
 }
 
-uint16_t dev_apdu_bin(dev_host *h, const uint8_t *a, size_t len, abuf *out)
+uint16_t dev_exchange(const dev_transport *t, const uint8_t *a, size_t len, abuf *out, unsigned *count)
 {
 	static uint8_t r[65538 + 16];
-	h->apdus++;
-	size_t n = h->t.transmit(h->t.ctx, a, len, r, sizeof(r));
-	if (n < 2)
-		return 0;
-	uint16_t sw = (uint16_t)((r[n - 2] << 8) | r[n - 1]);
+	unsigned sent = 1;
+	size_t n = t->transmit(t->ctx, a, len, r, sizeof(r));
+	uint16_t sw = n < 2 ? 0 : (uint16_t)((r[n - 2] << 8) | r[n - 1]);
 	if ((sw >> 8) == 0x6C && len == 5) {
 		/* a T=0 card: P3 was not the length there is; the same command with that P3 */
 		uint8_t again[5];
 		memcpy(again, a, 5);
 		again[4] = (uint8_t)sw;
-		h->apdus++;
-		n = h->t.transmit(h->t.ctx, again, 5, r, sizeof(r));
-		if (n < 2)
-			return 0;
-		sw = (uint16_t)((r[n - 2] << 8) | r[n - 1]);
+		sent++;
+		n = t->transmit(t->ctx, again, 5, r, sizeof(r));
+		sw = n < 2 ? 0 : (uint16_t)((r[n - 2] << 8) | r[n - 1]);
 	}
-	if (out)
+	if (sw && out)
 		abuf_put(out, r, n - 2);
-	while ((sw >> 8) == 0x61 || ((sw >> 8) == 0x9F && a[0] == 0xA0)) {
-		/* GET RESPONSE in the class of the command (the GSM class for 9Fxx) */
-		uint8_t gr[5] = { (uint8_t)(a[0] == 0xA0 ? 0xA0 : 0x00), 0xC0, 0x00, 0x00, (uint8_t)sw };
-		h->apdus++;
-		n = h->t.transmit(h->t.ctx, gr, 5, r, sizeof(r));
-		if (n < 2)
-			return 0;
-		sw = (uint16_t)((r[n - 2] << 8) | r[n - 1]);
-		if (out)
+	while (sw && ((sw >> 8) == 0x61 || ((sw >> 8) == 0x9F && a[0] == 0xA0))) {
+		/* GET RESPONSE in the class and on the channel of the command (the GSM class for 9Fxx) */
+		uint8_t gr[5] = { (uint8_t)(a[0] == 0xA0 ? 0xA0 : a[0] & 0x03), 0xC0, 0x00, 0x00, (uint8_t)sw };
+		sent++;
+		n = t->transmit(t->ctx, gr, 5, r, sizeof(r));
+		sw = n < 2 ? 0 : (uint16_t)((r[n - 2] << 8) | r[n - 1]);
+		if (sw && out)
 			abuf_put(out, r, n - 2);
 	}
+	if (count)
+		*count += sent;
 	return sw;
+}
+
+uint16_t dev_apdu_bin(dev_host *h, const uint8_t *a, size_t len, abuf *out)
+{
+	return dev_exchange(&h->t, a, len, out, &h->apdus);
 }
 
 uint16_t dev_apdu(dev_host *h, const char *hex, abuf *out)

@@ -45,35 +45,6 @@ static int open_card(int *argc, char **argv, smsr_link **out)
 	return 0;
 }
 
-/* one exchange with GET RESPONSE (61xx) and a corrected Le (6Cxx) */
-static uint16_t exchange(dev_transport *t, const uint8_t *a, size_t len, abuf *data)
-{
-	static uint8_t r[65538 + 16];
-	uint8_t again[300];
-	size_t n = t->transmit(t->ctx, a, len, r, sizeof(r));
-	if (n < 2)
-		return 0;
-	uint16_t sw = (uint16_t)((r[n - 2] << 8) | r[n - 1]);
-	if ((sw >> 8) == 0x6C && len >= 5 && len <= sizeof(again)) {
-		memcpy(again, a, len);
-		again[len - 1] = (uint8_t)sw;
-		n = t->transmit(t->ctx, again, len, r, sizeof(r));
-		if (n < 2)
-			return 0;
-		sw = (uint16_t)((r[n - 2] << 8) | r[n - 1]);
-	}
-	abuf_put(data, r, n - 2);
-	while ((sw >> 8) == 0x61) {
-		uint8_t gr[5] = { (uint8_t)(a[0] & 0x03), 0xC0, 0x00, 0x00, (uint8_t)sw };
-		n = t->transmit(t->ctx, gr, 5, r, sizeof(r));
-		if (n < 2)
-			return 0;
-		sw = (uint16_t)((r[n - 2] << 8) | r[n - 1]);
-		abuf_put(data, r, n - 2);
-	}
-	return sw;
-}
-
 int cmd_send(int argc, char **argv)
 {
 	static const char help[] =
@@ -108,7 +79,7 @@ int cmd_send(int argc, char **argv)
 			break;
 		}
 		abuf_reset(&d);
-		uint16_t sw = exchange(&t, a.p, a.len, &d);
+		uint16_t sw = dev_exchange(&t, a.p, a.len, &d, NULL);
 		if (!sw) {
 			rc = tool_fail(CLI_FAIL, "%s: the card did not answer", name);
 			break;
@@ -173,8 +144,8 @@ int cmd_read_ids(int argc, char **argv)
 	/* EF.ICCID under the MF */
 	static const uint8_t sel_iccid[] = { 0x00, 0xA4, 0x08, 0x0C, 0x02, 0x2F, 0xE2 },
 			     rd10[] = { 0x00, 0xB0, 0x00, 0x00, 0x0A };
-	if (exchange(&t, sel_iccid, sizeof(sel_iccid), &d) != 0x9000 ||
-	    (abuf_reset(&d), exchange(&t, rd10, 5, &d)) != 0x9000 || d.len != 10) {
+	if (dev_exchange(&t, sel_iccid, sizeof(sel_iccid), &d, NULL) != 0x9000 ||
+	    (abuf_reset(&d), dev_exchange(&t, rd10, 5, &d, NULL)) != 0x9000 || d.len != 10) {
 		abuf_free(&d);
 		link_close(l);
 		return tool_fail(CLI_FAIL, "cannot read EF.ICCID (no profile enabled?)");
@@ -185,11 +156,11 @@ int cmd_read_ids(int argc, char **argv)
 	uint8_t usim[16];
 	size_t usim_len = 0;
 	abuf_reset(&d);
-	if (exchange(&t, sel_dir, sizeof(sel_dir), &d) == 0x9000) {
+	if (dev_exchange(&t, sel_dir, sizeof(sel_dir), &d, NULL) == 0x9000) {
 		for (uint8_t rec = 1; rec < 16 && !usim_len; rec++) {
 			uint8_t rr[5] = { 0x00, 0xB2, rec, 0x04, 0x00 };
 			abuf_reset(&d);
-			if (exchange(&t, rr, 5, &d) != 0x9000)
+			if (dev_exchange(&t, rr, 5, &d, NULL) != 0x9000)
 				break;
 			tlv app, aid;
 			if (!tlv_find(d.p, d.len, 0x61, &app) && !tlv_find(app.value, app.len, 0x4F, &aid) &&
@@ -208,16 +179,17 @@ int cmd_read_ids(int argc, char **argv)
 		static const uint8_t sel_spn[] = { 0x00, 0xA4, 0x00, 0x0C, 0x02, 0x6F, 0x46 },
 				     rd17[] = { 0x00, 0xB0, 0x00, 0x00, 0x11 };
 		abuf_reset(&d);
-		if (exchange(&t, sa, 5 + usim_len, &d) == 0x9000 &&
-		    (abuf_reset(&d), exchange(&t, sel_imsi, sizeof(sel_imsi), &d)) == 0x9000 &&
-		    (abuf_reset(&d), exchange(&t, rd9, 5, &d)) == 0x9000 && d.len == 9 && d.p[0] >= 1 && d.p[0] <= 8) {
+		if (dev_exchange(&t, sa, 5 + usim_len, &d, NULL) == 0x9000 &&
+		    (abuf_reset(&d), dev_exchange(&t, sel_imsi, sizeof(sel_imsi), &d, NULL)) == 0x9000 &&
+		    (abuf_reset(&d), dev_exchange(&t, rd9, 5, &d, NULL)) == 0x9000 && d.len == 9 && d.p[0] >= 1 &&
+		    d.p[0] <= 8) {
 			char all[20];
 			swapped_digits(d.p + 1, d.p[0], all, sizeof(all));
 			snprintf(imsi, sizeof(imsi), "%s", all[0] ? all + 1 : ""); /* the first nibble is the parity */
 		}
 		abuf_reset(&d);
-		if (exchange(&t, sel_spn, sizeof(sel_spn), &d) == 0x9000 &&
-		    (abuf_reset(&d), sw = exchange(&t, rd17, 5, &d)) == 0x9000) {
+		if (dev_exchange(&t, sel_spn, sizeof(sel_spn), &d, NULL) == 0x9000 &&
+		    (abuf_reset(&d), sw = dev_exchange(&t, rd17, 5, &d, NULL)) == 0x9000) {
 			size_t n = 0;
 			for (size_t i = 1; i < d.len && d.p[i] != 0xFF && n + 1 < sizeof(spn); i++)
 				spn[n++] = d.p[i] >= 0x20 && d.p[i] < 0x7F ? (char)d.p[i] : '?';

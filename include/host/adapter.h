@@ -85,6 +85,10 @@ int dev_send_packet(dev_host *h, const uint8_t *pkt, size_t len);
 /* Exchanges one plain APDU (hex); returns SW, data appended to out when given (GET RESPONSE handled). */
 uint16_t dev_apdu(dev_host *h, const char *hex, abuf *out);
 uint16_t dev_apdu_bin(dev_host *h, const uint8_t *a, size_t len, abuf *out);
+/* One plain exchange as a T=0 host completes it: 6Cxx resends a case-2 command with that Le, 61xx (9Fxx
+ * in the GSM class) is followed by GET RESPONSE; response data appended to out (may be NULL). Returns
+ * the last SW, 0 when the transport failed; *count (may be NULL) grows by the APDUs sent. */
+uint16_t dev_exchange(const dev_transport *t, const uint8_t *a, size_t len, abuf *out, unsigned *count);
 /* Runs FETCH/TERMINAL RESPONSE while the card has proactive commands. */
 int dev_proactive_loop(dev_host *h, uint16_t sw);
 /* Confirms every received notification with STORE DATA 3A08. */
