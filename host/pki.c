@@ -198,6 +198,6 @@ void pki_free(bench_pki *p)
 
 euicc_issuer pki_issuer(const bench_pki *p)
 {
-	euicc_issuer is = { .eum = p->eum, .eum_cert = &p->eum_cert, .ci = p->ci };
+	euicc_issuer is = { .eum = p->eum, .eum_cert = p->eum_cert.p, .eum_cert_len = p->eum_cert.len, .ci = p->ci };
 	return is;
 }

@@ -120,7 +120,7 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 	char subj[64];
 	snprintf(subj, sizeof(subj), "eUICC %s", eid);
 	e = gpcert_issue(o->issuer.eum, GPCERT_ROLE_ECASD, GPCERT_KEY_USAGE_AGREE, subj, n->ecasd_pk, n->curve, &cert);
-	if (e || cert.len > sizeof(n->ecasd_cert) || o->issuer.eum_cert->len > sizeof(n->eum_cert)) {
+	if (e || cert.len > sizeof(n->ecasd_cert) || o->issuer.eum_cert_len > sizeof(n->eum_cert)) {
 		abuf_free(&cert);
 		snprintf(why, why_len, "cannot certify the ECASD key: %s", apdu_strerror(e));
 		goto fail;
@@ -128,8 +128,8 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 	memcpy(n->ecasd_cert, cert.p, cert.len);
 	n->ecasd_cert_len = (uint16_t)cert.len;
 	abuf_free(&cert);
-	memcpy(n->eum_cert, o->issuer.eum_cert->p, o->issuer.eum_cert->len);
-	n->eum_cert_len = (uint16_t)o->issuer.eum_cert->len;
+	memcpy(n->eum_cert, o->issuer.eum_cert, o->issuer.eum_cert_len);
+	n->eum_cert_len = (uint16_t)o->issuer.eum_cert_len;
 	if (crypto_ec_public(o->issuer.ci, n->ci_pk)) {
 		snprintf(why, why_len, "bad CI key");
 		goto fail;

@@ -11,9 +11,6 @@
 
 #include <jansson.h>
 
-#include "apdu/buf.h"
-#include "apdu/crypto.h"
-
 #define EUICC_MAX_PROFILES 4
 #define EUICC_ATR_MAX	   33
 #define EUICC_RAPDU_MAX	   (65536 + 2)
@@ -21,9 +18,11 @@
 typedef struct euicc_card euicc_card;
 
 /* Who certifies a new card: the EUM signs CERT.ECASD.ECKA, the CI's public key is the card's PK.CI. */
+typedef struct crypto_eckey crypto_eckey; /* apdu/crypto.h */
 typedef struct {
 	const crypto_eckey *eum;
-	const abuf *eum_cert; /* the EUM's certificate, kept on the card */
+	const uint8_t *eum_cert; /* the EUM's certificate, kept on the card */
+	size_t eum_cert_len;
 	const crypto_eckey *ci;
 } euicc_issuer;
 
