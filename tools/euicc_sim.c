@@ -20,8 +20,7 @@
 #include "euicc/euicc.h"
 #include "euicc/vpcd.h"
 
-#define EXIT_USAGE 2
-#define MAX_CARDS  64
+#define MAX_CARDS 64
 
 static bool g_json;
 static volatile sig_atomic_t g_stop;
@@ -35,45 +34,65 @@ static int fail(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "euicc-sim: %s\n", msg);
-	if (g_json) {
-		json_t *o = json_pack("{s:s}", "error", msg);
-		json_dumpf(o, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(o);
-	}
-	return code;
+	return cli_fail("euicc-sim", g_json, code, "%s", msg);
 }
 
 static void emit(json_t *o)
 {
-	json_dumpf(o, stdout, JSON_INDENT(2));
-	fputc('\n', stdout);
-	json_decref(o);
+	cli_emit(o);
 }
 
-static const char main_help[] =
-	"usage: euicc-sim [--json] COMMAND [OPTIONS]\n"
-	"\n"
-	"A software SGP.02 eUICC that pcscd sees through vsmartcard's vpcd driver.\n"
-	"\n"
-	"commands:\n"
-	"  new   --state FILE [--eid EID] [--eis EIS.json] [--seed N] [--pki DIR] [--fallback-threshold N] [--force]\n"
-	"        create a card (EID, ECASD key and certificate, ISD-R OTA keysets) and its EIS for an SM-SR\n"
-	"  run   --state FILE [--vpcd HOST:PORT] [--state FILE --vpcd HOST:PORT]... [--trace]\n"
-	"        serve cards to vpcd (default 127.0.0.1:35963); reconnects when pcscd restarts;\n"
-	"        SIGINT/SIGTERM save and exit\n"
-	"  run   --state FILE --reset-from FRESH [--vpcd HOST:PORT]\n"
-	"        one card that SIGHUP resets to FRESH (copied over FILE, then a power cycle) without\n"
-	"        leaving the reader; logs 'card 0 reset to FRESH' (conformance runs: apdu replay --reset-cmd)\n"
-	"  run   --echo [--vpcd HOST:PORT]    a card that answers 9000 to everything (latency floor)\n"
-	"  run   ... --t0-strict   behave as a real T=0 card: ATR with T=0 only, 61xx after every case-4\n"
-	"        command, 6Cxx for a wrong Le, no extended length (docs/real-cards.md)\n"
-	"  show  --state FILE [--json] [--show-secrets]\n"
-	"        EID, profiles, free slots, pending notifications, counters\n"
-	"\n"
-	"The test PKI (CI, EUM, SM-DP, SM-SR) lives in $XDG_DATA_HOME/euicc-bench/pki unless --pki DIR.\n"
-	"Keys are never printed unless --show-secrets.\n";
+static int cmd_new(int argc, char **argv);
+static int cmd_run(int argc, char **argv);
+static int cmd_show(int argc, char **argv);
+static int run_new(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return cmd_new(argc, argv);
+}
+static int run_run(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return cmd_run(argc, argv);
+}
+static int run_show(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return cmd_show(argc, argv);
+}
+
+static const cli_command sim_table[] = {
+	{ "new", "--state FILE [--eid EID] [--eis EIS.json] [--seed N] [--pki DIR] [--fallback-threshold N] [--force]",
+	  "create a card (EID, ECASD key and certificate, ISD-R OTA keysets) and its EIS for an SM-SR", run_new },
+	{ "run", "--state FILE [--vpcd HOST:PORT] [--state FILE --vpcd HOST:PORT]... [--trace]",
+	  "serve cards to vpcd (default 127.0.0.1:35963); reconnects when pcscd restarts; SIGINT/SIGTERM save and exit",
+	  run_run },
+	{ "show", "--state FILE [--json] [--show-secrets]",
+	  "EID, profiles, free slots, pending notifications, counters", run_show },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: euicc-sim [--json] COMMAND [OPTIONS]\n"
+	      "\n"
+	      "A software SGP.02 eUICC that pcscd sees through vsmartcard's vpcd driver.\n"
+	      "\n"
+	      "commands:\n",
+	      f);
+	cli_list(f, sim_table, 6);
+	fputs("\n"
+	      "  run   --state FILE --reset-from FRESH [--vpcd HOST:PORT]\n"
+	      "        one card that SIGHUP resets to FRESH (copied over FILE, then a power cycle) without\n"
+	      "        leaving the reader; logs 'card 0 reset to FRESH' (conformance runs: apdu replay --reset-cmd)\n"
+	      "  run   --echo [--vpcd HOST:PORT]    a card that answers 9000 to everything (latency floor)\n"
+	      "  run   ... --t0-strict   behave as a real T=0 card: ATR with T=0 only, 61xx after every case-4\n"
+	      "        command, 6Cxx for a wrong Le, no extended length (docs/real-cards.md)\n"
+	      "\n"
+	      "The test PKI (CI, EUM, SM-DP, SM-SR) lives in $XDG_DATA_HOME/euicc-bench/pki unless --pki DIR.\n"
+	      "Keys are never printed unless --show-secrets. Exit status: 0 ok, 1 failed, 2 bad arguments.\n",
+	      f);
+}
 
 enum {
 	O_STATE = 256,
@@ -149,29 +168,28 @@ static int cmd_new(int argc, char **argv)
 			errno = 0;
 			o.seed = strtoull(optarg, &end, 0);
 			if (!*optarg || *end || *optarg == '-' || errno == ERANGE)
-				return fail(EXIT_USAGE, "--seed: '%s' is not a number from 0 to 2^64-1", optarg);
+				return fail(CLI_USAGE, "--seed: '%s' is not a number from 0 to 2^64-1", optarg);
 			break;
 		case O_PKI: pki_dir = optarg; break;
 		case O_FB:
 			o.fallback_threshold = (unsigned)strtoul(optarg, &end, 10);
 			if (!*optarg || *end || o.fallback_threshold < 1 || o.fallback_threshold > 255)
-				return fail(EXIT_USAGE, "--fallback-threshold: '%s' is not a number from 1 to 255",
+				return fail(CLI_USAGE, "--fallback-threshold: '%s' is not a number from 1 to 255",
 					    optarg);
 			break;
 		case O_FORCE: force = true; break;
 		case 'h':
-		case O_HELP: fputs(main_help, stdout); return 0;
+		case O_HELP: usage(stdout); return 0;
 		default:
-			return fail(EXIT_USAGE, "new: unknown or incomplete option '%s' (see --help)",
-				    argv[optind - 1]);
+			return fail(CLI_USAGE, "new: unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return fail(EXIT_USAGE, "new: unexpected argument '%s'", argv[optind]);
+		return fail(CLI_USAGE, "new: unexpected argument '%s'", argv[optind]);
 	if (!state)
-		return fail(EXIT_USAGE, "new: --state FILE is required");
+		return fail(CLI_USAGE, "new: --state FILE is required");
 	if (!force && access(state, F_OK) == 0)
-		return fail(EXIT_USAGE, "new: %s exists; a card's NVM is not overwritten without --force", state);
+		return fail(CLI_USAGE, "new: %s exists; a card's NVM is not overwritten without --force", state);
 	char dir[1024], why[1024];
 	bench_pki pki;
 	if (pki_load_or_create(pki_dir ? pki_dir : pki_default_dir(dir, sizeof(dir)), &pki, why, sizeof(why)))
@@ -180,7 +198,7 @@ static int cmd_new(int argc, char **argv)
 	euicc_card *card = euicc_create(&o, why, sizeof(why));
 	pki_free(&pki);
 	if (!card)
-		return fail(o.eid ? EXIT_USAGE : 1, "new: %s", why);
+		return fail(o.eid ? CLI_USAGE : 1, "new: %s", why);
 	int rc = 0;
 	/* a state file another process serves is not replaced under it (it would write its card back) */
 	if (euicc_claim(card, state, why, sizeof(why))) {
@@ -265,14 +283,14 @@ static int cmd_show(int argc, char **argv)
 		case O_STATE: state = optarg; break;
 		case O_SECRETS: secrets = true; break;
 		case 'h':
-		case O_HELP: fputs(main_help, stdout); return 0;
+		case O_HELP: usage(stdout); return 0;
 		default:
-			return fail(EXIT_USAGE, "show: unknown or incomplete option '%s' (see --help)",
+			return fail(CLI_USAGE, "show: unknown or incomplete option '%s' (see --help)",
 				    argv[optind - 1]);
 		}
 	}
 	if (!state)
-		return fail(EXIT_USAGE, "show: --state FILE is required");
+		return fail(CLI_USAGE, "show: --state FILE is required");
 	char why[1024];
 	euicc_card *card = euicc_load_readonly(state, why, sizeof(why));
 	if (!card)
@@ -366,7 +384,16 @@ static int serve_frame(slot *s, const uint8_t *in, long len, uint8_t *out)
 	return vpcd_write_frame(s->fd, out, n);
 }
 
-static int cmd_run(int argc, char **argv)
+/* what `run` was asked: the cards' state files and vpcd addresses, the modes */
+typedef struct {
+	const char *state[MAX_CARDS], *vpcd[MAX_CARDS];
+	int n, nvpcd;
+	bool trace, echo, t0;
+	const char *reset_from;
+} run_cfg;
+
+/* 0, or the exit status (-1: --help was printed) */
+static int run_args(int argc, char **argv, run_cfg *cfg)
 {
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, O_STATE }, { "vpcd", required_argument, NULL, O_VPCD },
@@ -374,147 +401,188 @@ static int cmd_run(int argc, char **argv)
 		{ "help", no_argument, NULL, O_HELP },	       { "reset-from", required_argument, NULL, O_RESET_FROM },
 		{ "t0-strict", no_argument, NULL, O_T0 },      { NULL, 0, NULL, 0 },
 	};
-	static slot slots[MAX_CARDS];
-	bool t0 = false;
-	const char *reset_from = NULL;
-	int n = 0, nvpcd = 0, c;
-	bool trace = false, echo = false;
-	const char *vpcd_addr[MAX_CARDS];
+	int c;
+	memset(cfg, 0, sizeof(*cfg));
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_STATE:
-			if (n >= MAX_CARDS)
-				return fail(EXIT_USAGE, "run: at most %d cards", MAX_CARDS);
-			slots[n++].state = optarg;
+			if (cfg->n >= MAX_CARDS)
+				return fail(CLI_USAGE, "run: at most %d cards", MAX_CARDS);
+			cfg->state[cfg->n++] = optarg;
 			break;
 		case O_VPCD:
-			if (nvpcd >= MAX_CARDS)
-				return fail(EXIT_USAGE, "run: too many --vpcd");
-			vpcd_addr[nvpcd++] = optarg;
+			if (cfg->nvpcd >= MAX_CARDS)
+				return fail(CLI_USAGE, "run: too many --vpcd");
+			cfg->vpcd[cfg->nvpcd++] = optarg;
 			break;
-		case O_TRACE: trace = true; break;
-		case O_ECHO: echo = true; break;
-		case O_RESET_FROM: reset_from = optarg; break;
-		case O_T0: t0 = true; break;
+		case O_TRACE: cfg->trace = true; break;
+		case O_ECHO: cfg->echo = true; break;
+		case O_RESET_FROM: cfg->reset_from = optarg; break;
+		case O_T0: cfg->t0 = true; break;
 		case 'h':
-		case O_HELP: fputs(main_help, stdout); return 0;
+		case O_HELP: usage(stdout); return -1;
 		default:
-			return fail(EXIT_USAGE, "run: unknown or incomplete option '%s' (see --help)",
-				    argv[optind - 1]);
+			return fail(CLI_USAGE, "run: unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return fail(EXIT_USAGE, "run: unexpected argument '%s'", argv[optind]);
-	if (echo && n)
-		return fail(EXIT_USAGE, "run: --echo serves no card state: drop --state");
-	if (echo)
-		n = 1;
-	if (!n)
-		return fail(EXIT_USAGE, "run: --state FILE (or --echo) is required");
-	if (reset_from && (echo || n != 1))
-		return fail(EXIT_USAGE, "run: --reset-from goes with exactly one --state");
-	if (nvpcd > n || (nvpcd && nvpcd != n))
-		return fail(EXIT_USAGE, "run: give one --vpcd per --state (got %d --state, %d --vpcd)", n, nvpcd);
-	int rc = 0;
-	bool started = false, saved_all = true;
-	for (int i = 0; i < n; i++) {
-		slot *s = &slots[i];
-		s->index = i;
-		s->fd = -1;
-		vpcd_framer_init(&s->fr, 65535);
-		s->backoff = 0.1;
-		const char *addr = nvpcd ? vpcd_addr[i] : "127.0.0.1:35963";
-		if (vpcd_parse_addr(addr, s->host, sizeof(s->host), &s->port)) {
-			rc = fail(EXIT_USAGE, "run: --vpcd '%s' is not HOST:PORT", addr);
-			goto out;
+		return fail(CLI_USAGE, "run: unexpected argument '%s'", argv[optind]);
+	if (cfg->echo && cfg->n)
+		return fail(CLI_USAGE, "run: --echo serves no card state: drop --state");
+	if (cfg->echo)
+		cfg->n = 1;
+	if (!cfg->n)
+		return fail(CLI_USAGE, "run: --state FILE (or --echo) is required");
+	if (cfg->reset_from && (cfg->echo || cfg->n != 1))
+		return fail(CLI_USAGE, "run: --reset-from goes with exactly one --state");
+	if (cfg->nvpcd > cfg->n || (cfg->nvpcd && cfg->nvpcd != cfg->n))
+		return fail(CLI_USAGE, "run: give one --vpcd per --state (got %d --state, %d --vpcd)", cfg->n,
+			    cfg->nvpcd);
+	return 0;
+}
+
+/* SIGHUP with --reset-from: between commands, the card is replaced by the fresh one, saved over its
+ * state file and powered on as after a power cycle; a fresh file that does not load leaves it as is */
+static void reset_card(slot *s, const run_cfg *cfg)
+{
+	const char *reset_from = cfg->reset_from;
+	bool t0 = cfg->t0, trace = cfg->trace;
+	char why[1024];
+	euicc_card *fresh = euicc_load_readonly(reset_from, why, sizeof(why));
+	if (!fresh || euicc_save(fresh, s->state, why, sizeof(why))) {
+		fprintf(stderr, "euicc-sim: card 0 not reset: %s\n", why);
+		euicc_free(fresh);
+	} else {
+		euicc_free(s->card); /* releases the old file's lock */
+		s->card = fresh;
+		euicc_set_t0_strict(s->card, t0);
+		if (euicc_lock(s->card, why, sizeof(why)))
+			fprintf(stderr, "euicc-sim: card 0: %s\n", why);
+		if (trace)
+			euicc_set_trace(s->card, trace_line, s);
+		uint8_t atr[EUICC_ATR_MAX];
+		euicc_power_on(s->card, atr);
+		fprintf(stderr, "euicc-sim: card 0 reset to %s\n", reset_from);
+	}
+}
+
+/* a card without its vpcd connection tries again (backing off up to 5 s) */
+static void try_connect(slot *s, int i, double t)
+{
+	s->fd = vpcd_connect(s->host, s->port);
+	if (s->fd < 0) {
+		if (s->was_connected || s->backoff <= 0.1)
+			fprintf(stderr, "euicc-sim: card %d: vpcd %s:%d not reachable (%s); retrying\n", i, s->host,
+				s->port, strerror(errno));
+		s->was_connected = false;
+		s->next_try = t + s->backoff;
+		s->backoff = s->backoff * 2 > 5.0 ? 5.0 : s->backoff * 2;
+	} else {
+		fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
+		s->fr.have = 0;
+		fprintf(stderr, "euicc-sim: card %d connected to vpcd %s:%d\n", i, s->host, s->port);
+		/* a vpcd card is inserted and powered when it connects: the reader may not send
+		 * power-on again after the card process restarted */
+		if (s->card) {
+			uint8_t atr[EUICC_ATR_MAX];
+			euicc_power_on(s->card, atr);
 		}
-		if (!echo) {
+		s->backoff = 0.1;
+		s->was_connected = true;
+	}
+}
+
+/* a readable connection: a whole frame is served, a broken connection closed for a reconnect */
+static void serve_ready(slot *s, uint8_t *out)
+{
+	int st = vpcd_read_nb(s->fd, &s->fr);
+	if (st == 0)
+		return; /* part of a frame: the rest comes later, the other cards go on */
+	if (st < 0 || serve_frame(s, s->fr.buf, (long)s->fr.len, out) != 0) {
+		fprintf(stderr, "euicc-sim: card %d: vpcd connection closed; reconnecting\n", s->index);
+		close(s->fd);
+		s->fd = -1;
+		s->next_try = now_s() + s->backoff;
+		if (s->card)
+			euicc_power_off(s->card);
+	}
+	if (s->card && euicc_last_error(s->card))
+		fprintf(stderr, "euicc-sim: card %d: %s\n", s->index, euicc_last_error(s->card));
+}
+
+/* Each slot's address and card: a card another process holds is refused here (locked, then read), and
+ * nothing of this process is written anywhere. 0, or the exit status (what is open is closed by the
+ * caller). */
+static int open_slots(slot *slots, const run_cfg *cfg)
+{
+	for (int i = 0; i < cfg->n; i++) { /* all of them first: a failure below leaves none half-made */
+		slots[i].index = i;
+		slots[i].fd = -1;
+		vpcd_framer_init(&slots[i].fr, 65535);
+		slots[i].backoff = 0.1;
+	}
+	for (int i = 0; i < cfg->n; i++) {
+		slot *s = &slots[i];
+		const char *addr = cfg->nvpcd ? cfg->vpcd[i] : "127.0.0.1:35963";
+		if (vpcd_parse_addr(addr, s->host, sizeof(s->host), &s->port)) {
+			return fail(CLI_USAGE, "run: --vpcd '%s' is not HOST:PORT", addr);
+		}
+		if (!cfg->echo) {
 			char why[1024];
 			for (int k = 0; k < i; k++)
 				if (!strcmp(slots[k].state, s->state)) {
-					rc = fail(EXIT_USAGE, "run: --state %s is given twice", s->state);
-					goto out;
+					return fail(CLI_USAGE, "run: --state %s is given twice", s->state);
 				}
-			/* locked, then read: a card another process holds is refused here, and nothing of
-			 * this process is written anywhere */
 			s->card = euicc_load(s->state, why, sizeof(why));
-			if (!s->card) {
-				rc = fail(1, "%s", why);
-				goto out;
-			}
-			euicc_set_t0_strict(s->card, t0);
+			if (!s->card)
+				return fail(1, "%s", why);
+			euicc_set_t0_strict(s->card, cfg->t0);
 			if (euicc_load_note(s->card))
 				fprintf(stderr, "euicc-sim: card %d: %s\n", i, euicc_load_note(s->card));
-			if (trace)
+			if (cfg->trace)
 				euicc_set_trace(s->card, trace_line, s);
 		}
 	}
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static slot slots[MAX_CARDS];
+	run_cfg cfg;
+	int rc = run_args(argc, argv, &cfg);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	int n = cfg.n;
+	for (int i = 0; i < n; i++)
+		slots[i].state = cfg.state[i];
+	bool started = false, saved_all = true;
+	if ((rc = open_slots(slots, &cfg)))
+		goto out;
 	started = true;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (reset_from)
+	if (cfg.reset_from)
 		sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	static uint8_t out[EUICC_RAPDU_MAX];
 	while (!g_stop) {
 		if (g_reset) {
-			/* between commands: the card is replaced by the fresh one, saved over its state file and
-			 * powered on as after a power cycle; a fresh file that does not load leaves the card as is */
 			g_reset = 0;
-			slot *s = &slots[0];
-			char why[1024];
-			euicc_card *fresh = euicc_load_readonly(reset_from, why, sizeof(why));
-			if (!fresh || euicc_save(fresh, s->state, why, sizeof(why))) {
-				fprintf(stderr, "euicc-sim: card 0 not reset: %s\n", why);
-				euicc_free(fresh);
-			} else {
-				euicc_free(s->card); /* releases the old file's lock */
-				s->card = fresh;
-				euicc_set_t0_strict(s->card, t0);
-				if (euicc_lock(s->card, why, sizeof(why)))
-					fprintf(stderr, "euicc-sim: card 0: %s\n", why);
-				if (trace)
-					euicc_set_trace(s->card, trace_line, s);
-				uint8_t atr[EUICC_ATR_MAX];
-				euicc_power_on(s->card, atr);
-				fprintf(stderr, "euicc-sim: card 0 reset to %s\n", reset_from);
-			}
+			reset_card(&slots[0], &cfg);
 		}
 		struct pollfd pfd[MAX_CARDS];
 		int map[MAX_CARDS], np = 0;
 		double t = now_s(), wait = 1.0;
 		for (int i = 0; i < n; i++) {
 			slot *s = &slots[i];
-			if (s->fd < 0 && t >= s->next_try) {
-				s->fd = vpcd_connect(s->host, s->port);
-				if (s->fd < 0) {
-					if (s->was_connected || s->backoff <= 0.1)
-						fprintf(stderr,
-							"euicc-sim: card %d: vpcd %s:%d not reachable (%s); retrying\n",
-							i, s->host, s->port, strerror(errno));
-					s->was_connected = false;
-					s->next_try = t + s->backoff;
-					s->backoff = s->backoff * 2 > 5.0 ? 5.0 : s->backoff * 2;
-				} else {
-					fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
-					s->fr.have = 0;
-					fprintf(stderr, "euicc-sim: card %d connected to vpcd %s:%d\n", i, s->host,
-						s->port);
-					/* a vpcd card is inserted and powered when it connects: the reader may not send
-					 * power-on again after the card process restarted */
-					if (s->card) {
-						uint8_t atr[EUICC_ATR_MAX];
-						euicc_power_on(s->card, atr);
-					}
-					s->backoff = 0.1;
-					s->was_connected = true;
-				}
-			}
+			if (s->fd < 0 && t >= s->next_try)
+				try_connect(s, i, t);
 			if (s->fd >= 0) {
 				pfd[np].fd = s->fd;
 				pfd[np].events = POLLIN;
@@ -533,20 +601,7 @@ static int cmd_run(int argc, char **argv)
 		for (int k = 0; k < np; k++) {
 			if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			slot *s = &slots[map[k]];
-			int st = vpcd_read_nb(s->fd, &s->fr);
-			if (st == 0)
-				continue; /* part of a frame: the rest comes later, the other cards go on */
-			if (st < 0 || serve_frame(s, s->fr.buf, (long)s->fr.len, out) != 0) {
-				fprintf(stderr, "euicc-sim: card %d: vpcd connection closed; reconnecting\n", s->index);
-				close(s->fd);
-				s->fd = -1;
-				s->next_try = now_s() + s->backoff;
-				if (s->card)
-					euicc_power_off(s->card);
-			}
-			if (s->card && euicc_last_error(s->card))
-				fprintf(stderr, "euicc-sim: card %d: %s\n", s->index, euicc_last_error(s->card));
+			serve_ready(&slots[map[k]], out);
 		}
 	}
 out:
@@ -576,23 +631,20 @@ int main(int argc, char **argv)
 	cli_protect_keys();
 	g_json = cli_take_flag(&argc, argv, "--json");
 	if (argc < 2) {
-		fputs(main_help, stderr);
-		return EXIT_USAGE;
+		usage(stderr);
+		return CLI_USAGE;
 	}
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-		fputs(main_help, stdout);
+		usage(stdout);
 		return 0;
 	}
 	if (!strcmp(cmd, "--version")) {
 		printf("euicc-sim (euicc-bench) 0.1.0\n");
 		return 0;
 	}
-	if (!strcmp(cmd, "new"))
-		return cmd_new(argc - 1, argv + 1);
-	if (!strcmp(cmd, "run"))
-		return cmd_run(argc - 1, argv + 1);
-	if (!strcmp(cmd, "show"))
-		return cmd_show(argc - 1, argv + 1);
-	return fail(EXIT_USAGE, "unknown command '%s' (new, run, show; see --help)", cmd);
+	const cli_command *c = cli_find(sim_table, cmd);
+	if (c)
+		return c->run(NULL, argc - 1, argv + 1);
+	return fail(CLI_USAGE, "unknown command '%s' (new, run, show; see --help)", cmd);
 }
