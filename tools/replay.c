@@ -185,24 +185,143 @@ void run_state(runner *R, const char *name, int depth)
 		run_steps(R, st);
 }
 
+/* Every file, and every state a case or state requires: -1 with why when one is missing */
+static int load_all(const replay_opts *o, vlib *L, char *why, size_t why_len)
+{
+	for (size_t i = 0; i < o->nfiles; i++)
+		if (load_file(L, o->files[i], 0)) {
+			snprintf(why, why_len, "%s", L->err);
+			return -1;
+		}
+	for (size_t k = 0; k < L->ncases + L->nstates; k++) {
+		const vblock *b = k < L->ncases ? &L->cases[k] : &L->states[k - L->ncases];
+		if (b->requires && strcmp(b->requires, "fresh") && !find_state(L, b->requires)) {
+			snprintf(why, why_len, "%s:%d: %s requires state '%s', which no file defines", b->file, b->line,
+				 b->name, b->requires);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* One case on a fresh card: the host set up, its state reached, its steps run (R->fail says what
+ * failed). true: skipped, a `protocol t1` case on a T=0 card. */
+static bool run_case(runner *R, const vblock *c)
+{
+	char ow[600];
+	if (open_card(R, ow, sizeof(ow))) {
+		failf(R, NULL, "the card: %s", ow);
+	} else if (c->t1_only && link_protocol(R->link) == 0) {
+		return true;
+	} else {
+		dev_transport t = link_transport(R->link);
+		if (R->have_host) {
+			/* one host for the whole run: its counter only grows */
+			R->h.t = t;
+		} else if (R->eis) {
+			if (dev_init(&R->h, &t, R->eis))
+				failf(R, NULL, "the EIS has no usable ISD-R keyset");
+			R->have_host = true;
+			R->h.auto_resync = true;
+			R->h.cntr = (uint64_t)time(NULL) << 8; /* above what an earlier run left on a real card */
+		} else {
+			memset(&R->h, 0, sizeof(R->h));
+			R->h.t = t;
+			abuf_init(&R->h.log);
+			abuf_init(&R->h.por_data);
+			R->have_host = true;
+		}
+		if (R->eis) {
+			set_var(R, "EID", json_string_value(json_object_get(R->eis, "eid")));
+			set_var(R, "ISDR", json_string_value(json_object_get(json_object_get(R->eis, "isd_r"), "aid")));
+			set_var(R, "ECASD",
+				json_string_value(json_object_get(json_object_get(R->eis, "ecasd"), "aid")));
+		}
+		R->h.n_notifs = 0;
+		if (!R->fail[0] && R->eis && dev_attach(&R->h))
+			failf(R, NULL, "the card does not answer TERMINAL PROFILE");
+		const char *req = c->requires ? c->requires : "fresh";
+		if (!R->fail[0] && strcmp(req, "fresh")) {
+			run_state(R, req, 0);
+			if (R->fail[0]) {
+				char tmp[sizeof(R->fail)];
+				memcpy(tmp, R->fail, sizeof(tmp));
+				int k = snprintf(R->fail, sizeof(R->fail), "setting up state '%.100s' failed: ", req);
+				if (k > 0 && (size_t)k < sizeof(R->fail))
+					snprintf(R->fail + k, sizeof(R->fail) - (size_t)k, "%.*s",
+						 (int)(sizeof(R->fail) - (size_t)k - 1), tmp);
+			}
+		}
+		if (!R->fail[0])
+			run_steps(R, c);
+	}
+	return false;
+}
+
+/* The EIS and the PKI a run with OTA steps needs: -1 with why when one does not load */
+static int load_keys(runner *R, const replay_opts *o, char *why, size_t why_len)
+{
+	json_error_t je;
+	R->eis = o->eis ? json_load_file(o->eis, 0, &je) : NULL;
+	if (o->eis && !R->eis) {
+		snprintf(why, why_len, "%s: %s", o->eis, je.text);
+		return -1;
+	}
+	if (R->eis) {
+		char pdir[600];
+		if (o->pki_dir)
+			snprintf(pdir, sizeof(pdir), "%s", o->pki_dir);
+		else if (!pki_default_dir(pdir, sizeof(pdir))) {
+			snprintf(why, why_len, "no PKI directory (--pki DIR)");
+			return -1;
+		}
+		if (pki_load_or_create(pdir, &R->pki, why, why_len))
+			return -1;
+		R->have_pki = true;
+	}
+	return 0;
+}
+
+/* where and why the running case failed */
+static void failure_text(const runner *R, char *out, size_t cap)
+{
+	if (R->fail_step)
+		snprintf(out, cap, "at %s:%d: %s\n    %s", R->fail_step->file, R->fail_step->line, R->fail_step->text,
+			 R->fail);
+	else
+		snprintf(out, cap, "%s", R->fail);
+}
+
+/* what a run holds, released */
+static void runner_free(runner *R)
+{
+	if (R->link)
+		link_close(R->link);
+	if (R->have_host && R->eis)
+		dev_free(&R->h);
+	else if (R->have_host) {
+		abuf_free(&R->h.log);
+		abuf_free(&R->h.por_data);
+	}
+	if (R->have_pki)
+		pki_free(&R->pki);
+	if (R->have_foreign)
+		pki_free(&R->foreign);
+	json_decref(R->eis);
+	abuf_free(&R->last);
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", R->tmpdir);
+	if (system(cmd)) {
+	}
+}
+
 int replay_run(const replay_opts *o, char *why, size_t why_len)
 {
 	vlib L;
 	memset(&L, 0, sizeof(L));
-	for (size_t i = 0; i < o->nfiles; i++)
-		if (load_file(&L, o->files[i], 0)) {
-			snprintf(why, why_len, "%s", L.err);
-			free_lib(&L);
-			return -1;
-		}
-	for (size_t k = 0; k < L.ncases + L.nstates; k++) {
-		const vblock *b = k < L.ncases ? &L.cases[k] : &L.states[k - L.ncases];
-		if (b->requires && strcmp(b->requires, "fresh") && !find_state(&L, b->requires)) {
-			snprintf(why, why_len, "%s:%d: %s requires state '%s', which no file defines", b->file, b->line,
-				 b->name, b->requires);
-			free_lib(&L);
-			return -1;
-		}
+	if (load_all(o, &L, why, why_len)) {
+		free_lib(&L);
+		return -1;
 	}
 	if (o->list) {
 		for (size_t i = 0; i < L.ncases; i++) {
@@ -233,24 +352,8 @@ int replay_run(const replay_opts *o, char *why, size_t why_len)
 		free_lib(&L);
 		return -1;
 	}
-	json_error_t je;
-	R.eis = o->eis ? json_load_file(o->eis, 0, &je) : NULL;
-	if (o->eis && !R.eis) {
-		snprintf(why, why_len, "%s: %s", o->eis, je.text);
+	if (load_keys(&R, o, why, why_len))
 		goto out;
-	}
-	if (R.eis) {
-		char pdir[600];
-		if (o->pki_dir)
-			snprintf(pdir, sizeof(pdir), "%s", o->pki_dir);
-		else if (!pki_default_dir(pdir, sizeof(pdir))) {
-			snprintf(why, why_len, "no PKI directory (--pki DIR)");
-			goto out;
-		}
-		if (pki_load_or_create(pdir, &R.pki, why, why_len))
-			goto out;
-		R.have_pki = true;
-	}
 	printf("TAP version 13\n1..%zu\n", L.ncases);
 	size_t failed = 0, run = 0, skipped = 0;
 	for (size_t i = 0; i < L.ncases; i++) {
@@ -260,58 +363,8 @@ int replay_run(const replay_opts *o, char *why, size_t why_len)
 		R.fail[0] = '\0';
 		R.fail_step = NULL;
 		R.nvars = 0;
-		char ow[600];
-		bool skip_t0 = false;
 		res[i].done = true;
-		if (open_card(&R, ow, sizeof(ow))) {
-			failf(&R, NULL, "the card: %s", ow);
-		} else if (c->t1_only && link_protocol(R.link) == 0) {
-			skip_t0 = true;
-		} else {
-			dev_transport t = link_transport(R.link);
-			if (R.have_host) {
-				/* one host for the whole run: its counter only grows */
-				R.h.t = t;
-			} else if (R.eis) {
-				if (dev_init(&R.h, &t, R.eis))
-					failf(&R, NULL, "the EIS has no usable ISD-R keyset");
-				R.have_host = true;
-				R.h.auto_resync = true;
-				R.h.cntr = (uint64_t)time(NULL)
-					<< 8; /* above what an earlier run left on a real card */
-			} else {
-				memset(&R.h, 0, sizeof(R.h));
-				R.h.t = t;
-				abuf_init(&R.h.log);
-				abuf_init(&R.h.por_data);
-				R.have_host = true;
-			}
-			if (R.eis) {
-				set_var(&R, "EID", json_string_value(json_object_get(R.eis, "eid")));
-				set_var(&R, "ISDR",
-					json_string_value(json_object_get(json_object_get(R.eis, "isd_r"), "aid")));
-				set_var(&R, "ECASD",
-					json_string_value(json_object_get(json_object_get(R.eis, "ecasd"), "aid")));
-			}
-			R.h.n_notifs = 0;
-			if (!R.fail[0] && R.eis && dev_attach(&R.h))
-				failf(&R, NULL, "the card does not answer TERMINAL PROFILE");
-			const char *req = c->requires ? c->requires : "fresh";
-			if (!R.fail[0] && strcmp(req, "fresh")) {
-				run_state(&R, req, 0);
-				if (R.fail[0]) {
-					char tmp[sizeof(R.fail)];
-					memcpy(tmp, R.fail, sizeof(tmp));
-					int k = snprintf(R.fail, sizeof(R.fail),
-							 "setting up state '%.100s' failed: ", req);
-					if (k > 0 && (size_t)k < sizeof(R.fail))
-						snprintf(R.fail + k, sizeof(R.fail) - (size_t)k, "%.*s",
-							 (int)(sizeof(R.fail) - (size_t)k - 1), tmp);
-				}
-			}
-			if (!R.fail[0])
-				run_steps(&R, c);
-		}
+		bool skip_t0 = run_case(&R, c);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		res[i].secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		if (skip_t0) {
@@ -329,11 +382,7 @@ int replay_run(const replay_opts *o, char *why, size_t why_len)
 		if (!res[i].ok) {
 			failed++;
 			char detail[3000];
-			if (R.fail_step)
-				snprintf(detail, sizeof(detail), "at %s:%d: %s\n    %s", R.fail_step->file,
-					 R.fail_step->line, R.fail_step->text, R.fail);
-			else
-				snprintf(detail, sizeof(detail), "%s", R.fail);
+			failure_text(&R, detail, sizeof(detail));
 			res[i].detail = strdup(detail);
 			printf("  ---\n  case: %s:%d\n  %s\n  ...\n", c->file, c->line, detail);
 			if (o->stop_on_fail)
@@ -347,27 +396,10 @@ int replay_run(const replay_opts *o, char *why, size_t why_len)
 		goto out;
 	rc = failed ? 1 : 0;
 out:
-	if (R.link)
-		link_close(R.link);
-	if (R.have_host && R.eis)
-		dev_free(&R.h);
-	else if (R.have_host) {
-		abuf_free(&R.h.log);
-		abuf_free(&R.h.por_data);
-	}
-	if (R.have_pki)
-		pki_free(&R.pki);
-	if (R.have_foreign)
-		pki_free(&R.foreign);
-	json_decref(R.eis);
-	abuf_free(&R.last);
+	runner_free(&R);
 	for (size_t i = 0; i < L.ncases; i++)
 		free(res[i].detail);
 	free(res);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", R.tmpdir);
-	if (system(cmd)) {
-	}
 	free_lib(&L);
 	return rc;
 }
