@@ -134,6 +134,72 @@ static const uint8_t *tar_of(const char *name, uint8_t tar[3])
 }
 
 /* OTA [options] TARGET APDU ; APDU ...   then   POR status=XX [sw=XXXX] [count=N] [data=PATTERN] */
+/* The POR line of an OTA step against the PoR that came back: status, and when asked the count, the
+ * last status word and the response data (kept in R->last for later steps) */
+static void check_por(runner *R, const vstep *e, const char *eline)
+{
+	const dev_host *h = &R->h;
+	unsigned want_status = 0x100, want_count = 0;
+	int want_sw = -1;
+	bool want_data = false, want_count_set = false;
+	pattern pat;
+	char ebuf[4096];
+	snprintf(ebuf, sizeof(ebuf), "%s", eline + 3);
+	char *save2 = NULL;
+	for (char *tok = strtok_r(ebuf, " \t", &save2); tok; tok = strtok_r(NULL, " \t", &save2)) {
+		if (!strncmp(tok, "status=", 7))
+			want_status = (unsigned)strtoul(tok + 7, NULL, 16);
+		else if (!strncmp(tok, "sw=", 3))
+			want_sw = (int)strtoul(tok + 3, NULL, 16);
+		else if (!strncmp(tok, "count=", 6)) {
+			want_count = (unsigned)strtoul(tok + 6, NULL, 10);
+			want_count_set = true;
+		} else if (!strncmp(tok, "data=", 5)) {
+			char rest[4096];
+			/* data= takes the rest of the line (patterns may contain spaces) */
+			snprintf(rest, sizeof(rest), "%s%s%s", tok + 5, save2 && *save2 ? " " : "", save2 ? save2 : "");
+			if (parse_pattern(rest, &pat)) {
+				failf(R, e, "data= is not a pattern of hex, '..' and a final '*'");
+				return;
+			}
+			want_data = true;
+			break;
+		} else {
+			failf(R, e, "POR: unknown field '%s' (status=, sw=, count=, data=)", tok);
+			return;
+		}
+	}
+	if (want_status > 0xFF) {
+		failf(R, e, "POR needs status=XX");
+		return;
+	}
+	if (h->por.status != want_status) {
+		failf(R, e, "PoR status differs\n    expected: status=%02x\n    got:      status=%02x (%s)",
+		      want_status, h->por.status, scp80_por_status_name(h->por.status));
+		return;
+	}
+	if (want_sw < 0 && !want_count_set && !want_data)
+		return;
+	scp80_response r;
+	if (scp80_response_parse(SCP80_FORMAT_EXPANDED, h->por_data.p, h->por_data.len, &r)) {
+		failf(R, e, "the PoR's response data does not parse");
+		return;
+	}
+	abuf_put(&R->last, r.data, r.len);
+	if (want_count_set && r.count != want_count) {
+		failf(R, e, "PoR count differs\n    expected: count=%u\n    got:      count=%u", want_count,
+		      (unsigned)r.count);
+		return;
+	}
+	if (want_sw >= 0 && r.last_sw != want_sw) {
+		failf(R, e, "PoR status word differs\n    expected: sw=%04x\n    got:      sw=%04x", (unsigned)want_sw,
+		      r.last_sw);
+		return;
+	}
+	if (want_data)
+		check_bytes(R, e, "PoR response data", &pat, r.data, r.len);
+}
+
 void step_ota(runner *R, const vstep *s, const char *line, const vstep *e, const char *eline)
 {
 	char buf[4096];
@@ -209,66 +275,7 @@ void step_ota(runner *R, const vstep *s, const char *line, const vstep *e, const
 		failf(R, s, "no PoR came back (%s)", h->log.len ? (char *)h->log.p : "transport");
 		goto out;
 	}
-	/* the expectation */
-	unsigned want_status = 0x100, want_count = 0;
-	int want_sw = -1;
-	bool want_data = false, want_count_set = false;
-	pattern pat;
-	char ebuf[4096];
-	snprintf(ebuf, sizeof(ebuf), "%s", eline + 3);
-	char *save2 = NULL;
-	for (char *tok = strtok_r(ebuf, " \t", &save2); tok; tok = strtok_r(NULL, " \t", &save2)) {
-		if (!strncmp(tok, "status=", 7))
-			want_status = (unsigned)strtoul(tok + 7, NULL, 16);
-		else if (!strncmp(tok, "sw=", 3))
-			want_sw = (int)strtoul(tok + 3, NULL, 16);
-		else if (!strncmp(tok, "count=", 6)) {
-			want_count = (unsigned)strtoul(tok + 6, NULL, 10);
-			want_count_set = true;
-		} else if (!strncmp(tok, "data=", 5)) {
-			char rest[4096];
-			/* data= takes the rest of the line (patterns may contain spaces) */
-			snprintf(rest, sizeof(rest), "%s%s%s", tok + 5, save2 && *save2 ? " " : "", save2 ? save2 : "");
-			if (parse_pattern(rest, &pat)) {
-				failf(R, e, "data= is not a pattern of hex, '..' and a final '*'");
-				goto out;
-			}
-			want_data = true;
-			break;
-		} else {
-			failf(R, e, "POR: unknown field '%s' (status=, sw=, count=, data=)", tok);
-			goto out;
-		}
-	}
-	if (want_status > 0xFF) {
-		failf(R, e, "POR needs status=XX");
-		goto out;
-	}
-	if (h->por.status != want_status) {
-		failf(R, e, "PoR status differs\n    expected: status=%02x\n    got:      status=%02x (%s)",
-		      want_status, h->por.status, scp80_por_status_name(h->por.status));
-		goto out;
-	}
-	if (want_sw < 0 && !want_count_set && !want_data)
-		goto out;
-	scp80_response r;
-	if (scp80_response_parse(SCP80_FORMAT_EXPANDED, h->por_data.p, h->por_data.len, &r)) {
-		failf(R, e, "the PoR's response data does not parse");
-		goto out;
-	}
-	abuf_put(&R->last, r.data, r.len);
-	if (want_count_set && r.count != want_count) {
-		failf(R, e, "PoR count differs\n    expected: count=%u\n    got:      count=%u", want_count,
-		      (unsigned)r.count);
-		goto out;
-	}
-	if (want_sw >= 0 && r.last_sw != want_sw) {
-		failf(R, e, "PoR status word differs\n    expected: sw=%04x\n    got:      sw=%04x", (unsigned)want_sw,
-		      r.last_sw);
-		goto out;
-	}
-	if (want_data)
-		check_bytes(R, e, "PoR response data", &pat, r.data, r.len);
+	check_por(R, e, eline);
 out:
 	for (size_t i = 0; i < n; i++)
 		abuf_free(&apdus[i]);
@@ -351,18 +358,10 @@ static void progress_reset(void *ctx, size_t done, size_t total)
  * relative to the vector file.
  * Options: pki=foreign-ci | pki=bad-signature, challenge=wrong, corrupt-segment=N, truncate=BYTES,
  * segment=BYTES, interrupt-after=N (segments). */
-void step_download(runner *R, const vstep *s, const char *line, const vstep *e, const char *eline)
+/* The package of a DOWNLOAD step: generated:ICCID:IMSI[:K:OPC], or a file (relative to the vector
+ * file). -1 with the failure said. */
+static int download_package(runner *R, const vstep *s, const char *pk, abuf *pkg)
 {
-	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s", line + 8);
-	char *save = NULL, *aidh = strtok_r(buf, " \t", &save), *pk = strtok_r(NULL, " \t", &save);
-	uint8_t aid[16];
-	if (!aidh || hex_decode_exact(aidh, aid, 16) || !pk) {
-		failf(R, s, "DOWNLOAD needs a 16-byte ISD-P AID and a package");
-		return;
-	}
-	abuf pkg = ABUF_INIT;
-	smdp_faults faults = { 0 };
 	char why[512];
 	if (!strncmp(pk, "generated:", 10)) {
 		char spec[200], *sv = NULL;
@@ -376,13 +375,12 @@ void step_download(runner *R, const vstep *s, const char *line, const vstep *e, 
 		memset(pp.opc, 0x22, 16);
 		if ((kh && hex_decode_exact(kh, pp.k, 16)) || (oh && hex_decode_exact(oh, pp.opc, 16)) || (kh && !oh)) {
 			failf(R, s, "generated:ICCID:IMSI[:K:OPC] with 16-byte K and OPc");
-			return;
+			return -1;
 		}
-		if (!pp.iccid || !pp.imsi || profile_build(&pp, &pkg, why, sizeof(why))) {
+		if (!pp.iccid || !pp.imsi || profile_build(&pp, pkg, why, sizeof(why))) {
 			failf(R, s, "generated package: %s",
 			      pp.iccid && pp.imsi ? why : "generated:ICCID:IMSI[:K:OPC]");
-			abuf_free(&pkg);
-			return;
+			return -1;
 		}
 	} else {
 		char path[1024];
@@ -394,17 +392,37 @@ void step_download(runner *R, const vstep *s, const char *line, const vstep *e, 
 		FILE *f = fopen(path, "rb");
 		if (!f) {
 			failf(R, s, "package %s: %s", path, strerror(errno));
-			return;
+			return -1;
 		}
 		uint8_t b[4096];
 		size_t k;
 		while ((k = fread(b, 1, sizeof(b), f)) > 0)
-			abuf_put(&pkg, b, k);
+			abuf_put(pkg, b, k);
 		fclose(f);
+	}
+	return 0;
+}
+
+void step_download(runner *R, const vstep *s, const char *line, const vstep *e, const char *eline)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", line + 8);
+	char *save = NULL, *aidh = strtok_r(buf, " \t", &save), *pk = strtok_r(NULL, " \t", &save);
+	uint8_t aid[16];
+	if (!aidh || hex_decode_exact(aidh, aid, 16) || !pk) {
+		failf(R, s, "DOWNLOAD needs a 16-byte ISD-P AID and a package");
+		return;
+	}
+	abuf pkg = ABUF_INIT;
+	smdp_faults faults = { 0 };
+	char why[512];
+	if (download_package(R, s, pk, &pkg)) {
+		abuf_free(&pkg);
+		return;
 	}
 	const bench_pki *pki = &R->pki;
 	bench_pki bad;
-	size_t segment = 512;
+	size_t segment = PROTO_SCP03T_SEGMENT;
 	for (char *opt = strtok_r(NULL, " \t", &save); opt; opt = strtok_r(NULL, " \t", &save)) {
 		if (!strcmp(opt, "pki=bad-signature")) {
 			bad = R->pki;
