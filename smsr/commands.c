@@ -197,75 +197,62 @@ static int cmd_connectivity_loss(smsr_ctx *x, const char *eid)
 	return 0;
 }
 
-static int profile_command(smsr_ctx *x, int argc, char **argv);
-
-static int cmd_profile(void *ctx, int argc, char **argv)
+/* smsr profile show [--show-secrets] FILE */
+static int profile_show(smsr_ctx *x, int argc, char **argv)
 {
-	smsr_ctx *x = ctx;
-	return profile_command(x, argc, argv);
+	char why[600];
+	bool secrets = false;
+	const char *file = NULL;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--show-secrets"))
+			secrets = true;
+		else if (!file)
+			file = argv[i];
+		else
+			return smsr_fail(x, CLI_USAGE, "profile show: unexpected argument '%s'", argv[i]);
+	}
+	if (!file)
+		return smsr_fail(x, CLI_USAGE, "profile show: FILE is required");
+	abuf b = ABUF_INIT;
+	if (smsr_read_file(file, &b, why, sizeof(why))) {
+		abuf_free(&b);
+		return smsr_fail(x, 1, "%s", why);
+	}
+	json_t *d = profile_describe(b.p, b.len, secrets, why, sizeof(why));
+	abuf_free(&b);
+	if (!d)
+		return smsr_fail(x, 1, "%s: not a profile package: %s", file, why);
+	if (x->json) {
+		smsr_emit(x, d);
+	} else {
+		printf("%s: %lld bytes\n  ICCID %s\n  IMSI  %s\n", file,
+		       json_integer_value(json_object_get(d, "bytes")), json_string_value(json_object_get(d, "iccid")),
+		       json_is_string(json_object_get(d, "imsi")) ? json_string_value(json_object_get(d, "imsi"))
+								  : "-");
+		if (json_is_string(json_object_get(d, "k")))
+			printf("  K     %s\n", json_string_value(json_object_get(d, "k")));
+		if (json_is_string(json_object_get(d, "opc")))
+			printf("  OPc   %s\n", json_string_value(json_object_get(d, "opc")));
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(d, "elements"), i, e) printf(
+			"  %2zu  %s %-22s %5lld bytes\n", i, json_string_value(json_object_get(e, "tag")),
+			json_string_value(json_object_get(e, "name")), json_integer_value(json_object_get(e, "bytes")));
+		printf("  files with an explicit identifier:\n");
+		json_array_foreach(json_object_get(d, "files"), i, e) printf(
+			"    %s (%s) %s\n", json_string_value(json_object_get(e, "fid")),
+			json_string_value(json_object_get(e, "element")),
+			json_is_string(json_object_get(e, "content")) ? json_string_value(json_object_get(e, "content"))
+								      : "");
+		json_decref(d);
+	}
+	return 0;
 }
 
-static int profile_command(smsr_ctx *x, int argc, char **argv)
+/* smsr profile new --iccid ... : a package written 0600, never over an existing file unless --force */
+static int profile_new(smsr_ctx *x, int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help"))
-		return smsr_fail(x, CLI_USAGE,
-				 "usage: smsr profile new --iccid ICCID --imsi IMSI --k HEX --opc HEX [--out FILE] | "
-				 "smsr profile show [--show-secrets] FILE");
 	char why[600];
-	if (!strcmp(argv[1], "show")) {
-		bool secrets = false;
-		const char *file = NULL;
-		for (int i = 2; i < argc; i++) {
-			if (!strcmp(argv[i], "--show-secrets"))
-				secrets = true;
-			else if (!file)
-				file = argv[i];
-			else
-				return smsr_fail(x, CLI_USAGE, "profile show: unexpected argument '%s'", argv[i]);
-		}
-		if (!file)
-			return smsr_fail(x, CLI_USAGE, "profile show: FILE is required");
-		abuf b = ABUF_INIT;
-		if (smsr_read_file(file, &b, why, sizeof(why))) {
-			abuf_free(&b);
-			return smsr_fail(x, 1, "%s", why);
-		}
-		json_t *d = profile_describe(b.p, b.len, secrets, why, sizeof(why));
-		abuf_free(&b);
-		if (!d)
-			return smsr_fail(x, 1, "%s: not a profile package: %s", file, why);
-		if (x->json) {
-			smsr_emit(x, d);
-		} else {
-			printf("%s: %lld bytes\n  ICCID %s\n  IMSI  %s\n", file,
-			       json_integer_value(json_object_get(d, "bytes")),
-			       json_string_value(json_object_get(d, "iccid")),
-			       json_is_string(json_object_get(d, "imsi"))
-				       ? json_string_value(json_object_get(d, "imsi"))
-				       : "-");
-			if (json_is_string(json_object_get(d, "k")))
-				printf("  K     %s\n", json_string_value(json_object_get(d, "k")));
-			if (json_is_string(json_object_get(d, "opc")))
-				printf("  OPc   %s\n", json_string_value(json_object_get(d, "opc")));
-			size_t i;
-			json_t *e;
-			json_array_foreach(json_object_get(d, "elements"), i, e) printf(
-				"  %2zu  %s %-22s %5lld bytes\n", i, json_string_value(json_object_get(e, "tag")),
-				json_string_value(json_object_get(e, "name")),
-				json_integer_value(json_object_get(e, "bytes")));
-			printf("  files with an explicit identifier:\n");
-			json_array_foreach(json_object_get(d, "files"), i, e)
-				printf("    %s (%s) %s\n", json_string_value(json_object_get(e, "fid")),
-				       json_string_value(json_object_get(e, "element")),
-				       json_is_string(json_object_get(e, "content"))
-					       ? json_string_value(json_object_get(e, "content"))
-					       : "");
-			json_decref(d);
-		}
-		return 0;
-	}
-	if (strcmp(argv[1], "new"))
-		return smsr_fail(x, CLI_USAGE, "profile: unknown subcommand '%s' (new, show)", argv[1]);
 	profile_params p;
 	memset(&p, 0, sizeof(p));
 	const char *out = NULL, *k = NULL, *opc = NULL;
@@ -339,6 +326,20 @@ static int profile_command(smsr_ctx *x, int argc, char **argv)
 	abuf_free(&b);
 	crypto_wipe(&p, sizeof(p));
 	return 0;
+}
+
+static int cmd_profile(void *ctx, int argc, char **argv)
+{
+	smsr_ctx *x = ctx;
+	if (argc < 2 || !strcmp(argv[1], "--help"))
+		return smsr_fail(x, CLI_USAGE,
+				 "usage: smsr profile new --iccid ICCID --imsi IMSI --k HEX --opc HEX [--out FILE] | "
+				 "smsr profile show [--show-secrets] FILE");
+	if (!strcmp(argv[1], "show"))
+		return profile_show(x, argc, argv);
+	if (!strcmp(argv[1], "new"))
+		return profile_new(x, argc, argv);
+	return smsr_fail(x, CLI_USAGE, "profile: unknown subcommand '%s' (new, show)", argv[1]);
 }
 
 static int cmd_pki(void *ctx, int argc, char **argv)
