@@ -329,6 +329,68 @@ static void load_files(vctx *v, json_t *j, nvm_profile *p)
 	free(t);
 }
 
+/* one entry of "keysets" */
+static void load_keyset(vctx *v, json_t *j, nvm_keyset *k)
+{
+	k->used = true;
+	k->kvn = (uint8_t)get_int(v, j, "kvn", 1, 15);
+	k->kic_alg = (uint8_t)get_int(v, j, "kic_alg", 0, 15);
+	k->kid_alg = (uint8_t)get_int(v, j, "kid_alg", 0, 15);
+	size_t a = get_hex_var(v, j, "kic", k->kic, sizeof(k->kic));
+	size_t b = get_hex_var(v, j, "kid", k->kid, sizeof(k->kid));
+	if (!v->bad && (a != b || (a != 16 && a != 24 && a != 32)))
+		bad(v, "keyset keys of '%s' have inconsistent lengths", "keysets");
+	k->key_len = (uint8_t)a;
+	get_hex(v, j, "counter", k->counter, 5);
+}
+
+/* one entry of "profiles" into its slot */
+static void load_profile(vctx *v, json_t *j, euicc_nvm *n, int *enabled)
+{
+	int slot = (int)get_int(v, j, "slot", 0, EUICC_MAX_PROFILES - 1);
+	nvm_profile *p = &n->profiles[slot];
+	if (p->used) {
+		bad(v, "two profiles in one slot ('%s')", "slot");
+		return;
+	}
+	p->used = true;
+	get_hex(v, j, "aid", p->aid, 16);
+	p->state = (uint8_t)get_int(v, j, "state_byte", 0, 255);
+	if (!valid_state(p->state))
+		bad(v, "field '%s' is not a life-cycle state", "state_byte");
+	*enabled += p->state == PROTO_ISDP_ENABLED;
+	p->fallback = get_bool(v, j, "fallback");
+	p->emergency = get_bool(v, j, "emergency");
+	p->pol1 = (uint8_t)get_int(v, j, "pol1", 0, 7);
+	p->nvm_granted = (uint16_t)get_int(v, j, "nvm_granted", 0, EUICC_MAX_PACKAGE);
+	json_t *ic = json_object_get(j, "iccid");
+	if (!json_is_null(ic)) {
+		get_hex(v, j, "iccid", p->iccid, 10);
+		p->has_iccid = true;
+	}
+	p->smsc_len = (uint8_t)get_hex_var(v, j, "smsc", p->smsc, sizeof(p->smsc));
+	if (json_object_get(j, "sqn_ms")) /* optional: files written before AUTHENTICATE existed */
+		get_hex(v, j, "sqn_ms", p->sqn_ms, 6);
+	json_t *k = json_object_get(j, "scp03");
+	if (json_is_object(k)) {
+		p->has_keys = true;
+		p->scp03_kvn = (uint8_t)get_int(v, k, "kvn", 0, 255);
+		p->scp03_kid = (uint8_t)get_int(v, k, "kid", 0, 255);
+		get_hex(v, k, "key", p->scp03_key, 16);
+	} else if (!json_is_null(k)) {
+		bad(v, "field '%s' is neither an object nor null", "scp03");
+	}
+	p->package_len = (uint32_t)get_hex_var(v, j, "package", p->package, sizeof(p->package));
+	if (!v->bad && (p->state == PROTO_ISDP_DISABLED || p->state == PROTO_ISDP_ENABLED) &&
+	    (!p->package_len || !p->has_iccid))
+		bad(v, "a profile in state disabled/enabled has no package ('%s')", "package");
+	if (!v->bad && p->package_len)
+		load_files(v, j, p);
+	for (int q = 0; q < EUICC_MAX_PROFILES && !v->bad; q++)
+		if (q != slot && n->profiles[q].used && !memcmp(n->profiles[q].aid, p->aid, 16))
+			bad(v, "two profiles with the same '%s'", "aid");
+}
+
 int nvm_from_json(json_t *root, euicc_nvm *out, char *why, size_t why_len)
 {
 	vctx v = { why, why_len, 0 };
@@ -372,17 +434,7 @@ int nvm_from_json(json_t *root, euicc_nvm *out, char *why, size_t why_len)
 	{
 		if (v.bad || i >= EUICC_MAX_KEYSETS)
 			break;
-		nvm_keyset *k = &n->keysets[i];
-		k->used = true;
-		k->kvn = (uint8_t)get_int(&v, j, "kvn", 1, 15);
-		k->kic_alg = (uint8_t)get_int(&v, j, "kic_alg", 0, 15);
-		k->kid_alg = (uint8_t)get_int(&v, j, "kid_alg", 0, 15);
-		size_t a = get_hex_var(&v, j, "kic", k->kic, sizeof(k->kic));
-		size_t b = get_hex_var(&v, j, "kid", k->kid, sizeof(k->kid));
-		if (!v.bad && (a != b || (a != 16 && a != 24 && a != 32)))
-			bad(&v, "keyset keys of '%s' have inconsistent lengths", "keysets");
-		k->key_len = (uint8_t)a;
-		get_hex(&v, j, "counter", k->counter, 5);
+		load_keyset(&v, j, &n->keysets[i]);
 	}
 	get_hex(&v, root, "mo_counter", n->mo_counter, 5);
 	json_t *ps = json_object_get(root, "profiles");
@@ -393,48 +445,7 @@ int nvm_from_json(json_t *root, euicc_nvm *out, char *why, size_t why_len)
 	{
 		if (v.bad)
 			break;
-		int slot = (int)get_int(&v, j, "slot", 0, EUICC_MAX_PROFILES - 1);
-		nvm_profile *p = &n->profiles[slot];
-		if (p->used) {
-			bad(&v, "two profiles in one slot ('%s')", "slot");
-			break;
-		}
-		p->used = true;
-		get_hex(&v, j, "aid", p->aid, 16);
-		p->state = (uint8_t)get_int(&v, j, "state_byte", 0, 255);
-		if (!valid_state(p->state))
-			bad(&v, "field '%s' is not a life-cycle state", "state_byte");
-		enabled += p->state == PROTO_ISDP_ENABLED;
-		p->fallback = get_bool(&v, j, "fallback");
-		p->emergency = get_bool(&v, j, "emergency");
-		p->pol1 = (uint8_t)get_int(&v, j, "pol1", 0, 7);
-		p->nvm_granted = (uint16_t)get_int(&v, j, "nvm_granted", 0, EUICC_MAX_PACKAGE);
-		json_t *ic = json_object_get(j, "iccid");
-		if (!json_is_null(ic)) {
-			get_hex(&v, j, "iccid", p->iccid, 10);
-			p->has_iccid = true;
-		}
-		p->smsc_len = (uint8_t)get_hex_var(&v, j, "smsc", p->smsc, sizeof(p->smsc));
-		if (json_object_get(j, "sqn_ms")) /* optional: files written before AUTHENTICATE existed */
-			get_hex(&v, j, "sqn_ms", p->sqn_ms, 6);
-		json_t *k = json_object_get(j, "scp03");
-		if (json_is_object(k)) {
-			p->has_keys = true;
-			p->scp03_kvn = (uint8_t)get_int(&v, k, "kvn", 0, 255);
-			p->scp03_kid = (uint8_t)get_int(&v, k, "kid", 0, 255);
-			get_hex(&v, k, "key", p->scp03_key, 16);
-		} else if (!json_is_null(k)) {
-			bad(&v, "field '%s' is neither an object nor null", "scp03");
-		}
-		p->package_len = (uint32_t)get_hex_var(&v, j, "package", p->package, sizeof(p->package));
-		if (!v.bad && (p->state == PROTO_ISDP_DISABLED || p->state == PROTO_ISDP_ENABLED) &&
-		    (!p->package_len || !p->has_iccid))
-			bad(&v, "a profile in state disabled/enabled has no package ('%s')", "package");
-		if (!v.bad && p->package_len)
-			load_files(&v, j, p);
-		for (int q = 0; q < EUICC_MAX_PROFILES && !v.bad; q++)
-			if (q != slot && n->profiles[q].used && !memcmp(n->profiles[q].aid, p->aid, 16))
-				bad(&v, "two profiles with the same '%s'", "aid");
+		load_profile(&v, j, n, &enabled);
 	}
 	if (!v.bad && enabled > 1)
 		bad(&v, "more than one profile is enabled ('%s')", "profiles");
