@@ -216,6 +216,35 @@ static void fill(uint8_t *p, size_t n, const uint8_t *pat, size_t pat_len, bool 
 
 /* Creates a file from an FCP (the createFCP of a file element or a '62' of genericFileManagement).
  * fid_default: the template's FID for a first DF without one (0: none). Returns the index or -1. */
+/* the file type a descriptor byte names */
+static uint8_t type_of(uint8_t fd)
+{
+	if ((fd & 0x3F) == 0x39)
+		return FS_EF_BERTLV; /* '39' / '79' (shareable): an EF of BER-TLV objects, not a DF */
+	if ((fd & 0x38) == 0x38)
+		return FS_DF;
+	if ((fd & 0x07) == 0x02)
+		return FS_EF_LINEAR;
+	if ((fd & 0x07) == 0x06)
+		return FS_EF_CYCLIC;
+	return FS_EF_TRANSPARENT;
+}
+
+/* a file without '80': the size its template gives, else what its contents need (at least a record,
+ * at least one byte) */
+static uint32_t default_size(const fs_file *f, uint8_t pe_tag, size_t content)
+{
+	uint32_t sz = 0;
+	for (size_t i = 0; i < sizeof(template_sizes) / sizeof(template_sizes[0]); i++)
+		if (template_sizes[i].pe == pe_tag && template_sizes[i].fid == f->fid)
+			sz = template_sizes[i].size;
+	if (!sz)
+		sz = (uint32_t)content;
+	if (f->rec_len && sz < f->rec_len)
+		sz = f->rec_len;
+	return sz ? sz : 1;
+}
+
 static int create(bctx *b, int parent, const uint8_t *fcp, size_t len, uint16_t fid_default, uint8_t pe_tag,
 		  size_t content_hint)
 {
@@ -250,17 +279,7 @@ static int create(bctx *b, int parent, const uint8_t *fcp, size_t len, uint16_t 
 		tlv ps;
 		f->type = (!tlv_find(fcp, len, 0xC6, &ps) || fid_default) ? FS_DF : FS_EF_TRANSPARENT;
 	} else {
-		uint8_t fd = d.value[0];
-		if ((fd & 0x3F) == 0x39)
-			f->type = FS_EF_BERTLV; /* '39' / '79' (shareable): an EF of BER-TLV objects, not a DF */
-		else if ((fd & 0x38) == 0x38)
-			f->type = FS_DF;
-		else if ((fd & 0x07) == 0x02)
-			f->type = FS_EF_LINEAR;
-		else if ((fd & 0x07) == 0x06)
-			f->type = FS_EF_CYCLIC;
-		else
-			f->type = FS_EF_TRANSPARENT;
+		f->type = type_of(d.value[0]);
 		if (f->type == FS_EF_LINEAR || f->type == FS_EF_CYCLIC) {
 			if (d.len < 4 || !be_uint(d.value + 2, 2))
 				return fail(b, PROTO_PE_BAD_VALUES, "record file %04X without a record length", f->fid);
@@ -298,15 +317,7 @@ static int create(bctx *b, int parent, const uint8_t *fcp, size_t len, uint16_t 
 			return fail(b, PROTO_PE_BAD_VALUES, "file size of %u bytes", (unsigned)size.len);
 		sz = be_uint(size.value, size.len);
 	} else {
-		for (size_t i = 0; i < sizeof(template_sizes) / sizeof(template_sizes[0]); i++)
-			if (template_sizes[i].pe == pe_tag && template_sizes[i].fid == f->fid)
-				sz = template_sizes[i].size;
-		if (!sz)
-			sz = (uint32_t)(content_hint > pl ? content_hint : pl);
-		if (f->rec_len && sz < f->rec_len)
-			sz = f->rec_len;
-		if (!sz)
-			sz = 1;
+		sz = default_size(f, pe_tag, content_hint > pl ? content_hint : pl);
 	}
 	if (f->rec_len && (sz % f->rec_len || sz / f->rec_len > 254))
 		return fail(b, PROTO_PE_BAD_VALUES, "record file %04X: size not a whole number of records (max 254)",
