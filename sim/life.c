@@ -58,10 +58,57 @@ euicc_card *euicc_create_empty(void)
 	return c;
 }
 
+/* The ECASD key pair from the card's generator, CERT.ECASD.ECKA from the issuer's EUM, the EUM's
+ * certificate and PK.CI. -1 with why. */
+static int certify(euicc_card *c, const euicc_new_opts *o, const char *eid, char *why, size_t why_len)
+{
+	euicc_nvm *n = &c->nvm;
+	crypto_eckey *k = NULL;
+	int rc = -1;
+	n->curve = CRYPTO_CURVE_P256;
+	drbg kd;
+	memcpy(kd.seed, n->rng_seed, 32);
+	kd.counter = c->rng_pos;
+	apdu_err e = drbg_ec_key(&kd, n->curve, &k);
+	c->rng_pos = kd.counter;
+	if (c->rng_pos > n->rng_counter)
+		n->rng_counter = c->rng_pos + 1024;
+	drbg_clear(&kd);
+	if (e || crypto_ec_private(k, n->ecasd_sk) || crypto_ec_public(k, n->ecasd_pk)) {
+		snprintf(why, why_len, "cannot create the ECASD key pair");
+		goto out;
+	}
+	if (!o->issuer.eum || !o->issuer.ci || !o->issuer.eum_cert) {
+		snprintf(why, why_len, "no PKI to certify the card");
+		goto out;
+	}
+	abuf cert = ABUF_INIT;
+	char subj[64];
+	snprintf(subj, sizeof(subj), "eUICC %s", eid);
+	e = gpcert_issue(o->issuer.eum, GPCERT_ROLE_ECASD, GPCERT_KEY_USAGE_AGREE, subj, n->ecasd_pk, n->curve, &cert);
+	if (e || cert.len > sizeof(n->ecasd_cert) || o->issuer.eum_cert_len > sizeof(n->eum_cert)) {
+		abuf_free(&cert);
+		snprintf(why, why_len, "cannot certify the ECASD key: %s", apdu_strerror(e));
+		goto out;
+	}
+	memcpy(n->ecasd_cert, cert.p, cert.len);
+	n->ecasd_cert_len = (uint16_t)cert.len;
+	abuf_free(&cert);
+	memcpy(n->eum_cert, o->issuer.eum_cert, o->issuer.eum_cert_len);
+	n->eum_cert_len = (uint16_t)o->issuer.eum_cert_len;
+	if (crypto_ec_public(o->issuer.ci, n->ci_pk)) {
+		snprintf(why, why_len, "bad CI key");
+		goto out;
+	}
+	rc = 0;
+out:
+	crypto_ec_free(k);
+	return rc;
+}
+
 euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 {
 	euicc_card *c = euicc_create_empty();
-	crypto_eckey *k = NULL;
 	if (!c) {
 		snprintf(why, why_len, "out of memory");
 		return NULL;
@@ -75,6 +122,7 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 		goto fail;
 	}
 	memcpy(n->rng_seed, d.seed, 32);
+	drbg_clear(&d);
 	n->rng_counter = 0;
 	c->rng_pos = 0;
 
@@ -90,7 +138,10 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 	} else {
 		uint8_t r[20];
 		char body[31] = "8904903200";
-		euicc_random(c, r, sizeof(r));
+		if (euicc_random(c, r, sizeof(r))) {
+			snprintf(why, why_len, "no random numbers for the EID");
+			goto fail;
+		}
 		for (int i = 0; i < 20; i++)
 			body[10 + i] = (char)('0' + r[i] % 10);
 		body[30] = '\0';
@@ -98,42 +149,8 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 	}
 	eid_to_bytes(eid, n->eid);
 
-	/* ECASD key pair from the card's generator; the certificate from the test EUM */
-	n->curve = CRYPTO_CURVE_P256;
-	drbg kd;
-	memcpy(kd.seed, n->rng_seed, 32);
-	kd.counter = c->rng_pos;
-	apdu_err e = drbg_ec_key(&kd, n->curve, &k);
-	c->rng_pos = kd.counter;
-	if (c->rng_pos > n->rng_counter)
-		n->rng_counter = c->rng_pos + 1024;
-	drbg_clear(&kd);
-	if (e || crypto_ec_private(k, n->ecasd_sk) || crypto_ec_public(k, n->ecasd_pk)) {
-		snprintf(why, why_len, "cannot create the ECASD key pair");
+	if (certify(c, o, eid, why, why_len))
 		goto fail;
-	}
-	if (!o->issuer.eum || !o->issuer.ci || !o->issuer.eum_cert) {
-		snprintf(why, why_len, "no PKI to certify the card");
-		goto fail;
-	}
-	abuf cert = ABUF_INIT;
-	char subj[64];
-	snprintf(subj, sizeof(subj), "eUICC %s", eid);
-	e = gpcert_issue(o->issuer.eum, GPCERT_ROLE_ECASD, GPCERT_KEY_USAGE_AGREE, subj, n->ecasd_pk, n->curve, &cert);
-	if (e || cert.len > sizeof(n->ecasd_cert) || o->issuer.eum_cert_len > sizeof(n->eum_cert)) {
-		abuf_free(&cert);
-		snprintf(why, why_len, "cannot certify the ECASD key: %s", apdu_strerror(e));
-		goto fail;
-	}
-	memcpy(n->ecasd_cert, cert.p, cert.len);
-	n->ecasd_cert_len = (uint16_t)cert.len;
-	abuf_free(&cert);
-	memcpy(n->eum_cert, o->issuer.eum_cert, o->issuer.eum_cert_len);
-	n->eum_cert_len = (uint16_t)o->issuer.eum_cert_len;
-	if (crypto_ec_public(o->issuer.ci, n->ci_pk)) {
-		snprintf(why, why_len, "bad CI key");
-		goto fail;
-	}
 
 	/* ISD-R SCP80 keysets: version 1 AES-128 (as SGP.02 deployments use), version 2 3DES 2-key */
 	static const struct {
@@ -145,8 +162,10 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 		s->kvn = ks[i].kvn;
 		s->kic_alg = s->kid_alg = ks[i].alg;
 		s->key_len = ks[i].len;
-		euicc_random(c, s->kic, s->key_len);
-		euicc_random(c, s->kid, s->key_len);
+		if (euicc_random(c, s->kic, s->key_len) || euicc_random(c, s->kid, s->key_len)) {
+			snprintf(why, why_len, "no random numbers for the OTA keysets");
+			goto fail;
+		}
 	}
 	n->fallback_threshold = (uint8_t)(o->fallback_threshold
 						  ? (o->fallback_threshold > 255 ? 255 : o->fallback_threshold)
@@ -158,10 +177,8 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 		memcpy(c->accepted[i], n->keysets[i].counter, 5);
 	/* the eUICC declares itself at its first attach */
 	euicc_queue_notification(c, PROTO_NOTIF_DECLARATION, euicc_aid_isdr);
-	crypto_ec_free(k);
 	return c;
 fail:
-	crypto_ec_free(k);
 	euicc_free(c);
 	return NULL;
 }
