@@ -199,6 +199,40 @@ static int header_iccid(const tlv *hdr, uint8_t iccid[10])
 }
 
 /* Looks at the profile elements that are complete in the download buffer and answers each once. */
+/* The header element: a header with an ICCID, and (one ICCID, one profile) not one another ISD-P
+ * already holds, refused before anything of the package is kept */
+static bool header_ok(euicc_card *c, int isdp, const tlv *pe, uint8_t iccid[10])
+{
+	if (pe->tag != 0xA0 || header_iccid(pe, iccid))
+		return false;
+	for (int o = 0; o < EUICC_MAX_PROFILES; o++)
+		if (o != isdp && c->nvm.profiles[o].used && c->nvm.profiles[o].has_iccid &&
+		    !memcmp(c->nvm.profiles[o].iccid, iccid, 10)) {
+			euicc_tracef(c, "  profile refused: its ICCID is installed in ISD-P %d", o);
+			return false;
+		}
+	return true;
+}
+
+/* The whole package is here: its files and PINs installed; one element that does not install refuses
+ * the profile, its number and status in the answer's list */
+static eu_status install(euicc_card *c, int isdp, abuf *list)
+{
+	nvm_profile *p = &c->nvm.profiles[isdp];
+	euicc_blob_touch(c, isdp);
+	memcpy(p->package, c->dl_buf.p, c->dl_buf.len);
+	p->package_len = (uint32_t)c->dl_buf.len;
+	size_t bad_pe = 0;
+	char why[160];
+	uint8_t ps = saip_install(p, &bad_pe, why, sizeof(why));
+	if (ps == PROTO_PE_OK)
+		return EU_OK;
+	pe_status(list, ps, bad_pe);
+	euicc_tracef(c, "  profile refused: %s", why);
+	p->package_len = 0;
+	return ps == PROTO_PE_NOT_ENOUGH_MEMORY ? EU_NO_MEMORY : EU_WRONG_DATA;
+}
+
 static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *finished)
 {
 	acur cur = acur_make(c->dl_buf.p, c->dl_buf.len);
@@ -222,25 +256,12 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 			break;
 		}
 		if (idx == 0) {
-			if (pe.tag != 0xA0 || header_iccid(&pe, iccid)) {
+			if (!header_ok(c, isdp, &pe, iccid)) {
 				if (idx >= c->dl_pe_count)
 					pe_status(&list, PROTO_PE_BAD_VALUES, idx);
 				st = EU_WRONG_DATA;
 				break;
 			}
-			/* one ICCID, one profile: a package another ISD-P already holds is refused at its
-			 * header (bad values), before anything of it is kept */
-			for (int o = 0; o < EUICC_MAX_PROFILES; o++)
-				if (o != isdp && c->nvm.profiles[o].used && c->nvm.profiles[o].has_iccid &&
-				    !memcmp(c->nvm.profiles[o].iccid, iccid, 10)) {
-					if (idx >= c->dl_pe_count)
-						pe_status(&list, PROTO_PE_BAD_VALUES, idx);
-					euicc_tracef(c, "  profile refused: its ICCID is installed in ISD-P %d", o);
-					st = EU_WRONG_DATA;
-					break;
-				}
-			if (st != EU_OK)
-				break;
 			have_header = true;
 		}
 		if (idx > 0 && pe.tag == 0xA0) { /* one header per package */
@@ -265,24 +286,7 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 	}
 	nvm_profile *p = &c->nvm.profiles[isdp];
 	if (st == EU_OK && *finished) {
-		if (!have_header) {
-			st = EU_WRONG_DATA;
-		} else {
-			/* the whole package is here: install its files and PINs; one element that does not
-			 * install refuses the profile, its number and status in the answer */
-			euicc_blob_touch(c, isdp);
-			memcpy(p->package, c->dl_buf.p, c->dl_buf.len);
-			p->package_len = (uint32_t)c->dl_buf.len;
-			size_t bad_pe = 0;
-			char why[160];
-			uint8_t ps = saip_install(p, &bad_pe, why, sizeof(why));
-			if (ps != PROTO_PE_OK) {
-				pe_status(&list, ps, bad_pe);
-				euicc_tracef(c, "  profile refused: %s", why);
-				p->package_len = 0;
-				st = ps == PROTO_PE_NOT_ENOUGH_MEMORY ? EU_NO_MEMORY : EU_WRONG_DATA;
-			}
-		}
+		st = have_header ? install(c, isdp, &list) : EU_WRONG_DATA;
 	}
 	size_t m;
 	tlv_begin(resp, 0x30, &m);
