@@ -350,17 +350,23 @@ eu_status fs_command(euicc_card *c, int ch, const capdu *a, abuf *out);
 uint8_t saip_install(nvm_profile *p, size_t *bad_pe, char *why, size_t why_len);
 void fs_forget(euicc_card *c);
 /* for the GSM view (gsm.c): the enabled profile's tree (NULL: none), a file's body, its access rule for
- * reading or updating, marking the files changed, a PIN by reference, VERIFY of one, and the GSM
+ * reading or updating, marking the files changed and the GSM
  * algorithm (SRES ‖ Kc from MILENAGE, PIN1 required) */
 fs_tree *fs_tree_of(euicc_card *c);
 uint8_t *fs_body(euicc_card *c, const fs_file *f);
 bool fs_allowed(euicc_card *c, const fs_tree *t, int file, bool update);
 void fs_touch(euicc_card *c);
-const nvm_pin *fs_pin(euicc_card *c, uint8_t ref);
-eu_status fs_verify(euicc_card *c, uint8_t ref, const uint8_t value[8]);
 eu_status fs_gsm_algorithm(euicc_card *c, fs_tree *t, const uint8_t rnd[16], abuf *out);
 /* the EF current on channel ch (-1 none) */
 int fs_current_ef(euicc_card *c, int ch, const fs_tree *t);
+/* pin.c: the enabled profile's PINs: a PIN by key reference (index, -1 none), whether its security
+ * condition holds (verified, or not enabled), the PIN commands (INS 20, 24, 26, 28, 2C), a PIN by
+ * reference (NULL none) and VERIFY of one (a disabled PIN: 6984) */
+int pin_index(euicc_card *c, uint8_t ref);
+bool pin_satisfied(euicc_card *c, uint8_t ref);
+eu_status pin_command(euicc_card *c, const capdu *a);
+const nvm_pin *pin_find(euicc_card *c, uint8_t ref);
+eu_status pin_verify(euicc_card *c, uint8_t ref, const uint8_t value[8]);
 /* bertlv.c: RETRIEVE DATA and SET DATA on the current BER-TLV EF */
 eu_status bertlv_retrieve_data(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out);
 eu_status bertlv_set_data(euicc_card *c, int ch, fs_tree *t, const capdu *a);

@@ -93,7 +93,7 @@ static uint8_t access_nibble(euicc_card *c, const fs_tree *t, int i, bool update
 		n = 0x0;
 	} else {
 		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]) && n == 0xF; k++) {
-			const nvm_pin *p = fs_pin(c, keys[k].ref);
+			const nvm_pin *p = pin_find(c, keys[k].ref);
 			if (!p)
 				continue;
 			memset(c->pin_verified, 0, sizeof(c->pin_verified));
@@ -109,7 +109,7 @@ static uint8_t access_nibble(euicc_card *c, const fs_tree *t, int i, bool update
 /* a CHV status byte: b8 initialised, b4..b1 the tries left */
 static uint8_t chv_status(euicc_card *c, uint8_t ref, bool puk)
 {
-	const nvm_pin *p = fs_pin(c, ref);
+	const nvm_pin *p = pin_find(c, ref);
 	if (!p)
 		return 0x00;
 	if (puk) {
@@ -138,7 +138,7 @@ static void response(euicc_card *c, const fs_tree *t, int i, abuf *out)
 				is_dir(&t->f[k]) ? dfs++ : efs++;
 		if (i == 0 && df_gsm(t) >= 0)
 			dfs++; /* DF.GSM */
-		const nvm_pin *pin1 = fs_pin(c, 0x01);
+		const nvm_pin *pin1 = pin_find(c, 0x01);
 		r[6] = i == 0 ? 0x01 : 0x02;
 		r[12] = 10;							  /* bytes 14 to 23 follow */
 		r[13] = (uint8_t)(0x01 | (pin1 && !pin1->enabled ? 0x80 : 0x00)); /* clock stop, CHV1 disabled */
@@ -269,8 +269,8 @@ static eu_status verify_chv(euicc_card *c, const capdu *a)
 	if (a->lc != 8)
 		return EU_WRONG_LENGTH;
 	uint8_t ref = a->p2 == 0x01 ? 0x01 : 0x81;
-	eu_status st = fs_verify(c, ref, a->data);
-	const nvm_pin *p = fs_pin(c, ref);
+	eu_status st = pin_verify(c, ref, a->data);
+	const nvm_pin *p = pin_find(c, ref);
 	/* TS 51.011 9.4.5: the try that used the last attempt is 9840, like a blocked CHV */
 	return st == EU_PIN_WRONG && p && !p->left ? EU_PIN_BLOCKED : st;
 }
