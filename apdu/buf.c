@@ -154,3 +154,9 @@ void abuf_truncate(abuf *b, size_t len)
 	OPENSSL_cleanse(b->p + len, b->len - len);
 	b->len = len;
 }
+
+void abuf_fail(abuf *b, apdu_err e)
+{
+	if (e && !b->err)
+		b->err = e;
+}

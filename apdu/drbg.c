@@ -9,13 +9,13 @@ apdu_err drbg_init_random(drbg *d)
 	return crypto_random(d->seed, sizeof(d->seed));
 }
 
-void drbg_init_seed(drbg *d, uint64_t seed)
+apdu_err drbg_init_seed(drbg *d, uint64_t seed)
 {
 	uint8_t in[16] = "euicc-bench-sd";
 	for (int i = 0; i < 8; i++)
 		in[8 + i] = (uint8_t)(seed >> (56 - 8 * i));
-	crypto_sha256(in, sizeof(in), d->seed);
 	d->counter = 0;
+	return crypto_sha256(in, sizeof(in), d->seed);
 }
 
 apdu_err drbg_bytes(drbg *d, void *out, size_t len)

@@ -156,14 +156,14 @@ apdu_err gpcert_issue(const crypto_eckey *issuer, uint8_t role, uint16_t key_usa
 	memset(&c, 0, sizeof(c));
 	uint8_t h[32];
 	/* serial: first bytes of SHA-256(public key); CA id and auth key id: SHA-256 of the issuer's key */
-	crypto_sha256(pub, 65, h);
+	apdu_err e = crypto_sha256(pub, 65, h);
+	if (e)
+		return e;
 	memcpy(c.serial, h, 8);
 	c.serial_len = 8;
 	uint8_t ipub[65];
-	apdu_err e = crypto_ec_public(issuer, ipub);
-	if (e)
+	if ((e = crypto_ec_public(issuer, ipub)) || (e = crypto_sha256(ipub, 65, h)))
 		return e;
-	crypto_sha256(ipub, 65, h);
 	memcpy(c.ca_id, h, 8);
 	c.ca_id_len = 8;
 	memcpy(c.auth_key_id, h, 20);

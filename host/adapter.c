@@ -142,12 +142,18 @@ static void trace_script(dev_host *h, const uint8_t *script, size_t len)
 	}
 }
 
+/* the status word ending an answer of n bytes; 0 when the transport gave none */
+static uint16_t sw_at(const uint8_t *r, size_t n)
+{
+	return (uint16_t)(n < 2 ? 0 : (r[n - 2] << 8) | r[n - 1]);
+}
+
 uint16_t dev_exchange(const dev_transport *t, const uint8_t *a, size_t len, abuf *out, unsigned *count)
 {
 	static uint8_t r[65538 + 16];
 	unsigned sent = 1;
 	size_t n = t->transmit(t->ctx, a, len, r, sizeof(r));
-	uint16_t sw = n < 2 ? 0 : (uint16_t)((r[n - 2] << 8) | r[n - 1]);
+	uint16_t sw = sw_at(r, n);
 	if ((sw >> 8) == 0x6C && len == 5) {
 		/* a T=0 card: P3 was not the length there is; the same command with that P3 */
 		uint8_t again[5];
@@ -155,7 +161,7 @@ uint16_t dev_exchange(const dev_transport *t, const uint8_t *a, size_t len, abuf
 		again[4] = (uint8_t)sw;
 		sent++;
 		n = t->transmit(t->ctx, again, 5, r, sizeof(r));
-		sw = n < 2 ? 0 : (uint16_t)((r[n - 2] << 8) | r[n - 1]);
+		sw = sw_at(r, n);
 	}
 	if (sw && out)
 		abuf_put(out, r, n - 2);
@@ -164,7 +170,7 @@ uint16_t dev_exchange(const dev_transport *t, const uint8_t *a, size_t len, abuf
 		uint8_t gr[5] = { (uint8_t)(a[0] == 0xA0 ? 0xA0 : a[0] & 0x03), 0xC0, 0x00, 0x00, (uint8_t)sw };
 		sent++;
 		n = t->transmit(t->ctx, gr, 5, r, sizeof(r));
-		sw = n < 2 ? 0 : (uint16_t)((r[n - 2] << 8) | r[n - 1]);
+		sw = sw_at(r, n);
 		if (sw && out)
 			abuf_put(out, r, n - 2);
 	}
@@ -358,8 +364,8 @@ int dev_send_packet(dev_host *h, const uint8_t *pkt, size_t len)
 		d.ud = parts[i].p;
 		d.ud_len = parts[i].len;
 		abuf tpdu = ABUF_INIT, env = ABUF_INIT, resp = ABUF_INIT;
-		sms_deliver_build(&d, &tpdu);
-		sms_pp_envelope_build(NULL, 0, tpdu.p, tpdu.len, &env);
+		abuf_fail(&env, sms_deliver_build(&d, &tpdu));
+		abuf_fail(&env, tpdu.err ? tpdu.err : sms_pp_envelope_build(NULL, 0, tpdu.p, tpdu.len, &env));
 		dev_tracef(h, "  ENVELOPE SMS-PP %zu/%zu (%zu bytes)", i + 1, n, env.len);
 		uint16_t sw = dev_apdu_bin(h, env.p, env.len, &resp);
 		for (int retry = 0; sw == 0x9300 && retry < 3; retry++) {
@@ -397,7 +403,7 @@ int dev_send(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *co
 			abuf_put(&script, items[i], lens[i]);
 		tlv_end(&script, m);
 	} else if (expanded) {
-		scp80_expanded_script_build(&script, items, lens, n);
+		abuf_fail(&script, scp80_expanded_script_build(&script, items, lens, n));
 	} else {
 		for (size_t i = 0; i < n; i++)
 			abuf_put(&script, items[i], lens[i]);

@@ -102,7 +102,7 @@ static void put_header(abuf *b, uint8_t *idp, size_t *mp, const gen_in *g)
 		uint8_t lo = 2 * i + 1 < n ? (uint8_t)(p->iccid[2 * i + 1] - '0') : 0x0f;
 		iccid_plain[i] = (uint8_t)((hi << 4) | lo);
 	}
-	iccid_to_bcd(p->iccid, iccid_swapped);
+	abuf_fail(b, iccid_to_bcd(p->iccid, iccid_swapped));
 	const char *name = p->name ? p->name : "euicc-bench test profile";
 	tlv_begin(b, 0xA0, &m);
 	tlv_put_u8(b, 0x80, 2);
@@ -130,7 +130,7 @@ static void put_mf(abuf *b, uint8_t *idp, size_t *mp, const gen_in *g)
 	size_t m = *mp, m2 = 0, m3 = 0, m4 = 0, k = 0;
 	uint8_t id = *idp;
 	uint8_t iccid_swapped[10];
-	iccid_to_bcd(p->iccid, iccid_swapped);
+	abuf_fail(b, iccid_to_bcd(p->iccid, iccid_swapped));
 	/* mf: MF, EF.PL, EF.ICCID, EF.DIR (one USIM record), EF.ARR */
 	tlv_begin(b, 0xB0, &m);
 	pe_header(b, id++);

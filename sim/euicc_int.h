@@ -223,8 +223,8 @@ void journal_init(nvm_journal *j);
 void journal_close(nvm_journal *j);
 /* a new snapshot names id: the journal starts over (its header is rewritten with the first record) */
 void journal_restart(nvm_journal *j, const uint8_t id[16]);
-void journal_frame_header(uint8_t out[JOURNAL_HDR], const uint8_t id[16]);
-/* out holds JOURNAL_REC_HDR + len + JOURNAL_MAC bytes; returns that size */
+int journal_frame_header(uint8_t out[JOURNAL_HDR], const uint8_t id[16]); /* -1: no MAC */
+/* out holds JOURNAL_REC_HDR + len + JOURNAL_MAC bytes; returns that size (0: no MAC) */
 size_t journal_frame_record(uint8_t *out, const uint8_t id[16], uint32_t seq, const void *payload, size_t len);
 /* applies the journal in buf to *root (the snapshot's document, replaced by the last record's, with its
  * kept blobs filled in); sets j's seq, end and header_ok. -1 with why when the journal is damaged. */

@@ -599,7 +599,10 @@ static eu_status authenticate(euicc_card *c, int ch, fs_tree *t, const capdu *a,
 		/* TS 33.102 6.3.3: AUTS = SQNms xor AK* ‖ MAC-S, with AMF 0000 */
 		static const uint8_t amf0[2] = { 0, 0 };
 		uint8_t mac_a[8], mac_s[8], auts[14];
-		milenage_f1(t->k, t->opc, rnd, p->sqn_ms, amf0, mac_a, mac_s);
+		if (milenage_f1(t->k, t->opc, rnd, p->sqn_ms, amf0, mac_a, mac_s)) {
+			crypto_wipe(&m, sizeof(m));
+			return EU_TECHNICAL;
+		}
 		for (int i = 0; i < 6; i++)
 			auts[i] = p->sqn_ms[i] ^ m.ak_star[i];
 		memcpy(auts + 6, mac_s, 8);

@@ -41,11 +41,15 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static void mac16(const uint8_t *p, size_t len, uint8_t out[JOURNAL_MAC])
+/* false when SHA-256 failed (OpenSSL out of memory): nothing is written with such a MAC, and a check
+ * against it refuses */
+static bool mac16(const uint8_t *p, size_t len, uint8_t out[JOURNAL_MAC])
 {
 	uint8_t h[32];
-	crypto_sha256(p, len, h);
+	if (crypto_sha256(p, len, h))
+		return false;
 	memcpy(out, h, JOURNAL_MAC);
+	return true;
 }
 
 void journal_init(nvm_journal *j)
@@ -72,12 +76,12 @@ void journal_restart(nvm_journal *j, const uint8_t id[16])
 	j->header_ok = false;
 }
 
-void journal_frame_header(uint8_t out[JOURNAL_HDR], const uint8_t id[16])
+int journal_frame_header(uint8_t out[JOURNAL_HDR], const uint8_t id[16])
 {
 	memcpy(out, hdr_magic, 8);
 	put32(out + 8, JOURNAL_FORMAT);
 	memcpy(out + 12, id, 16);
-	mac16(out, 28, out + 28);
+	return mac16(out, 28, out + 28) ? 0 : -1;
 }
 
 size_t journal_frame_record(uint8_t *out, const uint8_t id[16], uint32_t seq, const void *payload, size_t len)
@@ -87,7 +91,8 @@ size_t journal_frame_record(uint8_t *out, const uint8_t id[16], uint32_t seq, co
 	put32(out + 20, seq);
 	put32(out + 24, (uint32_t)len);
 	memcpy(out + JOURNAL_REC_HDR, payload, len);
-	mac16(out, JOURNAL_REC_HDR + len, out + JOURNAL_REC_HDR + len);
+	if (!mac16(out, JOURNAL_REC_HDR + len, out + JOURNAL_REC_HDR + len))
+		return 0;
 	return JOURNAL_REC_HDR + len + JOURNAL_MAC;
 }
 
@@ -109,8 +114,7 @@ static bool record_at(const uint8_t *buf, size_t len, uint64_t off, const uint8_
 	if (n > len - off - JOURNAL_REC_HDR - JOURNAL_MAC)
 		return false;
 	uint8_t m[JOURNAL_MAC];
-	mac16(r, JOURNAL_REC_HDR + n, m);
-	if (memcmp(m, r + JOURNAL_REC_HDR + n, JOURNAL_MAC))
+	if (!mac16(r, JOURNAL_REC_HDR + n, m) || memcmp(m, r + JOURNAL_REC_HDR + n, JOURNAL_MAC))
 		return false;
 	*payload = r + JOURNAL_REC_HDR;
 	*plen = n;
@@ -174,9 +178,9 @@ static int header_kind(const uint8_t *buf, size_t len, const uint8_t id[16], uin
 	if (all_zero(buf, JOURNAL_HDR))
 		return 1; /* preallocated, no record written yet */
 	uint8_t m[JOURNAL_MAC];
-	mac16(buf, 28, m);
+	bool have_mac = mac16(buf, 28, m);
 	uint32_t f = get32(buf + 8);
-	if (memcmp(buf, hdr_magic, 8) || f < 1 || f > JOURNAL_FORMAT || memcmp(m, buf + 28, JOURNAL_MAC))
+	if (!have_mac || memcmp(buf, hdr_magic, 8) || f < 1 || f > JOURNAL_FORMAT || memcmp(m, buf + 28, JOURNAL_MAC))
 		return 0;
 	*format = f;
 	return memcmp(buf + 12, id, 16) ? 1 : 2;
@@ -414,13 +418,17 @@ int journal_append(nvm_journal *j, const char *path, const char *payload, size_t
 		snprintf(why, why_len, "out of memory");
 		return -1;
 	}
-	journal_frame_record(rec, j->id, j->seq + 1, payload, len);
+	uint8_t h[JOURNAL_HDR];
+	if (!journal_frame_record(rec, j->id, j->seq + 1, payload, len) ||
+	    (!j->header_ok && journal_frame_header(h, j->id))) {
+		free(rec);
+		snprintf(why, why_len, "cannot compute the journal's MAC (out of memory)");
+		return -1;
+	}
 	int rc = 0;
 	if (!j->header_ok) {
 		/* the header and the first record go to disk in the same sync: a record whose header did not
 		 * make it is ignored, and it was never acknowledged */
-		uint8_t h[JOURNAL_HDR];
-		journal_frame_header(h, j->id);
 		rc = pwrite_all(j->fd, h, sizeof(h), 0);
 	}
 	if (!rc)

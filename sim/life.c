@@ -115,10 +115,8 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 	}
 	euicc_nvm *n = &c->nvm;
 	drbg d;
-	if (o->has_seed)
-		drbg_init_seed(&d, o->seed);
-	else if (drbg_init_random(&d)) {
-		snprintf(why, why_len, "no random numbers from the OS");
+	if (o->has_seed ? drbg_init_seed(&d, o->seed) != APDU_OK : drbg_init_random(&d) != APDU_OK) {
+		snprintf(why, why_len, o->has_seed ? "cannot derive the seed" : "no random numbers from the OS");
 		goto fail;
 	}
 	memcpy(n->rng_seed, d.seed, 32);
@@ -145,9 +143,15 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 		for (int i = 0; i < 20; i++)
 			body[10 + i] = (char)('0' + r[i] % 10);
 		body[30] = '\0';
-		eid_complete(body, eid);
+		if (eid_complete(body, eid)) {
+			snprintf(why, why_len, "cannot complete the EID's check digits");
+			goto fail;
+		}
 	}
-	eid_to_bytes(eid, n->eid);
+	if (eid_to_bytes(eid, n->eid)) {
+		snprintf(why, why_len, "EID %s does not encode", eid);
+		goto fail;
+	}
 
 	if (certify(c, o, eid, why, why_len))
 		goto fail;

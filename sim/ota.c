@@ -137,9 +137,9 @@ answer:
 	if (fmt == SCP80_FORMAT_EXPANDED) {
 		for (size_t i = 0; i < n_r; i++)
 			ptrs[i] = all.p + offs[i];
-		scp80_expanded_response_build(resp, count, ptrs, lens, n_r);
+		abuf_fail(resp, scp80_expanded_response_build(resp, count, ptrs, lens, n_r));
 	} else {
-		scp80_compact_response_build(resp, count, last_sw, last.p, last.len);
+		abuf_fail(resp, scp80_compact_response_build(resp, count, last_sw, last.p, last.len));
 	}
 	abuf_free(&last);
 	abuf_free(&all);

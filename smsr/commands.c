@@ -73,7 +73,10 @@ static int cmd_download(smsr_ctx *x, const char *eid, const char *file)
 	}
 	json_t *eis = store_eis(x->st, x->eid);
 	uint8_t aidb[16];
-	hex_decode_exact(aid, aidb, 16);
+	if (hex_decode_exact(aid, aidb, 16)) {
+		json_decref(eis);
+		return smsr_fail(x, 1, "the store names ISD-P '%s', which is not a 16-byte AID", aid);
+	}
 	if (isatty(2) && !x->json) {
 		x->h.progress = smsr_progress;
 		x->h.progress_ctx = x;

@@ -162,7 +162,8 @@ int main(int argc, char **argv)
 		char aid_hex[33], hex[300];
 		uint8_t aid[16];
 		snprintf(aid_hex, sizeof(aid_hex), "a0000005591010ffffffff8900%04x00", 0x20 + round % 2);
-		hex_decode_exact(aid_hex, aid, 16);
+		if (hex_decode_exact(aid_hex, aid, 16))
+			abort(); /* a failed step would make the figure meaningless */
 		unsigned a0 = h.apdus;
 		abuf_reset(&rec);
 		rec_n = 0;

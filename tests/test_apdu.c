@@ -67,7 +67,7 @@ START_TEST(boundary_sweep)
 	static const char *const valid[] = { "80e2910006bf3e035c015a00", "00d60000000004a1a2a3a40010" };
 	for (size_t v = 0; v < 2; v++) {
 		abuf b = ABUF_INIT;
-		hex_decode(valid[v], &b, NULL);
+		ck_assert_int_eq(hex_decode(valid[v], &b, NULL), APDU_OK);
 		size_t n = b.len;
 		abuf_fill(&b, 0xee, 3);
 		for (size_t len = 0; len <= n + 3; len++) {

@@ -240,7 +240,8 @@ START_TEST(ota_por_statuses)
 	{
 		abuf pkt = ABUF_INIT;
 		uint8_t cn[5] = { 0, 0, 0, 0x10, 0 };
-		scp80_wrap_command(&F.host.ks, 0x1639, tar_isdr, cn, get_eid, sizeof(get_eid), &pkt);
+		ck_assert_int_eq(scp80_wrap_command(&F.host.ks, 0x1639, tar_isdr, cn, get_eid, sizeof(get_eid), &pkt),
+				 APDU_OK);
 		pkt.len -= 3;
 		pkt.p[0] = (uint8_t)((pkt.len - 2) >> 8);
 		pkt.p[1] = (uint8_t)(pkt.len - 2);
@@ -479,7 +480,7 @@ START_TEST(files_and_authenticate)
 	tu_hexfix(k, 16, "465b5ce8b199b49faa5f0a2ee238a6bc");
 	tu_hexfix(opc, 16, "cd63cb71954a9f4e48a5994e37a02baf");
 	tu_hexfix(rnd, 16, "23553cbe9637a89d218ae64dae47bf35");
-	milenage_f1(k, opc, rnd, sqnms, (const uint8_t *)"\0\0", mac_a, mac_s);
+	ck_assert_int_eq(milenage_f1(k, opc, rnd, sqnms, (const uint8_t *)"\0\0", mac_a, mac_s), APDU_OK);
 	ck_assert_int_eq(memcmp(r.p + 8, mac_s, 8), 0);
 	/* a wrong MAC */
 	autn[15] ^= 1;

@@ -687,7 +687,7 @@ START_TEST(milenage_sets_through_profiles)
 		for (int b = 0; b < 6; b++)
 			sqnms[b] = r.p[2 + b] ^ akstar[b];
 		ck_assert_int_eq(memcmp(sqnms, sqn, 6), 0);
-		milenage_f1(k, opc, rnd, sqnms, (const uint8_t *)"\0\0", ma, ms);
+		ck_assert_int_eq(milenage_f1(k, opc, rnd, sqnms, (const uint8_t *)"\0\0", ma, ms), APDU_OK);
 		ck_assert_int_eq(memcmp(r.p + 8, ms, 8), 0);
 		ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
 		ck_assert_uint_eq(cu_delete(&F, 1), 0x9000);

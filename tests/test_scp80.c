@@ -231,7 +231,7 @@ START_TEST(compact_script_split)
 {
 	/* SELECT (Lc), READ BINARY (Le), GET STATUS (Lc), case 1 at the end */
 	abuf s = ABUF_INIT;
-	hex_decode("00a40004023f00 00b000000a 80f24002024f00 80e60c00", &s, NULL);
+	ck_assert_int_eq(hex_decode("00a40004023f00 00b000000a 80f24002024f00 80e60c00", &s, NULL), APDU_OK);
 	static const size_t want[] = { 7, 5, 7, 4 };
 	scp80_script_iter it;
 	ck_assert_int_eq(scp80_script_begin(&it, SCP80_FORMAT_COMPACT, s.p, s.len), APDU_OK);

@@ -70,7 +70,7 @@ START_TEST(deliver_and_submit)
 	ck_assert_int_eq(sms_deliver_parse(sb.p, sb.len, &p), APDU_E_BAD_TAG);
 	/* with a relative validity period */
 	abuf vb = ABUF_INIT;
-	hex_decode("51 00 04914477 7f f6 a7 02 0102", &vb, NULL);
+	ck_assert_int_eq(hex_decode("51 00 04914477 7f f6 a7 02 0102", &vb, NULL), APDU_OK);
 	ck_assert_int_eq(sms_submit_parse(vb.p, vb.len, &sp), APDU_OK);
 	ck_assert_uint_eq(sp.ud_len, 2);
 	abuf_free(&vb);
@@ -81,7 +81,7 @@ END_TEST
 START_TEST(udh)
 {
 	abuf b = ABUF_INIT;
-	hex_decode("07 7000 0003 2a0301 cafe", &b, NULL);
+	ck_assert_int_eq(hex_decode("07 7000 0003 2a0301 cafe", &b, NULL), APDU_OK);
 	sms_udh u;
 	ck_assert_int_eq(sms_udh_parse(b.p, b.len, &u), APDU_OK);
 	ck_assert_uint_eq(u.n, 2);
@@ -156,7 +156,7 @@ START_TEST(reassembly_errors)
 	sms_reassembly_init(&r);
 	abuf out = ABUF_INIT, p = ABUF_INIT;
 	bool complete;
-	hex_decode("05 0003 07 03 02 aaaa", &p, NULL);
+	ck_assert_int_eq(hex_decode("05 0003 07 03 02 aaaa", &p, NULL), APDU_OK);
 	ck_assert_int_eq(sms_reassembly_feed(&r, p.p, p.len, &complete, &out), APDU_OK);
 	ck_assert(!complete);
 	ck_assert_int_eq(sms_reassembly_feed(&r, p.p, p.len, &complete, &out), APDU_E_INVAL); /* duplicate */
@@ -170,7 +170,7 @@ START_TEST(reassembly_errors)
 	ck_assert_uint_eq(out.len, 0);
 	/* a different reference replaces the unfinished message */
 	abuf_reset(&p);
-	hex_decode("05 0003 08 01 01 bb", &p, NULL);
+	ck_assert_int_eq(hex_decode("05 0003 08 01 01 bb", &p, NULL), APDU_OK);
 	ck_assert_int_eq(sms_reassembly_feed(&r, p.p, p.len, &complete, &out), APDU_OK);
 	ck_assert(complete);
 	ck_assert_uint_eq(out.len, 1);
@@ -200,7 +200,7 @@ START_TEST(envelope)
 	ck_assert_uint_eq(b.p[4], 2 + 4 + 2 + sizeof(tpdu));
 	/* unknown object with comprehension required is refused, without CR skipped */
 	abuf x = ABUF_INIT;
-	hex_decode("d10a 82028381 9901ff 8b0100", &x, NULL);
+	ck_assert_int_eq(hex_decode("d10a 82028381 9901ff 8b0100", &x, NULL), APDU_OK);
 	ck_assert_int_eq(sms_pp_envelope_parse(x.p, x.len, &e), APDU_E_BAD_TAG);
 	x.p[6] = 0x19;
 	ck_assert_int_eq(sms_pp_envelope_parse(x.p, x.len, &e), APDU_OK);

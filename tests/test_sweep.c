@@ -92,7 +92,7 @@ START_TEST(random_apdus)
 							   "00A4000C026F07",
 							   "00A4080C022F00" };
 			abuf b = ABUF_INIT;
-			hex_decode(sel[rnd() % 7], &b, NULL);
+			ck_assert_int_eq(hex_decode(sel[rnd() % 7], &b, NULL), APDU_OK);
 			memcpy(a, b.p, b.len);
 			len = b.len;
 			abuf_free(&b);
@@ -128,8 +128,8 @@ START_TEST(random_apdus)
 			d.ud = ud;
 			d.ud_len = plen + 3;
 			abuf tp = ABUF_INIT, env = ABUF_INIT;
-			sms_deliver_build(&d, &tp);
-			sms_pp_envelope_build(NULL, 0, tp.p, tp.len, &env);
+			ck_assert_int_eq(sms_deliver_build(&d, &tp), APDU_OK);
+			ck_assert_int_eq(sms_pp_envelope_build(NULL, 0, tp.p, tp.len, &env), APDU_OK);
 			memcpy(a, env.p, env.len);
 			len = env.len;
 			abuf_free(&tp);

@@ -132,7 +132,7 @@ START_TEST(walk_depth_limit)
 	ck_assert_int_eq(n, 16);
 	abuf_free(&b);
 	abuf c = ABUF_INIT;
-	hex_decode("e30c 4f03a00000 9f700107 800100", &c, NULL);
+	ck_assert_int_eq(hex_decode("e30c 4f03a00000 9f700107 800100", &c, NULL), APDU_OK);
 	n = 0;
 	ck_assert_int_eq(tlv_walk(c.p, c.len, 16, count_visit, &n), APDU_OK);
 	ck_assert_int_eq(n, 4);

@@ -77,7 +77,7 @@ static inline void tu_hexfix(uint8_t *out, size_t n, const char *hex)
 	do {                                                                 \
 		char *got_ = hex_encode_alloc((ptr_), (n_));                 \
 		abuf want_ = ABUF_INIT;                                      \
-		hex_decode((hex_), &want_, NULL);                            \
+		ck_assert_int_eq(hex_decode((hex_), &want_, NULL), APDU_OK); \
 		char *wanth_ = hex_encode_alloc(want_.p, want_.len);         \
 		int ok_ = strcmp(got_, wanth_) == 0;                         \
 		if (!ok_)                                                    \

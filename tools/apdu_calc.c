@@ -432,10 +432,14 @@ int cmd_tlv(int argc, char **argv)
 		tlv_json_ctx ctx;
 		json_t *root = json_array();
 		ctx.stack[0] = root;
-		tlv_walk(b.p, b.len, TLV_MAX_DEPTH, tlv_json_visit, &ctx);
-		rc = emit_json(json_pack("{s:o}", "tlv", root));
-	} else {
-		tlv_walk(b.p, b.len, TLV_MAX_DEPTH, tlv_print_visit, NULL);
+		if ((e = tlv_walk(b.p, b.len, TLV_MAX_DEPTH, tlv_json_visit, &ctx))) {
+			json_decref(root);
+			rc = tool_fail(CLI_FAIL, "HEX: %s", apdu_strerror(e));
+		} else {
+			rc = emit_json(json_pack("{s:o}", "tlv", root));
+		}
+	} else if ((e = tlv_walk(b.p, b.len, TLV_MAX_DEPTH, tlv_print_visit, NULL))) {
+		rc = tool_fail(CLI_FAIL, "HEX: %s", apdu_strerror(e));
 	}
 	abuf_free(&b);
 	return rc;
@@ -466,7 +470,8 @@ int cmd_eid(int argc, char **argv)
 	if (e == APDU_E_HEX_DIGIT)
 		return tool_fail(CLI_USAGE, "EID: only decimal digits are allowed");
 	char right[EID_DIGITS + 1];
-	eid_complete(eid, right);
+	if (eid_complete(eid, right))
+		return tool_fail(CLI_USAGE, "EID: its first 30 digits do not complete");
 	if (g_json) {
 		emit_json(json_pack("{s:s,s:b,s:s}", "eid", eid, "valid", e == APDU_OK, "expected", right + 30));
 	} else if (!e) {
@@ -500,7 +505,8 @@ int cmd_iccid(int argc, char **argv)
 	size_t n = strlen(iccid);
 	memcpy(body, iccid, n - 1);
 	body[n - 1] = '\0';
-	luhn_digit(body, &digit);
+	if (luhn_digit(body, &digit))
+		return tool_fail(CLI_USAGE, "ICCID: its digits before the check digit do not compute");
 	char d[2] = { digit, 0 };
 	if (g_json)
 		emit_json(json_pack("{s:s,s:b,s:s}", "iccid", iccid, "valid", e == APDU_OK, "expected", d));

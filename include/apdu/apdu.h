@@ -38,18 +38,18 @@ const char *apdu_case_name(apdu_case c);
 
 /* The one place that decides whether a capdu is well formed: case in range, Lc and Le consistent with it
  * (short: Nc 1..255, Ne 1..256; extended: Nc 1..65535, Ne 1..65536). */
-apdu_err capdu_validate(const capdu *a);
+APDU_MUST_CHECK apdu_err capdu_validate(const capdu *a);
 /* Parses a whole buffer as one C-APDU (ISO/IEC 7816-4 5.1). *out untouched on failure. */
-apdu_err capdu_parse(const uint8_t *buf, size_t len, capdu *out);
+APDU_MUST_CHECK apdu_err capdu_parse(const uint8_t *buf, size_t len, capdu *out);
 /* Builds a capdu, choosing the short form when Nc <= 255 and Ne <= 256, extended otherwise. */
-apdu_err capdu_make(capdu *out, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t lc,
-		    size_t le);
+APDU_MUST_CHECK apdu_err capdu_make(capdu *out, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
+				    size_t lc, size_t le);
 /* Encodes a validated capdu; nothing is appended on failure. */
-apdu_err capdu_encode(const capdu *a, abuf *out);
+APDU_MUST_CHECK apdu_err capdu_encode(const capdu *a, abuf *out);
 /* Length of the encoding. */
 size_t capdu_encoded_len(const capdu *a);
 
 /* Splits an R-APDU into data and SW1SW2 (at least 2 bytes). */
-apdu_err rapdu_parse(const uint8_t *buf, size_t len, rapdu *out);
+APDU_MUST_CHECK apdu_err rapdu_parse(const uint8_t *buf, size_t len, rapdu *out);
 
 #endif

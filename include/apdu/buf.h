@@ -24,10 +24,10 @@ static inline acur acur_make(const uint8_t *p, size_t len)
 	return c;
 }
 
-apdu_err acur_u8(acur *c, uint8_t *out);
-apdu_err acur_u16(acur *c, uint16_t *out); /* big-endian */
-apdu_err acur_take(acur *c, size_t n, const uint8_t **out);
-apdu_err acur_copy(acur *c, void *dst, size_t n);
+APDU_MUST_CHECK apdu_err acur_u8(acur *c, uint8_t *out);
+APDU_MUST_CHECK apdu_err acur_u16(acur *c, uint16_t *out); /* big-endian */
+APDU_MUST_CHECK apdu_err acur_take(acur *c, size_t n, const uint8_t **out);
+APDU_MUST_CHECK apdu_err acur_copy(acur *c, void *dst, size_t n);
 
 /* Largest buffer an abuf will grow to (a peer never makes us allocate more). */
 #define ABUF_MAX (16u * 1024u * 1024u)
@@ -56,6 +56,8 @@ apdu_err abuf_put_u16(abuf *b, uint16_t v);
 apdu_err abuf_fill(abuf *b, uint8_t v, size_t n);
 /* Inserts `len` bytes at offset `at` (moving what follows). */
 apdu_err abuf_insert(abuf *b, size_t at, const void *data, size_t len);
+/* A builder that wrote into b failed: its error becomes b's sticky error (the first one stays) */
+void abuf_fail(abuf *b, apdu_err e);
 /* Truncates to `len` (<= current length), wiping what is cut. */
 void abuf_truncate(abuf *b, size_t len);
 

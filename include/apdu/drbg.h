@@ -15,11 +15,11 @@ typedef struct {
 	uint64_t counter;
 } drbg;
 
-apdu_err drbg_init_random(drbg *d);
-void drbg_init_seed(drbg *d, uint64_t seed);
-apdu_err drbg_bytes(drbg *d, void *out, size_t len);
+APDU_MUST_CHECK apdu_err drbg_init_random(drbg *d);
+APDU_MUST_CHECK apdu_err drbg_init_seed(drbg *d, uint64_t seed);
+APDU_MUST_CHECK apdu_err drbg_bytes(drbg *d, void *out, size_t len);
 /* An EC key pair whose private scalar comes from the generator. */
-apdu_err drbg_ec_key(drbg *d, crypto_curve curve, crypto_eckey **out);
+APDU_MUST_CHECK apdu_err drbg_ec_key(drbg *d, crypto_curve curve, crypto_eckey **out);
 void drbg_clear(drbg *d);
 
 #endif

@@ -4,6 +4,10 @@
 #ifndef APDU_ERR_H
 #define APDU_ERR_H
 
+/* On every function of the wire layer that returns an apdu_err, except the encoders whose error is
+ * sticky in the buffer (abuf_put, tlv_put, ... set b->err; the buffer is checked once at the end) */
+#define APDU_MUST_CHECK __attribute__((warn_unused_result))
+
 typedef enum {
 	APDU_OK = 0,
 	APDU_E_INVAL,	     /* an argument is out of range */

@@ -43,16 +43,16 @@ typedef struct {
 } gpcert;
 
 /* Encodes and signs with `signer` (the issuer's private key); appends the whole 7F21 TLV. */
-apdu_err gpcert_build(const gpcert *c, const crypto_eckey *signer, abuf *out);
+APDU_MUST_CHECK apdu_err gpcert_build(const gpcert *c, const crypto_eckey *signer, abuf *out);
 /* Parses a whole 7F21 TLV. Fields point into / are copied from `in`. */
-apdu_err gpcert_parse(const uint8_t *in, size_t len, gpcert *out);
+APDU_MUST_CHECK apdu_err gpcert_parse(const uint8_t *in, size_t len, gpcert *out);
 /* Verifies the signature with the issuer's public key: APDU_OK or APDU_E_MAC. */
-apdu_err gpcert_verify(const gpcert *c, const crypto_eckey *issuer_pub);
+APDU_MUST_CHECK apdu_err gpcert_verify(const gpcert *c, const crypto_eckey *issuer_pub);
 /* The certified public key as a key object. */
-apdu_err gpcert_pubkey(const gpcert *c, crypto_eckey **out);
+APDU_MUST_CHECK apdu_err gpcert_pubkey(const gpcert *c, crypto_eckey **out);
 /* Issues a certificate for `pub` (65-byte point) with the given role and subject, signed by `issuer`
  * (serial and key identifiers from SHA-256 of the keys, validity 2026-01-01..2046-12-31). */
-apdu_err gpcert_issue(const crypto_eckey *issuer, uint8_t role, uint16_t key_usage, const char *subject,
-		      const uint8_t pub[65], crypto_curve curve, abuf *out);
+APDU_MUST_CHECK apdu_err gpcert_issue(const crypto_eckey *issuer, uint8_t role, uint16_t key_usage, const char *subject,
+				      const uint8_t pub[65], crypto_curve curve, abuf *out);
 
 #endif

@@ -54,35 +54,38 @@ bool scp03_level_valid(uint8_t level);
 
 /* Amendment D 4.1.5: NIST SP 800-108 counter mode, AES-CMAC, with SCP03's own input order
  * (11 x '00' ‖ constant ‖ '00' ‖ L ‖ i ‖ context). out_len in bytes. */
-apdu_err scp03_kdf(const uint8_t *key, size_t key_len, uint8_t constant, const uint8_t *context, size_t ctx_len,
-		   uint8_t *out, size_t out_len);
+APDU_MUST_CHECK apdu_err scp03_kdf(const uint8_t *key, size_t key_len, uint8_t constant, const uint8_t *context,
+				   size_t ctx_len, uint8_t *out, size_t out_len);
 /* Pseudo-random card challenge (Amendment D 6.2.2.1): KDF(constant 02, seq counter ‖ AID) with the ENC key. */
-apdu_err scp03_card_challenge(const scp03_keys *k, const uint8_t seq[3], const uint8_t *aid, size_t aid_len,
-			      uint8_t out[8]);
+APDU_MUST_CHECK apdu_err scp03_card_challenge(const scp03_keys *k, const uint8_t seq[3], const uint8_t *aid,
+					      size_t aid_len, uint8_t out[8]);
 
 /* ---- host side ---- */
 /* INITIALIZE UPDATE: 80 50 KVN 00 08 <host challenge> 00 */
-apdu_err scp03_init_update_apdu(uint8_t kvn, const uint8_t host_challenge[8], abuf *out);
+APDU_MUST_CHECK apdu_err scp03_init_update_apdu(uint8_t kvn, const uint8_t host_challenge[8], abuf *out);
 /* Checks the INITIALIZE UPDATE response (data without SW), derives the session keys and verifies the card
  * cryptogram (APDU_E_MAC when wrong). */
-apdu_err scp03_host_init(scp03_session *s, const scp03_keys *k, const uint8_t host_challenge[8], const uint8_t *resp,
-			 size_t len);
+APDU_MUST_CHECK apdu_err scp03_host_init(scp03_session *s, const scp03_keys *k, const uint8_t host_challenge[8],
+					 const uint8_t *resp, size_t len);
 /* EXTERNAL AUTHENTICATE (C-MAC'd, never ciphered). */
-apdu_err scp03_host_external_authenticate(scp03_session *s, uint8_t level, abuf *out);
-apdu_err scp03_wrap_command(scp03_session *s, const uint8_t *apdu, size_t len, abuf *out);
+APDU_MUST_CHECK apdu_err scp03_host_external_authenticate(scp03_session *s, uint8_t level, abuf *out);
+APDU_MUST_CHECK apdu_err scp03_wrap_command(scp03_session *s, const uint8_t *apdu, size_t len, abuf *out);
 /* `data` is the response data (with R-MAC) without SW. Error SWs pass through unprotected. */
-apdu_err scp03_unwrap_response(scp03_session *s, const uint8_t *data, size_t len, uint16_t sw, abuf *out);
+APDU_MUST_CHECK apdu_err scp03_unwrap_response(scp03_session *s, const uint8_t *data, size_t len, uint16_t sw,
+					       abuf *out);
 
 /* ---- card side ---- */
 /* Answers INITIALIZE UPDATE: KDD(10) ‖ KVN ‖ 03 ‖ i ‖ card challenge ‖ card cryptogram [‖ seq]. */
-apdu_err scp03_card_init(scp03_session *s, const scp03_keys *k, uint8_t i_param, const uint8_t host_challenge[8],
-			 const uint8_t card_challenge[8], const uint8_t kdd[10], const uint8_t *seq, abuf *out);
+APDU_MUST_CHECK apdu_err scp03_card_init(scp03_session *s, const scp03_keys *k, uint8_t i_param,
+					 const uint8_t host_challenge[8], const uint8_t card_challenge[8],
+					 const uint8_t kdd[10], const uint8_t *seq, abuf *out);
 /* Verifies an EXTERNAL AUTHENTICATE command (whole C-APDU). */
-apdu_err scp03_card_external_authenticate(scp03_session *s, const uint8_t *apdu, size_t len);
+APDU_MUST_CHECK apdu_err scp03_card_external_authenticate(scp03_session *s, const uint8_t *apdu, size_t len);
 /* Verifies and deciphers a secured C-APDU; appends the plain C-APDU (CLA without the SM bit). */
-apdu_err scp03_card_unwrap_command(scp03_session *s, const uint8_t *apdu, size_t len, abuf *out);
+APDU_MUST_CHECK apdu_err scp03_card_unwrap_command(scp03_session *s, const uint8_t *apdu, size_t len, abuf *out);
 /* Protects the response data for `sw` (appends data' ‖ R-MAC; no SW). */
-apdu_err scp03_card_wrap_response(scp03_session *s, const uint8_t *data, size_t len, uint16_t sw, abuf *out);
+APDU_MUST_CHECK apdu_err scp03_card_wrap_response(scp03_session *s, const uint8_t *data, size_t len, uint16_t sw,
+						  abuf *out);
 
 /* ---- SCP03t (SGP.02 profile download; values marked [?] in docs/protocol-choices.md) ---- */
 #define SCP03T_TAG_OPEN PROTO_SCP03T_TAG_OPEN
@@ -91,22 +94,23 @@ apdu_err scp03_card_wrap_response(scp03_session *s, const uint8_t *data, size_t 
 #define SCP03T_LEVEL	0x33
 
 /* '84' { KVN ‖ KID ‖ host challenge } */
-apdu_err scp03t_host_open(uint8_t kvn, uint8_t kid, const uint8_t host_challenge[8], abuf *out);
+APDU_MUST_CHECK apdu_err scp03t_host_open(uint8_t kvn, uint8_t kid, const uint8_t host_challenge[8], abuf *out);
 /* Processes the card's '84' answer (the whole TLV). */
-apdu_err scp03t_host_open_response(scp03_session *s, const scp03_keys *k, const uint8_t host_challenge[8],
-				   const uint8_t *tlv, size_t len);
+APDU_MUST_CHECK apdu_err scp03t_host_open_response(scp03_session *s, const scp03_keys *k,
+						   const uint8_t host_challenge[8], const uint8_t *tlv, size_t len);
 /* '85' { 33 ‖ host cryptogram ‖ MAC } */
-apdu_err scp03t_host_authenticate(scp03_session *s, abuf *out);
+APDU_MUST_CHECK apdu_err scp03t_host_authenticate(scp03_session *s, abuf *out);
 /* '86' { ENC(segment) ‖ MAC } */
-apdu_err scp03t_host_wrap(scp03_session *s, const uint8_t *data, size_t len, abuf *out);
+APDU_MUST_CHECK apdu_err scp03t_host_wrap(scp03_session *s, const uint8_t *data, size_t len, abuf *out);
 /* Card answer to an '86': ENC(response) ‖ R-MAC (or R-MAC alone for an empty response). */
-apdu_err scp03t_host_unwrap(scp03_session *s, const uint8_t *in, size_t len, abuf *out);
+APDU_MUST_CHECK apdu_err scp03t_host_unwrap(scp03_session *s, const uint8_t *in, size_t len, abuf *out);
 
 /* Card: answers an '84' TLV (whole TLV in, whole TLV out). */
-apdu_err scp03t_card_open(scp03_session *s, const scp03_keys *k, const uint8_t *tlv, size_t len,
-			  const uint8_t card_challenge[8], const uint8_t kdd[10], const uint8_t *seq, abuf *out);
-apdu_err scp03t_card_authenticate(scp03_session *s, const uint8_t *tlv, size_t len);
-apdu_err scp03t_card_unwrap(scp03_session *s, const uint8_t *tlv, size_t len, abuf *out);
-apdu_err scp03t_card_wrap(scp03_session *s, const uint8_t *data, size_t len, abuf *out);
+APDU_MUST_CHECK apdu_err scp03t_card_open(scp03_session *s, const scp03_keys *k, const uint8_t *tlv, size_t len,
+					  const uint8_t card_challenge[8], const uint8_t kdd[10], const uint8_t *seq,
+					  abuf *out);
+APDU_MUST_CHECK apdu_err scp03t_card_authenticate(scp03_session *s, const uint8_t *tlv, size_t len);
+APDU_MUST_CHECK apdu_err scp03t_card_unwrap(scp03_session *s, const uint8_t *tlv, size_t len, abuf *out);
+APDU_MUST_CHECK apdu_err scp03t_card_wrap(scp03_session *s, const uint8_t *data, size_t len, abuf *out);
 
 #endif

@@ -65,7 +65,7 @@ typedef struct {
 /* Wipes the key material. */
 void scp80_keyset_clear(scp80_keyset *ks);
 /* Checks the algorithm nibbles against the SPI and the key lengths against the algorithms. */
-apdu_err scp80_keyset_check(const scp80_keyset *ks, uint16_t spi);
+APDU_MUST_CHECK apdu_err scp80_keyset_check(const scp80_keyset *ks, uint16_t spi);
 
 typedef struct {
 	uint16_t spi; /* SPI1 << 8 | SPI2 */
@@ -75,18 +75,19 @@ typedef struct {
 } scp80_cmd_hdr;
 
 /* Checks reserved SPI bits and unsupported combinations (DS, RC with CRC16). */
-apdu_err scp80_spi_check(uint16_t spi);
+APDU_MUST_CHECK apdu_err scp80_spi_check(uint16_t spi);
 
 /* Wraps `data` (a remote command script) into a secured command packet, CPL first. kic/kid of the
  * header come from the keyset. Nothing is appended on failure. */
-apdu_err scp80_wrap_command(const scp80_keyset *ks, uint16_t spi, const uint8_t tar[3], const uint8_t cntr[5],
-			    const uint8_t *data, size_t len, abuf *out);
+APDU_MUST_CHECK apdu_err scp80_wrap_command(const scp80_keyset *ks, uint16_t spi, const uint8_t tar[3],
+					    const uint8_t cntr[5], const uint8_t *data, size_t len, abuf *out);
 /* Reads the clear part of a command packet (CPL CHL SPI KIc KID TAR) so the receiver can pick the keys. */
-apdu_err scp80_parse_command_header(const uint8_t *pkt, size_t len, scp80_cmd_hdr *out);
+APDU_MUST_CHECK apdu_err scp80_parse_command_header(const uint8_t *pkt, size_t len, scp80_cmd_hdr *out);
 /* Deciphers and verifies a command packet; appends the script to `data` and fills hdr (with the CNTR).
  * APDU_E_MAC: CC/RC wrong; APDU_E_PADDING: ciphering error; both map to PoR statuses with
  * scp80_por_status_for(). Nothing is appended on failure. */
-apdu_err scp80_unwrap_command(const scp80_keyset *ks, const uint8_t *pkt, size_t len, scp80_cmd_hdr *hdr, abuf *data);
+APDU_MUST_CHECK apdu_err scp80_unwrap_command(const scp80_keyset *ks, const uint8_t *pkt, size_t len,
+					      scp80_cmd_hdr *hdr, abuf *data);
 /* PoR status for an unwrap failure. */
 uint8_t scp80_por_status_for(apdu_err err);
 /* Counter check of TS 102 225 5.1.1 for the SPI's counter mode: SCP80_POR_OK or the status to answer. */
@@ -100,17 +101,18 @@ typedef struct {
 
 /* Wraps a PoR (response packet) as the SPI of the command asks (SPI2: CC/RC, ciphering); with_udh
  * prepends the '02 71 00' UDH, which the CC covers in either case (TS 31.115 5.2). */
-apdu_err scp80_wrap_por(const scp80_keyset *ks, uint16_t spi, const scp80_por_hdr *hdr, const uint8_t *data, size_t len,
-			bool with_udh, abuf *out);
+APDU_MUST_CHECK apdu_err scp80_wrap_por(const scp80_keyset *ks, uint16_t spi, const scp80_por_hdr *hdr,
+					const uint8_t *data, size_t len, bool with_udh, abuf *out);
 /* Unwraps a PoR, with or without its UDH; appends the response data to `data`. */
-apdu_err scp80_unwrap_por(const scp80_keyset *ks, uint16_t spi, const uint8_t *in, size_t len, scp80_por_hdr *hdr,
-			  abuf *data);
+APDU_MUST_CHECK apdu_err scp80_unwrap_por(const scp80_keyset *ks, uint16_t spi, const uint8_t *in, size_t len,
+					  scp80_por_hdr *hdr, abuf *data);
 
 /* Remote command formats (TS 102 226 5.1, 5.2). */
 typedef enum { SCP80_FORMAT_COMPACT, SCP80_FORMAT_EXPANDED } scp80_format;
 
 /* Expanded command script: 'AA' L { '22' L C-APDU ... } (definite length). */
-apdu_err scp80_expanded_script_build(abuf *out, const uint8_t *const *apdus, const size_t *lens, size_t n);
+APDU_MUST_CHECK apdu_err scp80_expanded_script_build(abuf *out, const uint8_t *const *apdus, const size_t *lens,
+						     size_t n);
 
 /* One item of a command script: a C-APDU (tag 0x22 in the expanded format) or another raw TLV of the
  * expanded format (e.g. SCP03t '84'/'85'/'86'). For the compact format every item is a C-APDU. */
@@ -128,9 +130,10 @@ typedef struct {
 	bool started;
 } scp80_script_iter;
 
-apdu_err scp80_script_begin(scp80_script_iter *it, scp80_format format, const uint8_t *script, size_t len);
+APDU_MUST_CHECK apdu_err scp80_script_begin(scp80_script_iter *it, scp80_format format, const uint8_t *script,
+					    size_t len);
 /* Returns APDU_OK with an item, APDU_E_TRUNC_HEADER-free end signalled by *done = true. */
-apdu_err scp80_script_next(scp80_script_iter *it, scp80_script_item *item, bool *done);
+APDU_MUST_CHECK apdu_err scp80_script_next(scp80_script_iter *it, scp80_script_item *item, bool *done);
 
 /* Response to a script (TS 102 226 5.1.2 compact / 5.2.2 expanded). */
 typedef struct {
@@ -140,11 +143,12 @@ typedef struct {
 	size_t len;
 } scp80_response;
 
-apdu_err scp80_response_parse(scp80_format format, const uint8_t *in, size_t len, scp80_response *out);
+APDU_MUST_CHECK apdu_err scp80_response_parse(scp80_format format, const uint8_t *in, size_t len, scp80_response *out);
 /* Compact: count ‖ SW ‖ data. */
-apdu_err scp80_compact_response_build(abuf *out, uint8_t count, uint16_t last_sw, const uint8_t *data, size_t len);
+APDU_MUST_CHECK apdu_err scp80_compact_response_build(abuf *out, uint8_t count, uint16_t last_sw, const uint8_t *data,
+						      size_t len);
 /* Expanded: 'AB' L { '80' 01 count, '23' L data‖SW ... } from the R-APDUs (data‖SW each). */
-apdu_err scp80_expanded_response_build(abuf *out, uint8_t count, const uint8_t *const *rapdus, const size_t *lens,
-				       size_t n);
+APDU_MUST_CHECK apdu_err scp80_expanded_response_build(abuf *out, uint8_t count, const uint8_t *const *rapdus,
+						       const size_t *lens, size_t n);
 
 #endif

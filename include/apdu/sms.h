@@ -25,7 +25,7 @@ typedef struct {
 } sms_addr;
 
 apdu_err sms_addr_put(abuf *b, const sms_addr *a);
-apdu_err sms_addr_read(acur *c, sms_addr *out);
+APDU_MUST_CHECK apdu_err sms_addr_read(acur *c, sms_addr *out);
 
 typedef struct {
 	uint8_t first_octet; /* TP-MTI = 00 plus flags (UDHI, MMS, SRI, RP) */
@@ -38,9 +38,9 @@ typedef struct {
 } sms_deliver;
 
 /* TP-UDL is computed: the number of octets of TP-UD (8-bit data). */
-apdu_err sms_deliver_build(const sms_deliver *d, abuf *out);
+APDU_MUST_CHECK apdu_err sms_deliver_build(const sms_deliver *d, abuf *out);
 /* Only 8-bit data coding (DCS class F4..F7 or 04..07 groups) is accepted. ud points into `in`. */
-apdu_err sms_deliver_parse(const uint8_t *in, size_t len, sms_deliver *out);
+APDU_MUST_CHECK apdu_err sms_deliver_parse(const uint8_t *in, size_t len, sms_deliver *out);
 
 typedef struct {
 	uint8_t first_octet; /* TP-MTI = 01 plus flags; VPF must be 'not present' (b4..b3 = 00) */
@@ -52,8 +52,8 @@ typedef struct {
 	size_t ud_len;
 } sms_submit;
 
-apdu_err sms_submit_build(const sms_submit *s, abuf *out);
-apdu_err sms_submit_parse(const uint8_t *in, size_t len, sms_submit *out);
+APDU_MUST_CHECK apdu_err sms_submit_build(const sms_submit *s, abuf *out);
+APDU_MUST_CHECK apdu_err sms_submit_parse(const uint8_t *in, size_t len, sms_submit *out);
 
 /* User data header: a length octet and information elements. */
 typedef struct {
@@ -75,17 +75,17 @@ typedef struct {
 #define SMS_IEI_CMD_PACKET 0x70 /* TS 31.115: command packet identifier (CPI) */
 #define SMS_IEI_RSP_PACKET 0x71 /* response packet identifier (RPI) */
 
-apdu_err sms_udh_parse(const uint8_t *ud, size_t len, sms_udh *out);
+APDU_MUST_CHECK apdu_err sms_udh_parse(const uint8_t *ud, size_t len, sms_udh *out);
 const sms_udh_ie *sms_udh_find(const sms_udh *u, uint8_t iei);
 
 /* Splits a secured packet into the user data of one or more SMS: a single SMS gets UDH '02 70 00'; a longer
  * packet gets '07 70 00 00 03 ref n 1' in the first part and '05 00 03 ref n i' in the others.
  * Each part's UD is appended to parts[i]; *n_parts receives the count. */
-apdu_err sms_split_command_packet(const uint8_t *pkt, size_t len, uint8_t ref, abuf parts[SMS_MAX_PARTS],
-				  size_t *n_parts);
+APDU_MUST_CHECK apdu_err sms_split_command_packet(const uint8_t *pkt, size_t len, uint8_t ref,
+						  abuf parts[SMS_MAX_PARTS], size_t *n_parts);
 /* The same for any packet identifier: SMS_IEI_CMD_PACKET (command packets) or SMS_IEI_RSP_PACKET (PoRs). */
-apdu_err sms_split_packet(uint8_t iei, const uint8_t *pkt, size_t len, uint8_t ref, abuf parts[SMS_MAX_PARTS],
-			  size_t *n_parts);
+APDU_MUST_CHECK apdu_err sms_split_packet(uint8_t iei, const uint8_t *pkt, size_t len, uint8_t ref,
+					  abuf parts[SMS_MAX_PARTS], size_t *n_parts);
 
 /* Reassembly of concatenated SMS with a size limit. Feed the user data of each part; when the message is
  * complete, *complete is set and `out` holds the packet (the UD of all parts without their UDHs; the first
@@ -101,7 +101,8 @@ typedef struct {
 
 void sms_reassembly_init(sms_reassembly *r);
 void sms_reassembly_free(sms_reassembly *r);
-apdu_err sms_reassembly_feed(sms_reassembly *r, const uint8_t *ud, size_t len, bool *complete, abuf *out);
+APDU_MUST_CHECK apdu_err sms_reassembly_feed(sms_reassembly *r, const uint8_t *ud, size_t len, bool *complete,
+					     abuf *out);
 
 /* SMS-PP download ENVELOPE: 80 C2 00 00 Lc D1 L { 82 02 83 81, [86 L address], 8B L TPDU } */
 typedef struct {
@@ -113,9 +114,9 @@ typedef struct {
 } sms_pp_envelope;
 
 /* Appends the whole C-APDU. */
-apdu_err sms_pp_envelope_build(const uint8_t *address, size_t address_len, const uint8_t *tpdu, size_t tpdu_len,
-			       abuf *out);
+APDU_MUST_CHECK apdu_err sms_pp_envelope_build(const uint8_t *address, size_t address_len, const uint8_t *tpdu,
+					       size_t tpdu_len, abuf *out);
 /* Parses the ENVELOPE data field (the 'D1' BER-TLV). */
-apdu_err sms_pp_envelope_parse(const uint8_t *data, size_t len, sms_pp_envelope *out);
+APDU_MUST_CHECK apdu_err sms_pp_envelope_parse(const uint8_t *data, size_t len, sms_pp_envelope *out);
 
 #endif

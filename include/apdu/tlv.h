@@ -27,17 +27,17 @@ typedef struct {
 
 /* Reads one BER-TLV from the cursor and advances it. On failure the cursor and *out are unchanged.
  * Indefinite length ('80') and more than 3 length octets are refused with APDU_E_BAD_LENGTH. */
-apdu_err tlv_next(acur *c, tlv *out);
+APDU_MUST_CHECK apdu_err tlv_next(acur *c, tlv *out);
 /* Parses exactly one TLV that spans the whole buffer. */
-apdu_err tlv_parse_one(const uint8_t *buf, size_t len, tlv *out);
+APDU_MUST_CHECK apdu_err tlv_parse_one(const uint8_t *buf, size_t len, tlv *out);
 /* Finds the first TLV with `tag` at the top level of buf (a well-formed sequence of TLVs). */
-apdu_err tlv_find(const uint8_t *buf, size_t len, uint32_t tag, tlv *out);
+APDU_MUST_CHECK apdu_err tlv_find(const uint8_t *buf, size_t len, uint32_t tag, tlv *out);
 
 /* Walks a sequence of TLVs depth-first, descending into constructed ones; the callback gets each item
  * with its depth (0 = top). Validates the whole tree first (so the callback only ever sees a
  * well-formed tree) and refuses nesting deeper than max_depth. A non-zero callback return stops the walk. */
 typedef int (*tlv_visit_fn)(const tlv *t, int depth, void *ctx);
-apdu_err tlv_walk(const uint8_t *buf, size_t len, int max_depth, tlv_visit_fn fn, void *ctx);
+APDU_MUST_CHECK apdu_err tlv_walk(const uint8_t *buf, size_t len, int max_depth, tlv_visit_fn fn, void *ctx);
 
 /* Encoded size of a tag / a length. */
 size_t tlv_tag_size(uint32_t tag);
@@ -62,8 +62,8 @@ typedef struct {
 	size_t len;
 } ctlv;
 
-apdu_err ctlv_next(acur *c, ctlv *out);
-apdu_err ctlv_find(const uint8_t *buf, size_t len, uint16_t tag, ctlv *out);
+APDU_MUST_CHECK apdu_err ctlv_next(acur *c, ctlv *out);
+APDU_MUST_CHECK apdu_err ctlv_find(const uint8_t *buf, size_t len, uint16_t tag, ctlv *out);
 /* Writes a short tag when tag <= 0x7E, the 3-byte form otherwise. */
 apdu_err ctlv_put(abuf *b, uint16_t tag, bool cr, const void *value, size_t len);
 /* Re-encodes a parsed item, keeping its tag format (a small tag may come in the 3-byte format). */
@@ -76,7 +76,7 @@ typedef struct {
 	size_t len;
 } dgi;
 
-apdu_err dgi_next(acur *c, dgi *out);
+APDU_MUST_CHECK apdu_err dgi_next(acur *c, dgi *out);
 size_t dgi_len_size(size_t len);
 apdu_err dgi_put(abuf *b, uint16_t tag, const void *value, size_t len);
 
