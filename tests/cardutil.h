@@ -11,7 +11,6 @@
 #include "apdu/ids.h"
 #include "host/pki.h"
 #include "host/smdp.h"
-#include "host/smdp.h"
 #include "apdu/gpcert.h"
 #include "apdu/tlv.h"
 #include "euicc/euicc.h"
