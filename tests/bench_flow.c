@@ -13,6 +13,8 @@
 #include <time.h>
 
 #include "apdu/hex.h"
+#include "apdu/ids.h"
+#include "apdu/tlv.h"
 #include "euicc/euicc.h"
 #include "host/smdp.h"
 #include "host/link.h"
@@ -86,6 +88,39 @@ static int read_all(const char *path, abuf *out)
 	return 0;
 }
 
+/* The same package under another ICCID (the header's plain-BCD ICCID, digit 12 moved on, the Luhn
+ * digit recomputed): a card holds one profile per ICCID, and the rounds alternate two ISD-Ps. */
+static int other_iccid(abuf *pkg)
+{
+	tlv hdr, t;
+	if (tlv_parse_one(pkg->p, pkg->len, &hdr) && tlv_find(pkg->p, pkg->len, 0xA0, &hdr))
+		return -1;
+	if (hdr.tag != 0xA0 || tlv_find(hdr.value, hdr.len, 0x83, &t) || t.len != 10)
+		return -1;
+	uint8_t *v = (uint8_t *)t.value;
+	char d[21];
+	size_t n = 0;
+	for (; n < 20; n++) {
+		uint8_t nib = n % 2 ? v[n / 2] & 0x0F : v[n / 2] >> 4;
+		if (nib > 9)
+			break;
+		d[n] = (char)('0' + nib);
+	}
+	if (n < 19)
+		return -1;
+	d[12] = (char)('0' + (d[12] - '0' + 1) % 10);
+	d[n - 1] = '\0';
+	char check;
+	if (luhn_digit(d, &check))
+		return -1;
+	d[n - 1] = check;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t nib = (uint8_t)(d[i] - '0');
+		v[i / 2] = i % 2 ? (uint8_t)((v[i / 2] & 0xF0) | nib) : (uint8_t)((v[i / 2] & 0x0F) | (nib << 4));
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	bool pcsc = argc > 1 && !strcmp(argv[1], "pcsc");
@@ -102,6 +137,12 @@ int main(int argc, char **argv)
 	abuf pkg = ABUF_INIT;
 	if (!eis || pki_load_or_create(pki_dir, &pki, why, sizeof(why)) || read_all(pkg_path, &pkg)) {
 		fprintf(stderr, "bench_flow: cannot load the EIS, PKI or package\n");
+		return 1;
+	}
+	abuf pkg2 = ABUF_INIT;
+	abuf_put(&pkg2, pkg.p, pkg.len);
+	if (pkg2.err || other_iccid(&pkg2)) {
+		fprintf(stderr, "bench_flow: the package has no header ICCID to vary\n");
 		return 1;
 	}
 	smsr_link *card = NULL, *echo = NULL;
@@ -172,7 +213,8 @@ int main(int argc, char **argv)
 			 "80E60C003F10a0000005591010ffffffff8900000d0010a0000005591010ffffffff8900000e0010%"
 			 "s0380C00006C9048102037000",
 			 aid_hex);
-		if (dev_isdr(&h, hex, NULL) != 0x9000 || smdp_download(&h, &pki, eis, aid, pkg.p, pkg.len, 512)) {
+		if (dev_isdr(&h, hex, NULL) != 0x9000 ||
+		    smdp_download(&h, &pki, eis, aid, round % 2 ? pkg2.p : pkg.p, pkg.len, 512)) {
 			fprintf(stderr, "bench_flow: create/download failed: %s\n", h.log.len ? (char *)h.log.p : "");
 			return 1;
 		}
@@ -249,6 +291,7 @@ int main(int argc, char **argv)
 	pki_free(&pki);
 	json_decref(eis);
 	abuf_free(&pkg);
+	abuf_free(&pkg2);
 	abuf_free(&rec);
 	return 0;
 }
