@@ -101,7 +101,7 @@ static int other_iccid(abuf *pkg)
 	char d[21];
 	size_t n = 0;
 	for (; n < 20; n++) {
-		uint8_t nib = n % 2 ? v[n / 2] & 0x0F : v[n / 2] >> 4;
+		uint8_t nib = (uint8_t)(n % 2 ? v[n / 2] & 0x0F : v[n / 2] >> 4);
 		if (nib > 9)
 			break;
 		d[n] = (char)('0' + nib);
@@ -116,7 +116,7 @@ static int other_iccid(abuf *pkg)
 	d[n - 1] = check;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t nib = (uint8_t)(d[i] - '0');
-		v[i / 2] = i % 2 ? (uint8_t)((v[i / 2] & 0xF0) | nib) : (uint8_t)((v[i / 2] & 0x0F) | (nib << 4));
+		v[i / 2] = (uint8_t)(i % 2 ? (v[i / 2] & 0xF0) | nib : (v[i / 2] & 0x0F) | (nib << 4));
 	}
 	return 0;
 }
