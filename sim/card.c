@@ -48,9 +48,9 @@ static void drop_sessions(euicc_card *c)
 	c->channel_open[0] = true;
 	c->pending_len = 0;
 	c->pending_sw = 0;
-	c->terminal_profile = false;
-	c->n_proactive = 0;
-	c->noservice_count = 0;
+	c->cat.terminal_profile = false;
+	c->cat.n_proactive = 0;
+	c->cat.noservice_count = 0;
 	sms_reassembly_free(&c->sms);
 	es8_reset_session(c);
 	fs_forget(c); /* the enabled profile may have changed; the security status starts over */
@@ -61,9 +61,9 @@ size_t euicc_power_on(euicc_card *c, uint8_t *atr)
 	drop_sessions(c);
 	c->powered = true;
 	/* after a REFRESH the terminal re-attaches: notifications go out then */
-	if (c->refresh_pending) {
-		c->refresh_pending = false;
-		c->notify_after_attach = true;
+	if (c->cat.refresh_pending) {
+		c->cat.refresh_pending = false;
+		c->cat.notify_after_attach = true;
 	}
 	return euicc_atr(c, atr);
 }
@@ -215,8 +215,8 @@ static size_t finish_gsm(euicc_card *c, const capdu *a, eu_status st, abuf *data
 		n = data->len < a->le ? data->len : a->le;
 		memcpy(r, data->p, n);
 	}
-	if (st == EU_OK && sw == 0x9000 && c->n_proactive && a->ins != 0x12)
-		sw = (uint16_t)(0x9100 | (c->proactive[0].len & 0xff));
+	if (st == EU_OK && sw == 0x9000 && c->cat.n_proactive && a->ins != 0x12)
+		sw = (uint16_t)(0x9100 | (c->cat.proactive[0].len & 0xff));
 	r[n++] = (uint8_t)(sw >> 8);
 	r[n++] = (uint8_t)sw;
 	return n;
@@ -248,12 +248,12 @@ static size_t finish(euicc_card *c, const capdu *a, eu_status st, abuf *data, ui
 		} else {
 			memcpy(r, data->p, data->len);
 			n = data->len;
-			if (c->n_proactive &&
+			if (c->cat.n_proactive &&
 			    a->ins != 0x12) /* TS 102 221 10.2.1.1: data and a pending proactive command */
-				sw = (uint16_t)(0x9100 | (c->proactive[0].len & 0xff));
+				sw = (uint16_t)(0x9100 | (c->cat.proactive[0].len & 0xff));
 		}
-	} else if (st == EU_OK && c->n_proactive && a->ins != 0x12) {
-		sw = (uint16_t)(0x9100 | (c->proactive[0].len & 0xff));
+	} else if (st == EU_OK && c->cat.n_proactive && a->ins != 0x12) {
+		sw = (uint16_t)(0x9100 | (c->cat.proactive[0].len & 0xff));
 	}
 	r[n++] = (uint8_t)(sw >> 8);
 	r[n++] = (uint8_t)sw;
@@ -278,8 +278,8 @@ static size_t get_response(euicc_card *c, const capdu *a, uint8_t *r)
 		c->pending_len -= give;
 		if (c->pending_len)
 			sw = (uint16_t)(0x6100 | (c->pending_len >= 256 ? 0 : c->pending_len));
-		else if (c->n_proactive)
-			sw = (uint16_t)(0x9100 | (c->proactive[0].len & 0xff));
+		else if (c->cat.n_proactive)
+			sw = (uint16_t)(0x9100 | (c->cat.proactive[0].len & 0xff));
 		else
 			sw = 0x9000;
 	}
@@ -419,7 +419,7 @@ size_t euicc_transmit(euicc_card *c, const uint8_t *in, size_t len, uint8_t *r)
 	}
 	c->pending_len = 0;
 	bool ro = read_only(&a);
-	size_t proactive_before = c->n_proactive;
+	size_t proactive_before = c->cat.n_proactive;
 	if (!ro)
 		txn_begin(c);
 	int rec_was = c->fs_rec[ch], gsm_rec_was = c->gsm_rec;

@@ -13,19 +13,19 @@
 
 void cat_queue_proactive(euicc_card *c, const uint8_t *cmd, size_t len)
 {
-	if (c->n_proactive >= EUICC_MAX_PROACTIVE || len > sizeof(c->proactive[0].data)) {
+	if (c->cat.n_proactive >= EUICC_MAX_PROACTIVE || len > sizeof(c->cat.proactive[0].data)) {
 		euicc_tracef(c, "proactive queue full: command dropped");
 		return;
 	}
-	memcpy(c->proactive[c->n_proactive].data, cmd, len);
-	c->proactive[c->n_proactive].len = len;
-	c->n_proactive++;
+	memcpy(c->cat.proactive[c->cat.n_proactive].data, cmd, len);
+	c->cat.proactive[c->cat.n_proactive].len = len;
+	c->cat.n_proactive++;
 }
 
 static uint8_t next_number(euicc_card *c)
 {
-	c->proactive_number = (uint8_t)(c->proactive_number % 0xFE + 1);
-	return c->proactive_number;
+	c->cat.proactive_number = (uint8_t)(c->cat.proactive_number % 0xFE + 1);
+	return c->cat.proactive_number;
 }
 
 /* D0 { 81 03 <number> <type> <qualifier>, 82 02 81 <dest>, ... } */
@@ -154,7 +154,7 @@ void cat_send_pending_notifications(euicc_card *c)
 			order[j] = order[j - 1];
 			order[j - 1] = t;
 		}
-	for (size_t i = 0; i < k && c->n_proactive < EUICC_MAX_PROACTIVE; i++)
+	for (size_t i = 0; i < k && c->cat.n_proactive < EUICC_MAX_PROACTIVE; i++)
 		send_notification(c, &order[i]);
 }
 
@@ -164,12 +164,12 @@ eu_status cat_terminal_profile(euicc_card *c, const capdu *a)
 		return EU_WRONG_P1P2;
 	if (a->lc == 0)
 		return EU_WRONG_LENGTH;
-	c->terminal_profile = true;
+	c->cat.terminal_profile = true;
 	euicc_tracef(c, "TERMINAL PROFILE (%zu bytes)", a->lc);
 	/* a new terminal session: what an earlier one left unfetched is dropped (notifications follow again) */
-	c->n_proactive = 0;
+	c->cat.n_proactive = 0;
 	/* after an attach the pending notifications go out (and again at every attach until confirmed) */
-	c->notify_after_attach = false;
+	c->cat.notify_after_attach = false;
 	cat_send_pending_notifications(c);
 	return EU_OK;
 }
@@ -178,10 +178,10 @@ eu_status cat_fetch(euicc_card *c, const capdu *a, abuf *out)
 {
 	if (a->p1 || a->p2)
 		return EU_WRONG_P1P2;
-	if (!c->n_proactive)
+	if (!c->cat.n_proactive)
 		return EU_CONDITIONS;
-	abuf_put(out, c->proactive[0].data, c->proactive[0].len);
-	euicc_trace_hex(c, "FETCH ->", c->proactive[0].data, c->proactive[0].len);
+	abuf_put(out, c->cat.proactive[0].data, c->cat.proactive[0].len);
+	euicc_trace_hex(c, "FETCH ->", c->cat.proactive[0].data, c->cat.proactive[0].len);
 	return EU_OK;
 }
 
@@ -189,43 +189,43 @@ eu_status cat_terminal_response(euicc_card *c, const capdu *a)
 {
 	if (a->p1 || a->p2)
 		return EU_WRONG_P1P2;
-	if (!c->n_proactive)
+	if (!c->cat.n_proactive)
 		return EU_CONDITIONS;
 	ctlv details, result;
 	if (a->lc == 0 || ctlv_find(a->data, a->lc, 0x01, &details) || details.len != 3 ||
 	    ctlv_find(a->data, a->lc, 0x03, &result) || result.len < 1)
 		return EU_WRONG_DATA;
 	/* the command details must be those of the pending command: 81 03 <number> <type> <qualifier> */
-	const uint8_t *pend = c->proactive[0].data;
+	const uint8_t *pend = c->cat.proactive[0].data;
 	size_t off = pend[1] == 0x81 ? 3 : 2;
 	if (memcmp(pend + off + 2, details.value, 3) != 0)
 		return EU_WRONG_DATA;
 	uint8_t type = details.value[1], qual = details.value[2];
 	euicc_tracef(c, "TERMINAL RESPONSE for %02x: result %02x", type, result.value[0]);
-	memmove(&c->proactive[0], &c->proactive[1], (c->n_proactive - 1) * sizeof(c->proactive[0]));
-	c->n_proactive--;
+	memmove(&c->cat.proactive[0], &c->cat.proactive[1], (c->cat.n_proactive - 1) * sizeof(c->cat.proactive[0]));
+	c->cat.n_proactive--;
 	if (type == CAT_REFRESH && qual == REFRESH_UICC_RESET) {
 		if (result.value[0] < 0x10) {
-			c->refresh_pending = true; /* the terminal resets the card next */
-		} else if (c->switch_to >= 0 && c->switch_from >= 0 &&
-			   c->nvm.profiles[c->switch_to].state == PROTO_ISDP_ENABLED &&
-			   c->nvm.profiles[c->switch_from].state == PROTO_ISDP_DISABLED) {
+			c->cat.refresh_pending = true; /* the terminal resets the card next */
+		} else if (c->cat.switch_to >= 0 && c->cat.switch_from >= 0 &&
+			   c->nvm.profiles[c->cat.switch_to].state == PROTO_ISDP_ENABLED &&
+			   c->nvm.profiles[c->cat.switch_from].state == PROTO_ISDP_DISABLED) {
 			/* the terminal could not refresh: the switch is rolled back and reported (type 03) */
-			c->nvm.profiles[c->switch_to].state = PROTO_ISDP_DISABLED;
-			c->nvm.profiles[c->switch_from].state = PROTO_ISDP_ENABLED;
+			c->nvm.profiles[c->cat.switch_to].state = PROTO_ISDP_DISABLED;
+			c->nvm.profiles[c->cat.switch_from].state = PROTO_ISDP_ENABLED;
 			euicc_tracef(c, "REFRESH failed (result %02x): profile switch rolled back", result.value[0]);
 			/* the success notification of the switch never happened */
 			for (int i = 0; i < EUICC_MAX_NOTIFS; i++) {
 				nvm_notif *n = &c->nvm.notifs[i];
 				if (n->used && n->type == PROTO_NOTIF_CHANGE_OK &&
-				    !memcmp(n->aid, c->nvm.profiles[c->switch_to].aid, 16) &&
+				    !memcmp(n->aid, c->nvm.profiles[c->cat.switch_to].aid, 16) &&
 				    n->seq == c->nvm.next_seq - 1)
 					memset(n, 0, sizeof(*n));
 			}
-			euicc_queue_notification(c, PROTO_NOTIF_CHANGE_FAILED, c->nvm.profiles[c->switch_to].aid);
+			euicc_queue_notification(c, PROTO_NOTIF_CHANGE_FAILED, c->nvm.profiles[c->cat.switch_to].aid);
 			cat_send_pending_notifications(c);
 		}
-		c->switch_from = c->switch_to = -1;
+		c->cat.switch_from = c->cat.switch_to = -1;
 	}
 	return EU_OK;
 }
@@ -245,14 +245,14 @@ eu_status cat_event_download(euicc_card *c, const uint8_t *data, size_t len)
 		return EU_WRONG_DATA;
 	int en = euicc_enabled_profile(c);
 	if (loc.value[0] != 0x02 || en < 0 || c->nvm.profiles[en].fallback) {
-		c->noservice_count = 0;
+		c->cat.noservice_count = 0;
 		return EU_OK;
 	}
-	c->noservice_count++;
-	euicc_tracef(c, "EVENT DOWNLOAD location status: no service (%u of %u)", c->noservice_count,
+	c->cat.noservice_count++;
+	euicc_tracef(c, "EVENT DOWNLOAD location status: no service (%u of %u)", c->cat.noservice_count,
 		     c->nvm.fallback_threshold);
-	if (c->noservice_count >= c->nvm.fallback_threshold) {
-		c->noservice_count = 0;
+	if (c->cat.noservice_count >= c->nvm.fallback_threshold) {
+		c->cat.noservice_count = 0;
 		isdr_fallback_switch(c);
 	}
 	return EU_OK;
@@ -262,9 +262,9 @@ eu_status cat_event_download(euicc_card *c, const uint8_t *data, size_t len)
  * behind whatever the command queued (its PoR first). */
 void cat_flush_refresh(euicc_card *c)
 {
-	if (!c->refresh_wanted)
+	if (!c->cat.refresh_wanted)
 		return;
-	c->refresh_wanted = false;
+	c->cat.refresh_wanted = false;
 	proactive(c, CAT_REFRESH, REFRESH_UICC_RESET, 0x82, NULL, 0);
 	euicc_tracef(c, "proactive REFRESH (UICC reset) queued");
 }

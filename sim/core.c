@@ -185,5 +185,5 @@ void euicc_queue_notification(euicc_card *c, uint8_t type, const uint8_t aid[16]
 
 void euicc_want_refresh(euicc_card *c)
 {
-	c->refresh_wanted = true;
+	c->cat.refresh_wanted = true;
 }

@@ -13,15 +13,15 @@
 
 void es8_reset_session(euicc_card *c)
 {
-	c->perso_target = -1;
-	c->ke_challenge_valid = false;
-	c->ke_dp_valid = false;
-	crypto_wipe(c->ke_challenge, sizeof(c->ke_challenge));
-	c->dl_target = -1;
-	scp03_session_clear(&c->dl);
-	abuf_free(&c->dl_buf);
-	c->dl_pe_count = 0;
-	c->dl_failed = false;
+	c->es8.perso_target = -1;
+	c->es8.ke_challenge_valid = false;
+	c->es8.ke_dp_valid = false;
+	crypto_wipe(c->es8.ke_challenge, sizeof(c->es8.ke_challenge));
+	c->es8.dl_target = -1;
+	scp03_session_clear(&c->es8.dl);
+	abuf_free(&c->es8.dl_buf);
+	c->es8.dl_pe_count = 0;
+	c->es8.dl_failed = false;
 }
 
 /* 3A01 { 7F21 CERT.DP.ECDSA }: verified against PK.CI.ECDSA; answers 85 L <challenge> */
@@ -41,12 +41,12 @@ static eu_status ke_certificate(euicc_card *c, const uint8_t *v, size_t len, abu
 		euicc_tracef(c, "  3A01: CERT.DP.ECDSA does not verify against the CI");
 		return EU_SECURITY;
 	}
-	memcpy(c->ke_dp_pk, cert.pub, 65);
-	c->ke_dp_valid = true;
-	if (euicc_random(c, c->ke_challenge, PROTO_KE_CHALLENGE_LEN))
+	memcpy(c->es8.ke_dp_pk, cert.pub, 65);
+	c->es8.ke_dp_valid = true;
+	if (euicc_random(c, c->es8.ke_challenge, PROTO_KE_CHALLENGE_LEN))
 		return EU_TECHNICAL;
-	c->ke_challenge_valid = true;
-	tlv_put(out, 0x85, c->ke_challenge, PROTO_KE_CHALLENGE_LEN);
+	c->es8.ke_challenge_valid = true;
+	tlv_put(out, 0x85, c->es8.ke_challenge, PROTO_KE_CHALLENGE_LEN);
 	euicc_tracef(c, "  3A01: SM-DP certificate verified, challenge issued");
 	return EU_OK;
 }
@@ -56,7 +56,7 @@ static eu_status ke_establish(euicc_card *c, int isdp, const uint8_t *data, size
 			      abuf *out)
 {
 	tlv crt, epk, sig, t;
-	if (!c->ke_dp_valid || !c->ke_challenge_valid)
+	if (!c->es8.ke_dp_valid || !c->es8.ke_challenge_valid)
 		return EU_CONDITIONS;
 	if (tlv_find(v, len, 0xA6, &crt) || tlv_find(v, len, 0x7F49, &epk) || tlv_find(v, len, 0x5F37, &sig) ||
 	    sig.len != 64)
@@ -69,11 +69,11 @@ static eu_status ke_establish(euicc_card *c, int isdp, const uint8_t *data, size
 	abuf_put(&m, data, signed_len);
 	if (PROTO_KE_SIG_EXTRA_00)
 		abuf_put_u8(&m, 0x00);
-	tlv_put(&m, 0x85, c->ke_challenge, PROTO_KE_CHALLENGE_LEN);
+	tlv_put(&m, 0x85, c->es8.ke_challenge, PROTO_KE_CHALLENGE_LEN);
 	crypto_eckey *dp = NULL, *eph = NULL, *ecasd = NULL;
 	eu_status st = EU_OK;
 	uint8_t z[32], kd[32], dr[PROTO_KE_DR_LEN], receipt[16];
-	if (m.err || crypto_ec_from_public(c->nvm.curve, c->ke_dp_pk, 65, &dp)) {
+	if (m.err || crypto_ec_from_public(c->nvm.curve, c->es8.ke_dp_pk, 65, &dp)) {
 		st = EU_TECHNICAL;
 		goto out;
 	}
@@ -136,8 +136,8 @@ static eu_status ke_establish(euicc_card *c, int isdp, const uint8_t *data, size
 		p->state = PROTO_ISDP_PERSONALIZED;
 	tlv_put(out, 0x85, dr, sizeof(dr));
 	tlv_put(out, 0x86, receipt, sizeof(receipt));
-	c->ke_challenge_valid = false;
-	c->ke_dp_valid = false;
+	c->es8.ke_challenge_valid = false;
+	c->es8.ke_dp_valid = false;
 	euicc_tracef(c, "  3A02: key established for ISD-P %d (KVN %02x), PERSONALIZED", isdp, p->scp03_kvn);
 out:
 	crypto_wipe(z, sizeof(z));
@@ -220,8 +220,8 @@ static eu_status install(euicc_card *c, int isdp, abuf *list)
 {
 	nvm_profile *p = &c->nvm.profiles[isdp];
 	euicc_blob_touch(c, isdp);
-	memcpy(p->package, c->dl_buf.p, c->dl_buf.len);
-	p->package_len = (uint32_t)c->dl_buf.len;
+	memcpy(p->package, c->es8.dl_buf.p, c->es8.dl_buf.len);
+	p->package_len = (uint32_t)c->es8.dl_buf.len;
 	size_t bad_pe = 0;
 	char why[160];
 	uint8_t ps = saip_install(p, &bad_pe, why, sizeof(why));
@@ -235,7 +235,7 @@ static eu_status install(euicc_card *c, int isdp, abuf *list)
 
 static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *finished)
 {
-	acur cur = acur_make(c->dl_buf.p, c->dl_buf.len);
+	acur cur = acur_make(c->es8.dl_buf.p, c->es8.dl_buf.len);
 	size_t idx = 0;
 	abuf list = ABUF_INIT;
 	*finished = false;
@@ -257,7 +257,7 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 		}
 		if (idx == 0) {
 			if (!header_ok(c, isdp, &pe, iccid)) {
-				if (idx >= c->dl_pe_count)
+				if (idx >= c->es8.dl_pe_count)
 					pe_status(&list, PROTO_PE_BAD_VALUES, idx);
 				st = EU_WRONG_DATA;
 				break;
@@ -265,14 +265,14 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 			have_header = true;
 		}
 		if (idx > 0 && pe.tag == 0xA0) { /* one header per package */
-			if (idx >= c->dl_pe_count)
+			if (idx >= c->es8.dl_pe_count)
 				pe_status(&list, PROTO_PE_BAD_VALUES, idx);
 			st = EU_WRONG_DATA;
 			break;
 		}
-		if (idx >= c->dl_pe_count) {
+		if (idx >= c->es8.dl_pe_count) {
 			pe_status(&list, (pe.tag & 0xE0) == 0xA0 ? PROTO_PE_OK : PROTO_PE_NOT_SUPPORTED, idx);
-			c->dl_pe_count = idx + 1;
+			c->es8.dl_pe_count = idx + 1;
 		}
 		idx++;
 		if (pe.tag == 0xAA) { /* the end element */
@@ -301,7 +301,7 @@ static eu_status download_progress(euicc_card *c, int isdp, abuf *resp, bool *fi
 		p->has_iccid = true;
 		p->state = PROTO_ISDP_DISABLED;
 		euicc_tracef(c, "  profile package complete (%zu bytes, %zu elements): ISD-P %d DISABLED",
-			     c->dl_buf.len, c->dl_pe_count, isdp);
+			     c->es8.dl_buf.len, c->es8.dl_pe_count, isdp);
 	}
 	return st;
 }
@@ -338,18 +338,18 @@ eu_status es8_scp03t(euicc_card *c, int isdp, uint32_t tag, const uint8_t *tlvp,
 		memcpy(kdd, c->nvm.eid + 6, 10);
 		if (euicc_random(c, cc, sizeof(cc)))
 			return EU_TECHNICAL;
-		e = scp03t_card_open(&c->dl, &k, tlvp, tlv_len, cc, kdd, NULL, out);
+		e = scp03t_card_open(&c->es8.dl, &k, tlvp, tlv_len, cc, kdd, NULL, out);
 		scp03_keys_clear(&k);
 		if (e)
 			return e == APDU_E_INVAL ? EU_NOT_FOUND : EU_WRONG_DATA;
-		c->dl_target = isdp;
+		c->es8.dl_target = isdp;
 		euicc_tracef(c, "  SCP03t opened for ISD-P %d", isdp);
 		return EU_OK;
 	}
-	if (c->dl_target != isdp)
+	if (c->es8.dl_target != isdp)
 		return EU_CONDITIONS;
 	if (tag == SCP03T_TAG_AUTH) {
-		e = scp03t_card_authenticate(&c->dl, tlvp, tlv_len);
+		e = scp03t_card_authenticate(&c->es8.dl, tlvp, tlv_len);
 		if (e) {
 			es8_reset_session(c);
 			return e == APDU_E_MAC ? EU_SECURITY : EU_WRONG_DATA;
@@ -359,7 +359,7 @@ eu_status es8_scp03t(euicc_card *c, int isdp, uint32_t tag, const uint8_t *tlvp,
 	}
 	/* '86': one segment of the package */
 	abuf seg = ABUF_INIT, resp = ABUF_INIT;
-	e = scp03t_card_unwrap(&c->dl, tlvp, tlv_len, &seg);
+	e = scp03t_card_unwrap(&c->es8.dl, tlvp, tlv_len, &seg);
 	if (e) {
 		abuf_free(&seg);
 		/* a broken or forged segment ends the download: nothing is kept */
@@ -368,10 +368,10 @@ eu_status es8_scp03t(euicc_card *c, int isdp, uint32_t tag, const uint8_t *tlvp,
 	}
 	eu_status st = EU_OK;
 	bool finished = false;
-	if (c->dl_buf.len + seg.len > EUICC_MAX_PACKAGE || c->dl_buf.len + seg.len > p->nvm_granted) {
+	if (c->es8.dl_buf.len + seg.len > EUICC_MAX_PACKAGE || c->es8.dl_buf.len + seg.len > p->nvm_granted) {
 		st = EU_NO_MEMORY;
 	} else {
-		abuf_put(&c->dl_buf, seg.p, seg.len);
+		abuf_put(&c->es8.dl_buf, seg.p, seg.len);
 		st = download_progress(c, isdp, &resp, &finished);
 	}
 	abuf_free(&seg);
@@ -380,12 +380,12 @@ eu_status es8_scp03t(euicc_card *c, int isdp, uint32_t tag, const uint8_t *tlvp,
 		/* the per-element answer, with the status of the element that did not install, still goes back
 		 * (ProfileInstallationResult) before the session ends */
 		bool answered = resp.len && pe_error(resp.p, resp.len) &&
-			!scp03t_card_wrap(&c->dl, resp.p, resp.len, out);
+			!scp03t_card_wrap(&c->es8.dl, resp.p, resp.len, out);
 		abuf_free(&resp);
 		es8_reset_session(c);
 		return answered ? EU_OK : st;
 	}
-	e = scp03t_card_wrap(&c->dl, resp.p, resp.len, out);
+	e = scp03t_card_wrap(&c->es8.dl, resp.p, resp.len, out);
 	abuf_free(&resp);
 	if (finished)
 		es8_reset_session(c);

@@ -13,20 +13,21 @@
 #include "apdu/sms.h"
 #include "apdu/proto.h"
 #include "euicc/policy.h"
+#include "cat_state.h"
+#include "es8_state.h"
 #include "euicc/euicc.h"
 
 /* 2: the snapshot names a journal (STATE.journal) and may leave out a profile's files as installed;
  * a build that reads only version 1 would silently ignore both, so it refuses version 2 instead */
-#define EUICC_NVM_VERSION   2
-#define EUICC_NVM_OLDEST    1 /* version-1 files load (no journal, files always present) */
-#define EUICC_MAX_KEYSETS   3
-#define EUICC_MAX_NOTIFS    16
-#define EUICC_MAX_PACKAGE   (32 * 1024) /* one stored SAIP package */
-#define EUICC_CHANNELS	    4
-#define EUICC_MAX_PROACTIVE 8
-#define EUICC_MAX_FSDATA    (24 * 1024) /* the contents of one profile's EFs */
-#define EUICC_MAX_PINS	    8		/* PINs of one profile (PIN1, PIN2, ADM1..) */
-#define EUICC_MAX_PUKS	    4
+#define EUICC_NVM_VERSION 2
+#define EUICC_NVM_OLDEST  1 /* version-1 files load (no journal, files always present) */
+#define EUICC_MAX_KEYSETS 3
+#define EUICC_MAX_NOTIFS  16
+#define EUICC_MAX_PACKAGE (32 * 1024) /* one stored SAIP package */
+#define EUICC_CHANNELS	  4
+#define EUICC_MAX_FSDATA  (24 * 1024) /* the contents of one profile's EFs */
+#define EUICC_MAX_PINS	  8	      /* PINs of one profile (PIN1, PIN2, ADM1..) */
+#define EUICC_MAX_PUKS	  4
 
 typedef struct {
 	bool used;
@@ -267,35 +268,13 @@ struct euicc_card {
 	abuf bt_set;
 	int bt_set_ef; /* the EF the SET DATA object goes to, -1 none */
 	uint16_t pending_sw;
-	/* toolkit */
-	bool terminal_profile;
-	struct {
-		uint8_t data[256];
-		size_t len;
-	} proactive[EUICC_MAX_PROACTIVE];
-	size_t n_proactive;
-	bool refresh_wanted;  /* a profile switch asks for REFRESH once the command is answered */
-	bool refresh_pending; /* REFRESH issued; notifications wait for the re-attach */
-	uint8_t proactive_number;
-	int switch_from, switch_to; /* the last profile switch, until its REFRESH is answered */
-	bool notify_after_attach;
-	unsigned noservice_count;
+	cat_state cat; /* toolkit (cat_state.h) */
 	/* OTA */
 	sms_reassembly sms;
 	uint8_t accepted[EUICC_MAX_KEYSETS][5]; /* last accepted counter per keyset (RAM) */
 	uint64_t rng_pos;			/* generator position; the NVM holds a reserved mark above it */
 	uint64_t mo_pos;			/* last MO counter used; the NVM holds a reserved mark above it */
-	/* ES8 (RAM only) */
-	int perso_target; /* ISD-P index that STORE DATA goes to after INSTALL [for personalization], -1 */
-	uint8_t ke_challenge[16];
-	bool ke_challenge_valid;
-	uint8_t ke_dp_pk[65]; /* PK.DP.ECDSA from a verified 3A01 */
-	bool ke_dp_valid;
-	int dl_target; /* ISD-P index of the SCP03t session, -1 */
-	scp03_session dl;
-	abuf dl_buf;	    /* the package as it arrives */
-	size_t dl_pe_count; /* profile elements answered so far */
-	bool dl_failed;
+	es8_state es8;				/* ES8 sessions (es8_state.h) */
 	euicc_trace_fn trace;
 	void *trace_ctx;
 	/* file system of the enabled profile (RAM) */

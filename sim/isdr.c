@@ -25,9 +25,9 @@ static void switch_profile(euicc_card *c, int from, int to, uint8_t notif_type)
 	}
 	if (to >= 0)
 		p[to].state = PROTO_ISDP_ENABLED;
-	c->switch_from = from;
-	c->switch_to = to;
-	c->noservice_count = 0;
+	c->cat.switch_from = from;
+	c->cat.switch_to = to;
+	c->cat.noservice_count = 0;
 	euicc_queue_notification(c, notif_type, to >= 0 ? p[to].aid : p[from].aid);
 	euicc_want_refresh(c);
 }
@@ -61,7 +61,7 @@ static eu_status install(euicc_card *c, const capdu *a)
 			return EU_NOT_FOUND;
 		if (c->nvm.profiles[i].state < PROTO_ISDP_SELECTABLE)
 			return EU_CONDITIONS;
-		c->perso_target = i;
+		c->es8.perso_target = i;
 		euicc_tracef(c, "INSTALL [for personalization]: STORE DATA now goes to ISD-P %d", i);
 		return EU_OK;
 	}
@@ -210,8 +210,8 @@ static eu_status confirm_notification(euicc_card *c, const uint8_t *v, size_t le
 
 static eu_status store_data(euicc_card *c, const capdu *a, abuf *out)
 {
-	if (c->perso_target >= 0)
-		return es8_store_data(c, c->perso_target, a->data, a->lc, out);
+	if (c->es8.perso_target >= 0)
+		return es8_store_data(c, c->es8.perso_target, a->data, a->lc, out);
 	/* docs/protocol.md §2: P1 '88'/'89' (last block, DGI format, response expected or not) */
 	if ((a->p1 & 0x88) != 0x88 || (a->p1 & 0x30) != 0x00)
 		return EU_WRONG_P1P2;
@@ -280,9 +280,9 @@ static eu_status delete_profile(euicc_card *c, const capdu *a)
 		return EU_CONDITIONS;
 	if (p->pol1 & POL1_DELETE_NOT_ALLOWED)
 		return EU_POL1;
-	if (c->perso_target == i)
-		c->perso_target = -1;
-	if (c->dl_target == i)
+	if (c->es8.perso_target == i)
+		c->es8.perso_target = -1;
+	if (c->es8.dl_target == i)
 		es8_reset_session(c);
 	euicc_profile_clear(c, i);
 	euicc_tracef(c, "DeleteProfile: ISD-P %d deleted", i);

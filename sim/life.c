@@ -46,12 +46,12 @@ euicc_card *euicc_create_empty(void)
 	}
 	journal_init(&c->jr);
 	c->lock_fd = -1;
-	c->perso_target = -1;
-	c->dl_target = -1;
+	c->es8.perso_target = -1;
+	c->es8.dl_target = -1;
 	c->check_blobs = getenv("EUICC_CHECK_BLOBS") != NULL;
-	c->switch_from = c->switch_to = -1;
+	c->cat.switch_from = c->cat.switch_to = -1;
 	sms_reassembly_init(&c->sms);
-	abuf_init(&c->dl_buf);
+	abuf_init(&c->es8.dl_buf);
 	abuf_init(&c->bt_rest);
 	abuf_init(&c->bt_set);
 	c->bt_set_ef = -1;
@@ -206,13 +206,13 @@ void euicc_free(euicc_card *c)
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
 	sms_reassembly_free(&c->sms);
-	abuf_free(&c->dl_buf);
+	abuf_free(&c->es8.dl_buf);
 	abuf_free(&c->bt_rest);
 	abuf_free(&c->bt_set);
 	/* the keys and what the blobs hold; the pages go back to the kernel, which zeroes them */
 	nvm_wipe(&c->nvm);
 	nvm_wipe(c->snapshot);
-	crypto_wipe(&c->dl, sizeof(c->dl));
+	crypto_wipe(&c->es8.dl, sizeof(c->es8.dl));
 	euicc_big_free(c->snapshot, sizeof(*c->snapshot));
 	free(c->path);
 	euicc_big_free(c, sizeof(*c));

@@ -242,7 +242,7 @@ eu_status ota_envelope_sms_pp(euicc_card *c, const uint8_t *data, size_t len, ab
 	sms_deliver d;
 	sms_udh u;
 	/* TS 102 221 10.2.1.1: while the terminal has not fetched what is pending, no room for a PoR */
-	if (c->n_proactive + 2 > EUICC_MAX_PROACTIVE)
+	if (c->cat.n_proactive + 2 > EUICC_MAX_PROACTIVE)
 		return EU_TOOLKIT_BUSY;
 	if (sms_pp_envelope_parse(data, len, &env) || env.src != 0x83 || env.dst != 0x81)
 		return EU_WRONG_DATA;

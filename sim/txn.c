@@ -70,8 +70,8 @@ eu_status txn_end(euicc_card *c, eu_status st, abuf *out, size_t proactive_befor
 					memcpy(d->package, s->package, s->package_len);
 					memcpy(d->fsdata, s->fsdata, s->fsdata_len);
 				}
-			if (c->n_proactive > proactive_before)
-				c->n_proactive = proactive_before;
+			if (c->cat.n_proactive > proactive_before)
+				c->cat.n_proactive = proactive_before;
 			abuf_reset(out);
 			st = EU_MEMORY_FAILURE;
 			euicc_tracef(c, "NVM save failed: %s", why);
