@@ -306,7 +306,7 @@ int dev_proactive_loop(dev_host *h, uint16_t sw)
 		}
 		/* TERMINAL RESPONSE: details, device identities terminal -> UICC, result OK */
 		abuf tr = ABUF_INIT, body = ABUF_INIT;
-		uint8_t ids[2] = { 0x82, 0x81 }, res = (type == 0x01 && h->fail_refresh) ? 0x30 : 0x00;
+		uint8_t ids[2] = { 0x82, 0x81 }, res = (type == 0x01 && h->refresh_unsupported) ? 0x30 : 0x00;
 		ctlv_put(&body, 0x01, true, details.value, 3);
 		ctlv_put(&body, 0x02, true, ids, 2);
 		ctlv_put(&body, 0x03, true, &res, 1);
@@ -317,7 +317,7 @@ int dev_proactive_loop(dev_host *h, uint16_t sw)
 		abuf_free(&tr);
 		abuf_free(&body);
 		abuf_free(&cmd);
-		if (type == 0x01 && !h->fail_refresh) {
+		if (type == 0x01 && !h->refresh_unsupported) {
 			/* REFRESH (UICC reset): the modem resets the card and attaches again */
 			h->refreshes++;
 			h->t.reset(h->t.ctx);
@@ -395,6 +395,12 @@ out:
 int dev_send(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *const *items, const size_t *lens,
 	     size_t n, bool raw_tlv)
 {
+	return dev_send_faults(h, tar, expanded, items, lens, n, raw_tlv, DEV_FAULT_NONE);
+}
+
+int dev_send_faults(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *const *items, const size_t *lens,
+		    size_t n, bool raw_tlv, dev_fault fault)
+{
 	abuf script = ABUF_INIT, pkt = ABUF_INIT;
 	if (raw_tlv) {
 		size_t m;
@@ -425,9 +431,9 @@ int dev_send(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *co
 	trace_script(h, script.p, script.len);
 	int rc = -1;
 	if (!scp80_wrap_command(&h->ks, h->spi, tar, cntr, script.p, script.len, &pkt)) {
-		if (h->corrupt_packet && pkt.len > 16) {
+		if (fault != DEV_FAULT_NONE && pkt.len > 16) {
 			pkt.p[pkt.len - 1] ^= 0x01;
-			if (h->corrupt_packet == 2) { /* one byte shorter, the command packet length to match */
+			if (fault == DEV_FAULT_SHORTEN) { /* one byte shorter, the command packet length to match */
 				pkt.len--;
 				uint16_t cpl = (uint16_t)((pkt.p[0] << 8 | pkt.p[1]) - 1);
 				pkt.p[0] = (uint8_t)(cpl >> 8);

@@ -302,9 +302,9 @@ START_TEST(download_enable_refresh_notify)
 	ck_assert_int_eq(dev_attach(&F.host), 0);
 	ck_assert_uint_eq(F.host.n_notifs, 0);
 	/* the terminal cannot refresh: the switch is rolled back, notification type 03 */
-	F.host.fail_refresh = true;
+	F.host.refresh_unsupported = true;
 	ck_assert_uint_eq(cu_store(&F, 0x3A03, 0), 0x9000);
-	F.host.fail_refresh = false;
+	F.host.refresh_unsupported = false;
 	ck_assert_uint_eq(F.host.n_notifs, 1);
 	ck_assert_uint_eq(F.host.notifs[0].type, 0x03);
 	s = euicc_show(F.card, false);

@@ -207,7 +207,7 @@ void step_ota(runner *R, const vstep *s, const char *line, const vstep *e, const
 	char *p = trim(buf);
 	uint16_t spi = 0x1639;
 	int cntr_mode = 0; /* 0 next, 1 the last one again */
-	int corrupt = 0;   /* 1 cc, 2 cipher */
+	dev_fault corrupt = DEV_FAULT_NONE;
 	/* options before the target */
 	for (;;) {
 		char *sp = strpbrk(p, " \t");
@@ -219,9 +219,9 @@ void step_ota(runner *R, const vstep *s, const char *line, const vstep *e, const
 		} else if (!strcmp(p, "counter=last")) {
 			cntr_mode = 1;
 		} else if (!strcmp(p, "corrupt=cc")) {
-			corrupt = 1;
+			corrupt = DEV_FAULT_FLIP_LAST;
 		} else if (!strcmp(p, "corrupt=cipher")) {
-			corrupt = 2;
+			corrupt = DEV_FAULT_SHORTEN;
 		} else {
 			*sp = ' ';
 			break;
@@ -262,13 +262,11 @@ void step_ota(runner *R, const vstep *s, const char *line, const vstep *e, const
 	if (cntr_mode == 1)
 		h->cntr = R->last_cntr;
 	R->last_cntr = h->cntr;
-	h->corrupt_packet = corrupt;
 	bool resync = h->auto_resync;
 	if (cntr_mode == 1)
 		h->auto_resync = false; /* the point is the refusal */
-	int rc = dev_send(h, tar, true, items, lens, n, false);
+	int rc = dev_send_faults(h, tar, true, items, lens, n, false, corrupt);
 	h->auto_resync = resync;
-	h->corrupt_packet = 0;
 	h->spi = 0x1639;
 	abuf_reset(&R->last);
 	if (rc) {

@@ -45,8 +45,8 @@ typedef struct {
 	dev_notif notifs[16];
 	size_t n_notifs;
 	unsigned refreshes;
-	bool fail_refresh; /* answer REFRESH with 'command beyond terminal's capabilities' */
-	abuf log;	   /* last error text */
+	bool refresh_unsupported; /* a modem without REFRESH: answers 'command beyond terminal's capabilities' */
+	abuf log;		  /* last error text */
 	/* optional hooks */
 	/* the SCP80 counter to use, committed by the store first; non-zero: it could not be committed and
 	 * the packet is not sent (dev_send fails with the reason in log) */
@@ -60,10 +60,8 @@ typedef struct {
 	uint8_t scp03_key[16];
 	uint8_t scp03_kvn;
 	bool have_scp03_key;
-	unsigned apdus;	    /* APDUs exchanged so far */
-	int corrupt_packet; /* tests: 1 flip a bit of the last (secured) byte of the next packet,
-	                                        2 also drop a byte so ciphered data is not whole blocks */
-	bool auto_resync;   /* on PoR 'counter low' without a store: jump 256 ahead, resend once */
+	unsigned apdus;	  /* APDUs exchanged so far */
+	bool auto_resync; /* on PoR 'counter low' without a store: jump 256 ahead, resend once */
 } dev_host;
 
 /* With keys given directly (the SM-SR's store) instead of an EIS. */
@@ -77,6 +75,15 @@ int dev_attach(dev_host *h);
  * up in h->por / h->por_data. Returns 0 when a PoR came back. */
 int dev_send(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *const *items, const size_t *lens,
 	     size_t n, bool raw_tlv);
+/* Faults a conformance script asks the host to put into one packet (dev_send_faults). */
+typedef enum {
+	DEV_FAULT_NONE = 0,
+	DEV_FAULT_FLIP_LAST, /* flip a bit of the last (secured) byte */
+	DEV_FAULT_SHORTEN, /* also drop that byte, the command packet length to match: ciphered data not whole blocks */
+} dev_fault;
+/* dev_send with one deliberate fault in the packet */
+int dev_send_faults(dev_host *h, const uint8_t tar[3], bool expanded, const uint8_t *const *items, const size_t *lens,
+		    size_t n, bool raw_tlv, dev_fault fault);
 /* Convenience: one C-APDU (hex) to the ISD-R, expanded format; returns the SW of the command (0 on failure)
  * and its response data in out (may be NULL). */
 uint16_t dev_isdr(dev_host *h, const char *apdu_hex, abuf *out);
