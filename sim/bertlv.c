@@ -37,11 +37,11 @@ static eu_status bt_ef(euicc_card *c, int ch, fs_tree *t, bool update, int *out)
 /* gives up to Le (256 without) bytes of what RETRIEVE DATA has, keeping the rest: 62F1 while more */
 static eu_status bt_give(euicc_card *c, const capdu *a, abuf *out)
 {
-	size_t ne = a->le ? a->le : 256, give = c->bt_rest.len < ne ? c->bt_rest.len : ne;
-	abuf_put(out, c->bt_rest.p, give);
-	memmove(c->bt_rest.p, c->bt_rest.p + give, c->bt_rest.len - give);
-	c->bt_rest.len -= give;
-	return c->bt_rest.len ? EU_MORE_BLOCKS : EU_OK;
+	size_t ne = a->le ? a->le : 256, give = c->fs.bt_rest.len < ne ? c->fs.bt_rest.len : ne;
+	abuf_put(out, c->fs.bt_rest.p, give);
+	memmove(c->fs.bt_rest.p, c->fs.bt_rest.p + give, c->fs.bt_rest.len - give);
+	c->fs.bt_rest.len -= give;
+	return c->fs.bt_rest.len ? EU_MORE_BLOCKS : EU_OK;
 }
 
 eu_status bertlv_retrieve_data(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
@@ -53,11 +53,11 @@ eu_status bertlv_retrieve_data(euicc_card *c, int ch, fs_tree *t, const capdu *a
 	if (st != EU_OK)
 		return st;
 	if (a->p2 == 0x00) { /* the next block */
-		if (!c->bt_rest.len)
+		if (!c->fs.bt_rest.len)
 			return EU_CONDITIONS;
 		return bt_give(c, a, out);
 	}
-	abuf_reset(&c->bt_rest);
+	abuf_reset(&c->fs.bt_rest);
 	acur tc = acur_make(a->data, a->lc);
 	tlv want;
 	/* the data field is a tag alone: read it as the header of an empty object */
@@ -78,14 +78,14 @@ eu_status bertlv_retrieve_data(euicc_card *c, int ch, fs_tree *t, const capdu *a
 		tlv o;
 		while (cur.len && !tlv_next(&cur, &o))
 			abuf_put(&tags, o.raw, o.tag_len);
-		tlv_put(&c->bt_rest, 0x5C, tags.p, tags.len);
+		tlv_put(&c->fs.bt_rest, 0x5C, tags.p, tags.len);
 		abuf_free(&tags);
 		return bt_give(c, a, out);
 	}
 	tlv o;
 	while (cur.len && !tlv_next(&cur, &o))
 		if (o.tag == want.tag) {
-			abuf_put(&c->bt_rest, o.raw, o.raw_len);
+			abuf_put(&c->fs.bt_rest, o.raw, o.raw_len);
 			return bt_give(c, a, out);
 		}
 	return EU_NOT_FOUND;
@@ -142,8 +142,8 @@ eu_status bertlv_set_data(euicc_card *c, int ch, fs_tree *t, const capdu *a)
 	if (st != EU_OK)
 		return st;
 	if (a->p2 == 0x80) {
-		abuf_reset(&c->bt_set);
-		c->bt_set_ef = -1;
+		abuf_reset(&c->fs.bt_set);
+		c->fs.bt_set_ef = -1;
 		/* a tag alone deletes its object */
 		if (a->lc <= 3) {
 			uint8_t hdr[4];
@@ -154,27 +154,27 @@ eu_status bertlv_set_data(euicc_card *c, int ch, fs_tree *t, const capdu *a)
 			if (!tlv_next(&hc, &h) && !hc.len && h.tag_len == a->lc)
 				return bt_store(c, t, ef, a->data, a->lc, true);
 		}
-	} else if (c->bt_set_ef != ef) {
+	} else if (c->fs.bt_set_ef != ef) {
 		return EU_CONDITIONS; /* no object on its way to this EF */
 	}
-	if (c->bt_set.len + a->lc > t->f[ef].size + 8)
+	if (c->fs.bt_set.len + a->lc > t->f[ef].size + 8)
 		return EU_NO_MEMORY;
-	abuf_put(&c->bt_set, a->data, a->lc);
-	acur oc = acur_make(c->bt_set.p, c->bt_set.len);
+	abuf_put(&c->fs.bt_set, a->data, a->lc);
+	acur oc = acur_make(c->fs.bt_set.p, c->fs.bt_set.len);
 	tlv o;
 	apdu_err e = tlv_next(&oc, &o);
 	if (e == APDU_E_TRUNC_VALUE) { /* the rest comes with the next blocks */
-		c->bt_set_ef = ef;
+		c->fs.bt_set_ef = ef;
 		return EU_OK;
 	}
 	if (e || oc.len) {
-		abuf_reset(&c->bt_set);
-		c->bt_set_ef = -1;
+		abuf_reset(&c->fs.bt_set);
+		c->fs.bt_set_ef = -1;
 		return EU_WRONG_DATA;
 	}
-	st = bt_store(c, t, ef, c->bt_set.p, c->bt_set.len, false);
-	abuf_reset(&c->bt_set);
-	c->bt_set_ef = -1;
+	st = bt_store(c, t, ef, c->fs.bt_set.p, c->fs.bt_set.len, false);
+	abuf_reset(&c->fs.bt_set);
+	c->fs.bt_set_ef = -1;
 	return st;
 }
 

@@ -51,7 +51,7 @@ static void drop_sessions(euicc_card *c)
 	c->cat.terminal_profile = false;
 	c->cat.n_proactive = 0;
 	c->cat.noservice_count = 0;
-	sms_reassembly_free(&c->sms);
+	sms_reassembly_free(&c->ota.sms);
 	es8_reset_session(c);
 	fs_forget(c); /* the enabled profile may have changed; the security status starts over */
 }
@@ -229,7 +229,7 @@ static size_t finish(euicc_card *c, const capdu *a, eu_status st, abuf *data, ui
 	uint16_t sw = euicc_sw_of(st);
 	size_t n = 0;
 	if (st == EU_PIN_WRONG)
-		sw = (uint16_t)(0x63C0 | (c->pin_left & 0x0F));
+		sw = (uint16_t)(0x63C0 | (c->fs.pin_left & 0x0F));
 	if (st == EU_END_OF_FILE || st == EU_MORE_BLOCKS) {
 		/* the data there was (all of it fits: fewer bytes than Le), then the warning */
 		memcpy(r, data->p, data->len);
@@ -422,7 +422,7 @@ size_t euicc_transmit(euicc_card *c, const uint8_t *in, size_t len, uint8_t *r)
 	size_t proactive_before = c->cat.n_proactive;
 	if (!ro)
 		txn_begin(c);
-	int rec_was = c->fs_rec[ch], gsm_rec_was = c->gsm_rec;
+	int rec_was = c->fs.rec[ch], gsm_rec_was = c->fs.gsm_rec;
 	eu_status st = dispatch(c, &a, ch, &out);
 	if (out.err)
 		st = EU_TECHNICAL;
@@ -430,8 +430,8 @@ size_t euicc_transmit(euicc_card *c, const uint8_t *in, size_t len, uint8_t *r)
 	    out.len && out.len != a.le && !(a.cla == 0xA0 && out.len > a.le)) {
 		/* T=0: P3 is not the length there is: 6Cxx tells it, and nothing moved (the record pointer
 		 * is put back; the command is sent again with the right P3) */
-		c->fs_rec[ch] = rec_was;
-		c->gsm_rec = gsm_rec_was;
+		c->fs.rec[ch] = rec_was;
+		c->fs.gsm_rec = gsm_rec_was;
 		size_t have = out.len;
 		abuf_free(&out);
 		r[0] = 0x6C;

@@ -13,21 +13,17 @@
 #include "apdu/sms.h"
 #include "apdu/proto.h"
 #include "euicc/policy.h"
+#include "card_limits.h"
 #include "cat_state.h"
 #include "es8_state.h"
+#include "fs_state.h"
+#include "ota_state.h"
 #include "euicc/euicc.h"
 
 /* 2: the snapshot names a journal (STATE.journal) and may leave out a profile's files as installed;
  * a build that reads only version 1 would silently ignore both, so it refuses version 2 instead */
 #define EUICC_NVM_VERSION 2
 #define EUICC_NVM_OLDEST  1 /* version-1 files load (no journal, files always present) */
-#define EUICC_MAX_KEYSETS 3
-#define EUICC_MAX_NOTIFS  16
-#define EUICC_MAX_PACKAGE (32 * 1024) /* one stored SAIP package */
-#define EUICC_CHANNELS	  4
-#define EUICC_MAX_FSDATA  (24 * 1024) /* the contents of one profile's EFs */
-#define EUICC_MAX_PINS	  8	      /* PINs of one profile (PIN1, PIN2, ADM1..) */
-#define EUICC_MAX_PUKS	  4
 
 typedef struct {
 	bool used;
@@ -118,36 +114,6 @@ void nvm_copy_fixed(euicc_nvm *dst, const euicc_nvm *src);
 bool nvm_equal_fixed(const euicc_nvm *a, const euicc_nvm *b);
 /* after differs from before only in notifications that were confirmed (removed) */
 bool nvm_only_confirmations(const euicc_nvm *before, const euicc_nvm *after);
-
-/* The enabled profile's file system (saip.c builds it from the stored package, fs.c runs the commands) */
-#define FS_MAX_FILES 320
-enum { FS_DF = 1, FS_ADF, FS_EF_TRANSPARENT, FS_EF_LINEAR, FS_EF_CYCLIC, FS_EF_BERTLV };
-typedef struct {
-	uint16_t fid;
-	uint8_t type;
-	uint8_t sfi; /* 0: none */
-	uint16_t rec_len;
-	uint32_t size;
-	int parent;
-	uint8_t aid[16];
-	uint8_t aid_len;
-	uint16_t arr_fid; /* access rules: EF.ARR file and record (FCP '8B'); 0: always */
-	uint8_t arr_rec;
-	uint32_t data_off; /* the contents in the profile's fsdata */
-	uint8_t pe_tag;	   /* the profile element that created it */
-} fs_file;
-typedef struct {
-	fs_file f[FS_MAX_FILES];
-	size_t n;
-	size_t data_len; /* bytes of fsdata the files take */
-	bool has_aka;
-	uint8_t aka_alg;
-	uint8_t k[16], opc[16];
-	/* the first problem found, for the per-element status and for `show` */
-	int bad_pe;	    /* index of the element, -1 when none */
-	uint8_t bad_status; /* SAIP PE status */
-	char why[128];
-} fs_tree;
 
 /* saip.c: builds the tree; with data != NULL also writes the initial contents (data_cap bytes at most)
  * and, with pins != NULL, the PINs and PUKs. Returns 0, or -1 with t->bad_pe/bad_status/why set. */
@@ -263,31 +229,18 @@ struct euicc_card {
 	/* GET RESPONSE buffer (61xx) */
 	uint8_t pending[EUICC_RAPDU_MAX];
 	size_t pending_len;
-	/* BER-TLV EFs (RAM): what RETRIEVE DATA still has to give, a SET DATA object still arriving */
-	abuf bt_rest;
-	abuf bt_set;
-	int bt_set_ef; /* the EF the SET DATA object goes to, -1 none */
 	uint16_t pending_sw;
-	cat_state cat; /* toolkit (cat_state.h) */
-	/* OTA */
-	sms_reassembly sms;
-	uint8_t accepted[EUICC_MAX_KEYSETS][5]; /* last accepted counter per keyset (RAM) */
-	uint64_t rng_pos;			/* generator position; the NVM holds a reserved mark above it */
-	uint64_t mo_pos;			/* last MO counter used; the NVM holds a reserved mark above it */
-	es8_state es8;				/* ES8 sessions (es8_state.h) */
+	cat_state cat;	  /* toolkit (cat_state.h) */
+	ota_state ota;	  /* OTA (ota_state.h) */
+	uint64_t rng_pos; /* generator position; the NVM holds a reserved mark above it */
+	uint64_t mo_pos;  /* last MO counter used; the NVM holds a reserved mark above it */
+	es8_state es8;	  /* ES8 sessions (es8_state.h) */
+	fs_state fs;	  /* the enabled profile's files and PINs (fs_state.h) */
 	euicc_trace_fn trace;
 	void *trace_ctx;
-	/* file system of the enabled profile (RAM) */
-	fs_tree fs;
-	bool fs_valid;
-	int fs_profile;
-	int fs_df[EUICC_CHANNELS], fs_ef[EUICC_CHANNELS], fs_rec[EUICC_CHANNELS];
-	int gsm_df, gsm_ef, gsm_rec;	   /* the GSM view's selection (CLA A0, channel 0): DF, EF (-1), record */
-	bool pin_verified[EUICC_MAX_PINS]; /* security status of the session (RAM) */
-	bool snapshot_active;		   /* a state-changing command runs: blobs are saved on first touch */
+	bool snapshot_active; /* a state-changing command runs: blobs are saved on first touch */
 	bool blob_saved[EUICC_MAX_PROFILES];
 	bool check_blobs; /* EUICC_CHECK_BLOBS set: verify that no blob changed untouched (tests) */
-	uint8_t pin_left; /* the x of the last 63Cx */
 };
 
 /* card.c */

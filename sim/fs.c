@@ -20,23 +20,23 @@
 
 void fs_forget(euicc_card *c)
 {
-	c->fs_valid = false;
-	memset(c->pin_verified, 0, sizeof(c->pin_verified));
+	c->fs.valid = false;
+	memset(c->fs.pin_verified, 0, sizeof(c->fs.pin_verified));
 	for (int i = 0; i < EUICC_CHANNELS; i++) {
-		c->fs_df[i] = 0;
-		c->fs_ef[i] = -1;
-		c->fs_rec[i] = 0;
+		c->fs.df[i] = 0;
+		c->fs.ef[i] = -1;
+		c->fs.rec[i] = 0;
 	}
-	c->gsm_df = 0;
-	c->gsm_ef = -1;
-	c->gsm_rec = 0;
+	c->fs.gsm_df = 0;
+	c->fs.gsm_ef = -1;
+	c->fs.gsm_rec = 0;
 }
 
 /* the enabled profile's file contents are about to change: saved from now on, not rebuilt */
 static void files_touch(euicc_card *c)
 {
-	euicc_blob_touch(c, c->fs_profile);
-	c->nvm.profiles[c->fs_profile].files_pristine = false;
+	euicc_blob_touch(c, c->fs.profile);
+	c->nvm.profiles[c->fs.profile].files_pristine = false;
 }
 
 /* The tree of the enabled profile, (re)built when the enabled profile changed. */
@@ -46,23 +46,23 @@ static fs_tree *tree(euicc_card *c)
 	if (en < 0)
 		return NULL;
 	nvm_profile *p = &c->nvm.profiles[en];
-	if (!c->fs_valid || c->fs_profile != en) {
+	if (!c->fs.valid || c->fs.profile != en) {
 		fs_forget(c);
-		if (saip_build(p->package, p->package_len, &c->fs, NULL, 0, NULL, NULL) ||
-		    c->fs.data_len != p->fsdata_len) {
+		if (saip_build(p->package, p->package_len, &c->fs.tree, NULL, 0, NULL, NULL) ||
+		    c->fs.tree.data_len != p->fsdata_len) {
 			euicc_tracef(c, "profile %d: no file system (%s)", en,
-				     c->fs.why[0] ? c->fs.why : "not installed");
+				     c->fs.tree.why[0] ? c->fs.tree.why : "not installed");
 			return NULL;
 		}
-		c->fs_profile = en;
-		c->fs_valid = true;
+		c->fs.profile = en;
+		c->fs.valid = true;
 	}
-	return &c->fs;
+	return &c->fs.tree;
 }
 
 static nvm_profile *prof(euicc_card *c)
 {
-	return &c->nvm.profiles[c->fs_profile];
+	return &c->nvm.profiles[c->fs.profile];
 }
 
 static uint8_t *body(euicc_card *c, const fs_file *f)
@@ -209,9 +209,9 @@ bool fs_select_aid(euicc_card *c, int ch, const uint8_t *aid, size_t len, bool w
 	for (size_t i = 1; i < t->n; i++) {
 		fs_file *f = &t->f[i];
 		if (f->type == FS_ADF && len <= f->aid_len && !memcmp(f->aid, aid, len)) {
-			c->fs_df[ch] = (int)i;
-			c->fs_ef[ch] = -1;
-			c->fs_rec[ch] = 0;
+			c->fs.df[ch] = (int)i;
+			c->fs.ef[ch] = -1;
+			c->fs.rec[ch] = 0;
 			if (want_fcp)
 				fcp(c, t, (int)i, out);
 			return true;
@@ -225,7 +225,7 @@ static eu_status select_file(euicc_card *c, int ch, fs_tree *t, const capdu *a, 
 	bool want_fcp = (a->p2 & 0x0C) == 0x04 || (a->p2 & 0x0C) == 0x00;
 	if ((a->p2 & 0x0C) == 0x08)
 		return EU_WRONG_P1P2;
-	int cur = c->fs_df[ch], found = -1;
+	int cur = c->fs.df[ch], found = -1;
 	if (a->p1 == 0x03) { /* parent DF */
 		if (a->lc)
 			return EU_WRONG_LENGTH;
@@ -277,13 +277,13 @@ static eu_status select_file(euicc_card *c, int ch, fs_tree *t, const capdu *a, 
 	if (found < 0)
 		return EU_FILE_NOT_FOUND;
 	if (is_dir(&t->f[found])) {
-		c->fs_df[ch] = found;
-		c->fs_ef[ch] = -1;
+		c->fs.df[ch] = found;
+		c->fs.ef[ch] = -1;
 	} else {
-		c->fs_df[ch] = t->f[found].parent;
-		c->fs_ef[ch] = found;
+		c->fs.df[ch] = t->f[found].parent;
+		c->fs.ef[ch] = found;
 	}
-	c->fs_rec[ch] = 0;
+	c->fs.rec[ch] = 0;
 	if (want_fcp)
 		fcp(c, t, found, out);
 	return EU_OK;
@@ -294,12 +294,12 @@ static eu_status select_file(euicc_card *c, int ch, fs_tree *t, const capdu *a, 
 static int target_ef(euicc_card *c, int ch, const fs_tree *t, int sfi)
 {
 	if (!sfi)
-		return c->fs_ef[ch];
+		return c->fs.ef[ch];
 	for (size_t i = 1; i < t->n; i++)
-		if (t->f[i].parent == c->fs_df[ch] && !is_dir(&t->f[i]) && t->f[i].sfi == sfi) {
-			if (c->fs_ef[ch] != (int)i)
-				c->fs_rec[ch] = 0;
-			c->fs_ef[ch] = (int)i;
+		if (t->f[i].parent == c->fs.df[ch] && !is_dir(&t->f[i]) && t->f[i].sfi == sfi) {
+			if (c->fs.ef[ch] != (int)i)
+				c->fs.rec[ch] = 0;
+			c->fs.ef[ch] = (int)i;
 			return (int)i;
 		}
 	return -2;
@@ -372,7 +372,7 @@ static eu_status record(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 	eu_status st = record_ef(c, ch, t, a, upd ? AM_UPDATE : AM_READ, &f);
 	if (st != EU_OK)
 		return st;
-	int nrec = (int)(f->size / f->rec_len), cur = c->fs_rec[ch], r;
+	int nrec = (int)(f->size / f->rec_len), cur = c->fs.rec[ch], r;
 	bool cyclic = f->type == FS_EF_CYCLIC;
 	if (upd && a->lc != f->rec_len)
 		return EU_WRONG_LENGTH;
@@ -388,7 +388,7 @@ static eu_status record(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 			uint8_t *b = body(c, f);
 			memmove(b + f->rec_len, b, (size_t)(nrec - 1) * f->rec_len);
 			memcpy(b, a->data, f->rec_len);
-			c->fs_rec[ch] = 1;
+			c->fs.rec[ch] = 1;
 			return EU_OK;
 		}
 		if (mode == 0x02)
@@ -400,7 +400,7 @@ static eu_status record(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 				return EU_RECORD_NOT_FOUND;
 			r = r < 1 ? nrec : 1;
 		}
-		c->fs_rec[ch] = r;
+		c->fs.rec[ch] = r;
 		break;
 	case 0x04: /* absolute, or current with P1 = 00 */
 		if (upd && cyclic)
@@ -446,12 +446,12 @@ static eu_status search(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 	uint8_t value = 0;
 	if (mode == 0x04 || mode == 0x05) {
 		dir = mode == 0x04 ? 1 : -1;
-		start = a->p1 ? a->p1 : (c->fs_rec[ch] ? c->fs_rec[ch] : (dir > 0 ? 1 : nrec));
+		start = a->p1 ? a->p1 : (c->fs.rec[ch] ? c->fs.rec[ch] : (dir > 0 ? 1 : nrec));
 	} else if (mode == 0x06) {
 		if (a->lc < 3)
 			return EU_WRONG_LENGTH;
 		uint8_t ind = a->data[0];
-		int m = ind & 0x07, cur = c->fs_rec[ch];
+		int m = ind & 0x07, cur = c->fs.rec[ch];
 		if (ind & 0x08) {
 			by_value = true;
 			value = a->data[1];
@@ -504,7 +504,7 @@ static eu_status search(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 	}
 	if (!first)
 		return EU_RECORD_NOT_FOUND;
-	c->fs_rec[ch] = first;
+	c->fs.rec[ch] = first;
 	return EU_OK;
 }
 
@@ -514,7 +514,7 @@ static eu_status status(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf 
 {
 	if (a->p1 > 0x02)
 		return EU_WRONG_P1P2;
-	int dir = c->fs_df[ch];
+	int dir = c->fs.df[ch];
 	switch (a->p2) {
 	case 0x00: fcp(c, t, dir, out); return EU_OK;
 	case 0x01: {
@@ -553,8 +553,8 @@ static void gsm_context(const milenage_out *m, uint8_t *sres, uint8_t kc[8])
 
 static eu_status authenticate(euicc_card *c, int ch, fs_tree *t, const capdu *a, abuf *out)
 {
-	int adf = current_adf(t, c->fs_df[ch]);
-	if (adf < 0 || c->fs_df[ch] != adf || t->f[adf].aid_len < 7 || memcmp(t->f[adf].aid, fs_usim_prefix, 7))
+	int adf = current_adf(t, c->fs.df[ch]);
+	if (adf < 0 || c->fs.df[ch] != adf || t->f[adf].aid_len < 7 || memcmp(t->f[adf].aid, fs_usim_prefix, 7))
 		return EU_CONDITIONS;
 	if (a->p1 != 0x00 || (a->p2 != 0x81 && a->p2 != 0x80))
 		return EU_WRONG_P1P2;

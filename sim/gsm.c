@@ -86,8 +86,8 @@ static uint8_t access_nibble(euicc_card *c, const fs_tree *t, int i, bool update
 		uint8_t ref, nibble;
 	} keys[] = { { 0x01, 0x1 }, { 0x81, 0x2 }, { 0x0A, 0x4 } };
 	bool saved[EUICC_MAX_PINS];
-	memcpy(saved, c->pin_verified, sizeof(saved));
-	memset(c->pin_verified, 0, sizeof(c->pin_verified));
+	memcpy(saved, c->fs.pin_verified, sizeof(saved));
+	memset(c->fs.pin_verified, 0, sizeof(c->fs.pin_verified));
 	uint8_t n = 0xF;
 	if (fs_allowed(c, t, i, update)) {
 		n = 0x0;
@@ -96,13 +96,13 @@ static uint8_t access_nibble(euicc_card *c, const fs_tree *t, int i, bool update
 			const nvm_pin *p = pin_find(c, keys[k].ref);
 			if (!p)
 				continue;
-			memset(c->pin_verified, 0, sizeof(c->pin_verified));
-			c->pin_verified[p - c->nvm.profiles[c->fs_profile].pins] = true;
+			memset(c->fs.pin_verified, 0, sizeof(c->fs.pin_verified));
+			c->fs.pin_verified[p - c->nvm.profiles[c->fs.profile].pins] = true;
 			if (fs_allowed(c, t, i, update))
 				n = keys[k].nibble;
 		}
 	}
-	memcpy(c->pin_verified, saved, sizeof(saved));
+	memcpy(c->fs.pin_verified, saved, sizeof(saved));
 	return n;
 }
 
@@ -113,7 +113,7 @@ static uint8_t chv_status(euicc_card *c, uint8_t ref, bool puk)
 	if (!p)
 		return 0x00;
 	if (puk) {
-		nvm_profile *pr = &c->nvm.profiles[c->fs_profile];
+		nvm_profile *pr = &c->nvm.profiles[c->fs.profile];
 		for (int k = 0; k < EUICC_MAX_PUKS; k++)
 			if (pr->puks[k].used && p->unblock_ref && pr->puks[k].ref == p->unblock_ref)
 				return (uint8_t)(0x80 | (pr->puks[k].left & 0x0F));
@@ -172,16 +172,16 @@ static eu_status gsm_select(euicc_card *c, fs_tree *t, const capdu *a, abuf *out
 	if (a->lc != 2)
 		return EU_WRONG_LENGTH;
 	uint16_t fid = (uint16_t)(a->data[0] << 8 | a->data[1]);
-	int cur = c->gsm_df >= 0 && (size_t)c->gsm_df < t->n ? c->gsm_df : 0;
+	int cur = c->fs.gsm_df >= 0 && (size_t)c->fs.gsm_df < t->n ? c->fs.gsm_df : 0;
 	int i = lookup(t, cur, fid);
 	if (i < 0 || t->f[i].type == FS_EF_BERTLV)
 		return EU_FILE_NOT_FOUND;
 	if (is_dir(&t->f[i])) {
-		c->gsm_df = i;
-		c->gsm_ef = -1;
+		c->fs.gsm_df = i;
+		c->fs.gsm_ef = -1;
 	} else {
-		c->gsm_ef = i;
-		c->gsm_rec = 0;
+		c->fs.gsm_ef = i;
+		c->fs.gsm_rec = 0;
 	}
 	response(c, t, i, out);
 	return EU_OK;
@@ -190,13 +190,13 @@ static eu_status gsm_select(euicc_card *c, fs_tree *t, const capdu *a, abuf *out
 /* the current EF of the kind the command needs, its rule checked */
 static eu_status current(euicc_card *c, const fs_tree *t, bool records, bool update, const fs_file **f)
 {
-	if (c->gsm_ef < 0 || (size_t)c->gsm_ef >= t->n)
+	if (c->fs.gsm_ef < 0 || (size_t)c->fs.gsm_ef >= t->n)
 		return EU_NO_EF;
-	*f = &t->f[c->gsm_ef];
+	*f = &t->f[c->fs.gsm_ef];
 	bool rec = (*f)->type == FS_EF_LINEAR || (*f)->type == FS_EF_CYCLIC;
 	if (records != rec || (!records && (*f)->type != FS_EF_TRANSPARENT))
 		return EU_INCOMPATIBLE_FILE;
-	if (!fs_allowed(c, t, c->gsm_ef, update))
+	if (!fs_allowed(c, t, c->fs.gsm_ef, update))
 		return EU_SECURITY;
 	return EU_OK;
 }
@@ -233,9 +233,9 @@ static eu_status record(euicc_card *c, fs_tree *t, const capdu *a, abuf *out)
 		return st;
 	int nrec = (int)(f->size / f->rec_len), r;
 	switch (a->p2) {
-	case 0x02: r = c->gsm_rec + 1; break;
-	case 0x03: r = c->gsm_rec ? c->gsm_rec - 1 : nrec; break;
-	case 0x04: r = a->p1 ? a->p1 : c->gsm_rec; break;
+	case 0x02: r = c->fs.gsm_rec + 1; break;
+	case 0x03: r = c->fs.gsm_rec ? c->fs.gsm_rec - 1 : nrec; break;
+	case 0x04: r = a->p1 ? a->p1 : c->fs.gsm_rec; break;
 	default: return EU_WRONG_P1P2;
 	}
 	if ((a->p2 != 0x04 && a->p1) || r < 1 || r > nrec)
@@ -258,7 +258,7 @@ static eu_status record(euicc_card *c, fs_tree *t, const capdu *a, abuf *out)
 	} else {
 		abuf_put(out, b + at, f->rec_len);
 	}
-	c->gsm_rec = r;
+	c->fs.gsm_rec = r;
 	return EU_OK;
 }
 
@@ -285,7 +285,7 @@ eu_status gsm_command(euicc_card *c, const capdu *a, abuf *out)
 	case 0xF2: /* STATUS: the current directory's response */
 		if (a->p1 || a->p2)
 			return EU_WRONG_P1P2;
-		response(c, t, c->gsm_df >= 0 && (size_t)c->gsm_df < t->n ? c->gsm_df : 0, out);
+		response(c, t, c->fs.gsm_df >= 0 && (size_t)c->fs.gsm_df < t->n ? c->fs.gsm_df : 0, out);
 		return EU_OK;
 	case 0xB0:
 	case 0xD6: return binary(c, t, a, out);
@@ -297,7 +297,7 @@ eu_status gsm_command(euicc_card *c, const capdu *a, abuf *out)
 			return EU_WRONG_P1P2;
 		if (a->lc != 16)
 			return EU_WRONG_LENGTH;
-		if (c->gsm_df != df_gsm(t))
+		if (c->fs.gsm_df != df_gsm(t))
 			return EU_CONDITIONS; /* DF.GSM must be selected */
 		return fs_gsm_algorithm(c, t, a->data, out);
 	}

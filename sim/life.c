@@ -50,11 +50,11 @@ euicc_card *euicc_create_empty(void)
 	c->es8.dl_target = -1;
 	c->check_blobs = getenv("EUICC_CHECK_BLOBS") != NULL;
 	c->cat.switch_from = c->cat.switch_to = -1;
-	sms_reassembly_init(&c->sms);
+	sms_reassembly_init(&c->ota.sms);
 	abuf_init(&c->es8.dl_buf);
-	abuf_init(&c->bt_rest);
-	abuf_init(&c->bt_set);
-	c->bt_set_ef = -1;
+	abuf_init(&c->fs.bt_rest);
+	abuf_init(&c->fs.bt_set);
+	c->fs.bt_set_ef = -1;
 	return c;
 }
 
@@ -178,7 +178,7 @@ euicc_card *euicc_create(const euicc_new_opts *o, char *why, size_t why_len)
 	snprintf(n->smsr.digits, sizeof(n->smsr.digits), "%s", o->smsr_msisdn ? o->smsr_msisdn : "882350000000");
 	n->next_seq = 1;
 	for (int i = 0; i < EUICC_MAX_KEYSETS; i++)
-		memcpy(c->accepted[i], n->keysets[i].counter, 5);
+		memcpy(c->ota.accepted[i], n->keysets[i].counter, 5);
 	/* the eUICC declares itself at its first attach */
 	euicc_queue_notification(c, PROTO_NOTIF_DECLARATION, euicc_aid_isdr);
 	return c;
@@ -191,7 +191,7 @@ void euicc_counters_from_nvm(euicc_card *c)
 {
 	/* after a load every counter up to the high-water mark counts as used */
 	for (int i = 0; i < EUICC_MAX_KEYSETS; i++)
-		memcpy(c->accepted[i], c->nvm.keysets[i].counter, 5);
+		memcpy(c->ota.accepted[i], c->nvm.keysets[i].counter, 5);
 	c->rng_pos = c->nvm.rng_counter;
 	c->mo_pos = 0;
 	for (int i = 0; i < 5; i++)
@@ -205,10 +205,10 @@ void euicc_free(euicc_card *c)
 	journal_close(&c->jr);
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
-	sms_reassembly_free(&c->sms);
+	sms_reassembly_free(&c->ota.sms);
 	abuf_free(&c->es8.dl_buf);
-	abuf_free(&c->bt_rest);
-	abuf_free(&c->bt_set);
+	abuf_free(&c->fs.bt_rest);
+	abuf_free(&c->fs.bt_set);
 	/* the keys and what the blobs hold; the pages go back to the kernel, which zeroes them */
 	nvm_wipe(&c->nvm);
 	nvm_wipe(c->snapshot);
@@ -438,7 +438,7 @@ int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len)
 	 * (never below it), so the next start needs no resynchronisation. */
 	for (int i = 0; i < EUICC_MAX_KEYSETS; i++)
 		if (c->nvm.keysets[i].used)
-			memcpy(c->nvm.keysets[i].counter, c->accepted[i], 5);
+			memcpy(c->nvm.keysets[i].counter, c->ota.accepted[i], 5);
 	c->nvm.rng_counter = c->rng_pos;
 	for (int i = 4, v = 0; i >= 0; i--, v += 8)
 		c->nvm.mo_counter[i] = (uint8_t)(c->mo_pos >> v);

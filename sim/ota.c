@@ -27,7 +27,7 @@ static int find_keyset(const euicc_card *c, uint8_t kic, uint8_t kid)
 static void counter_accept(euicc_card *c, int idx, const uint8_t cntr[5])
 {
 	nvm_keyset *k = &c->nvm.keysets[idx];
-	memcpy(c->accepted[idx], cntr, 5);
+	memcpy(c->ota.accepted[idx], cntr, 5);
 	if (memcmp(cntr, k->counter, 5) < 0)
 		return;
 	uint64_t v = 0;
@@ -219,7 +219,7 @@ static void process_packet(euicc_card *c, const uint8_t *pkt, size_t len, const 
 		    (s1 & SCP80_SPI1_CNTR_MASK) < SCP80_CNTR_HIGHER)
 			status = SCP80_POR_INSUFFICIENT_SECURITY;
 		else
-			status = scp80_counter_check(h.spi, c->accepted[kidx], h.cntr);
+			status = scp80_counter_check(h.spi, c->ota.accepted[kidx], h.cntr);
 	}
 	if (status == SCP80_POR_OK) {
 		counter_accept(c, kidx, h.cntr); /* replay protection */
@@ -256,7 +256,7 @@ eu_status ota_envelope_sms_pp(euicc_card *c, const uint8_t *data, size_t len, ab
 	bool complete = false;
 	abuf pkt = ABUF_INIT, por = ABUF_INIT;
 	bool cpi = sms_udh_find(&u, SMS_IEI_CMD_PACKET) != NULL;
-	apdu_err e = sms_reassembly_feed(&c->sms, d.ud, d.ud_len, &complete, &pkt);
+	apdu_err e = sms_reassembly_feed(&c->ota.sms, d.ud, d.ud_len, &complete, &pkt);
 	if (e) {
 		abuf_free(&pkt);
 		return e == APDU_E_NOMEM ? EU_NO_MEMORY : EU_WRONG_DATA;
@@ -267,7 +267,7 @@ eu_status ota_envelope_sms_pp(euicc_card *c, const uint8_t *data, size_t len, ab
 		return EU_OK;
 	}
 	bool concat = sms_udh_find(&u, SMS_IEI_CONCAT8) || sms_udh_find(&u, SMS_IEI_CONCAT16);
-	if (concat ? !c->sms.has_cpi : !cpi) {
+	if (concat ? !c->ota.sms.has_cpi : !cpi) {
 		abuf_free(&pkt);
 		return EU_WRONG_DATA;
 	}

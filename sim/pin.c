@@ -9,7 +9,7 @@
 /* the enabled profile, whose file system the PINs guard */
 static nvm_profile *prof(euicc_card *c)
 {
-	return &c->nvm.profiles[c->fs_profile];
+	return &c->nvm.profiles[c->fs.profile];
 }
 
 int pin_index(euicc_card *c, uint8_t ref)
@@ -26,7 +26,7 @@ bool pin_satisfied(euicc_card *c, uint8_t ref)
 	int i = pin_index(c, ref);
 	if (i < 0)
 		return false;
-	return c->pin_verified[i] || !prof(c)->pins[i].enabled;
+	return c->fs.pin_verified[i] || !prof(c)->pins[i].enabled;
 }
 
 static bool pin_format_ok(const uint8_t *v)
@@ -54,7 +54,7 @@ static eu_status present(euicc_card *c, nvm_pin *p, const uint8_t *v)
 		return EU_MEMORY_FAILURE;
 	}
 	if (!crypto_equal(p->value, v, 8)) {
-		c->pin_left = p->left;
+		c->fs.pin_left = p->left;
 		return EU_PIN_WRONG;
 	}
 	p->left = p->max;
@@ -77,15 +77,15 @@ eu_status pin_command(euicc_card *c, const capdu *a)
 		if (a->lc == 0) {
 			if (!p->left)
 				return EU_PIN_BLOCKED;
-			if (c->pin_verified[i] || !p->enabled)
+			if (c->fs.pin_verified[i] || !p->enabled)
 				return EU_OK;
-			c->pin_left = p->left;
+			c->fs.pin_left = p->left;
 			return EU_PIN_WRONG;
 		}
 		if (a->lc != 8)
 			return EU_WRONG_LENGTH;
 		st = present(c, p, a->data);
-		c->pin_verified[i] = st == EU_OK;
+		c->fs.pin_verified[i] = st == EU_OK;
 		return st;
 	case 0x24: /* CHANGE PIN: old ‖ new */
 		if (a->lc != 16)
@@ -97,9 +97,9 @@ eu_status pin_command(euicc_card *c, const capdu *a)
 		st = present(c, p, a->data);
 		if (st == EU_OK) {
 			memcpy(p->value, a->data + 8, 8);
-			c->pin_verified[i] = true;
+			c->fs.pin_verified[i] = true;
 		} else {
-			c->pin_verified[i] = false;
+			c->fs.pin_verified[i] = false;
 		}
 		return st;
 	case 0x26: /* DISABLE */
@@ -113,7 +113,7 @@ eu_status pin_command(euicc_card *c, const capdu *a)
 		st = present(c, p, a->data);
 		if (st == EU_OK) {
 			p->enabled = a->ins == 0x28;
-			c->pin_verified[i] = true;
+			c->fs.pin_verified[i] = true;
 		}
 		return st;
 	case 0x2C: { /* UNBLOCK PIN: PUK ‖ new PIN */
@@ -126,7 +126,7 @@ eu_status pin_command(euicc_card *c, const capdu *a)
 		if (a->lc == 0) {
 			if (!u->left)
 				return EU_PIN_BLOCKED;
-			c->pin_left = u->left;
+			c->fs.pin_left = u->left;
 			return EU_PIN_WRONG;
 		}
 		if (a->lc != 16)
@@ -138,7 +138,7 @@ eu_status pin_command(euicc_card *c, const capdu *a)
 			memcpy(p->value, a->data + 8, 8);
 			p->left = p->max;
 			p->enabled = true;
-			c->pin_verified[i] = true;
+			c->fs.pin_verified[i] = true;
 		}
 		return st;
 	}
@@ -161,6 +161,6 @@ eu_status pin_verify(euicc_card *c, uint8_t ref, const uint8_t value[8])
 	if (!p->enabled)
 		return EU_PIN_INVALIDATED;
 	eu_status st = present(c, p, value);
-	c->pin_verified[i] = st == EU_OK;
+	c->fs.pin_verified[i] = st == EU_OK;
 	return st;
 }
