@@ -341,16 +341,18 @@ int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size
 	now_iso(ts);
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
+	bool began = false;
 	if (store_begin(s))
 		goto out;
+	began = true;
 	if (sqlite3_prepare_v2(s->db, "INSERT INTO euicc (eid, eis, registered) VALUES (?,?,?)", -1, &st, NULL))
-		goto fail;
+		goto out;
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		snprintf(why, why_len, "eUICC %s is already registered", eid);
-		goto fail;
+		goto out;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
@@ -361,7 +363,7 @@ int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size
 		scp80_keyset one;
 		uint64_t counter = 0;
 		if (check_keyset(k, i, &one, &counter, why, why_len))
-			goto fail;
+			goto out;
 		int kvn = one.kic >> 4;
 		uint8_t kic[32], kid[32];
 		size_t lc = one.kic_key_len, ld = one.kid_key_len;
@@ -373,7 +375,7 @@ int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size
 			    s->db,
 			    "INSERT INTO keyset (eid,kvn,kic_alg,kid_alg,kic,kid,counter) VALUES (?,?,?,?,?,?,?)", -1,
 			    &st, NULL))
-			goto fail;
+			goto out;
 		sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 2, kvn);
 		sqlite3_bind_int(st, 3, (int)json_integer_value(json_object_get(jc, "algorithm")));
@@ -385,21 +387,19 @@ int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size
 		crypto_wipe(kid, sizeof(kid));
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			snprintf(why, why_len, "keyset %d: %s", kvn, sqlite3_errmsg(s->db));
-			goto fail;
+			goto out;
 		}
 		sqlite3_finalize(st);
 		st = NULL;
 	}
 	if (store_commit(s))
-		goto fail;
+		goto out;
 	snprintf(out_eid, 33, "%s", eid);
 	rc = 0;
-	goto out;
-fail:
-	sqlite3_finalize(st);
-	st = NULL;
-	exec(s, "ROLLBACK");
 out:
+	sqlite3_finalize(st);
+	if (rc && began)
+		exec(s, "ROLLBACK");
 	if (rc && !why[0])
 		snprintf(why, why_len, "%s", sqlite3_errmsg(s->db));
 	free(text);
