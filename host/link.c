@@ -7,6 +7,7 @@
 #include <PCSC/winscard.h>
 
 #include "euicc/euicc.h"
+#include "host/farm.h"
 #include "host/link.h"
 
 #define LINK_BUSY_TRIES 20 /* 2 s */
@@ -19,6 +20,7 @@ struct smsr_link {
 	DWORD proto;
 	char name[256];
 	char state[1024];
+	bool keep_journal; /* a farm card: its journal stays at close (the next session reads it) */
 };
 
 static size_t pcsc_transmit(void *ctx, const uint8_t *a, size_t len, uint8_t *r, size_t cap)
@@ -139,6 +141,49 @@ int link_open_inproc(const char *state, smsr_link **out, char *why, size_t why_l
 	return 0;
 }
 
+static int open_farm(const char *rest, smsr_link **out, char *why, size_t why_len)
+{
+	char dir[4096], path[4200];
+	unsigned index;
+	farm_info f;
+	if (farm_parse_endpoint(rest, dir, sizeof(dir), &index, why, why_len) || farm_open(dir, &f, why, why_len))
+		return -1;
+	if (farm_card_path(&f, index, path, sizeof(path))) {
+		snprintf(why, why_len, "farm %s has %u cards: no card %u", dir, f.count, index);
+		return -1;
+	}
+	if (link_open_inproc(path, out, why, why_len))
+		return -1;
+	euicc_set_journal_size((*out)->card, FARM_JOURNAL_BYTES);
+	(*out)->keep_journal = true;
+	snprintf((*out)->name, sizeof((*out)->name), "farm card %u of %.200s", index, f.dir);
+	return 0;
+}
+
+int link_open_uri(const char *uri, smsr_link **out, char *why, size_t why_len)
+{
+	if (!strncmp(uri, "pcsc:", 5) && uri[5])
+		return link_open_pcsc(uri + 5, out, why, why_len);
+	if (!strncmp(uri, "inproc:", 7) && uri[7])
+		return link_open_inproc(uri + 7, out, why, why_len);
+	if (!strncmp(uri, "farm:", 5))
+		return open_farm(uri + 5, out, why, why_len);
+	snprintf(why, why_len, "endpoint '%s': expected pcsc:READER, inproc:STATE_FILE or farm:DIR#INDEX", uri);
+	return -1;
+}
+
+int link_check_uri(const char *uri, char *why, size_t why_len)
+{
+	char dir[4096];
+	unsigned i;
+	if ((!strncmp(uri, "pcsc:", 5) && uri[5]) || (!strncmp(uri, "inproc:", 7) && uri[7]))
+		return 0;
+	if (!strncmp(uri, "farm:", 5))
+		return farm_parse_endpoint(uri + 5, dir, sizeof(dir), &i, why, why_len);
+	snprintf(why, why_len, "endpoint '%s': expected pcsc:READER, inproc:STATE_FILE or farm:DIR#INDEX", uri);
+	return -1;
+}
+
 dev_transport link_transport(smsr_link *l)
 {
 	dev_transport t;
@@ -167,7 +212,7 @@ void link_close(smsr_link *l)
 	if (l->inproc) {
 		char why[512];
 		/* a session that changed nothing leaves the file as it was */
-		if (euicc_unsaved(l->card) && euicc_save(l->card, l->state, why, sizeof(why)))
+		if (!l->keep_journal && euicc_unsaved(l->card) && euicc_save(l->card, l->state, why, sizeof(why)))
 			fprintf(stderr, "smsr: the in-process card could not be saved: %s\n", why);
 		euicc_free(l->card);
 	} else {

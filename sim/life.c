@@ -459,3 +459,13 @@ int euicc_save(euicc_card *c, const char *path, char *why, size_t why_len)
 	c->lazy_pending = false;
 	return 0;
 }
+
+void euicc_set_journal_size(euicc_card *c, size_t bytes)
+{
+	size_t pages = (bytes + JOURNAL_PAGE - 1) / JOURNAL_PAGE;
+	if (pages < 16)
+		pages = 16;
+	if (pages > JOURNAL_BYTES / JOURNAL_PAGE)
+		pages = JOURNAL_BYTES / JOURNAL_PAGE;
+	c->jr.size = pages * JOURNAL_PAGE;
+}

@@ -7,6 +7,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "host/pki.h"
 #include "smsr.h"
 
 static smsr_ctx *g_x;
@@ -19,9 +20,9 @@ static void collect_words(void)
 	for (size_t i = 0; i < n_words; i++)
 		free(words[i]);
 	n_words = 0;
-	if (!g_x->st)
+	if (!g_x->c.st)
 		return;
-	json_t *l = store_list(g_x->st), *e, *p;
+	json_t *l = store_list(g_x->c.st), *e, *p;
 	size_t i, j;
 	json_array_foreach(l, i, e)
 	{
@@ -121,7 +122,7 @@ int smsr_shell(smsr_ctx *x, const cli_command *table)
 		} else if (!strcmp(argv[0], "trace")) {
 			if (argc == 2 && (!strcmp(argv[1], "on") || !strcmp(argv[1], "off"))) {
 				x->trace = !strcmp(argv[1], "on");
-				smsr_disconnect(x); /* reconnect with the new trace setting */
+				smsr_disconnect(&x->c); /* reconnect with the new trace setting */
 				printf("trace %s\n", x->trace ? "on" : "off");
 			} else {
 				printf("usage: trace on|off\n");

@@ -34,16 +34,20 @@ int main(int argc, char **argv)
 		if (i + 1 >= argc)
 			return smsr_fail(&x, CLI_USAGE, "option %s needs a value", o);
 		if (!strcmp(o, "--db"))
-			x.db_path = argv[++i];
+			x.c.db_path = argv[++i];
 		else if (!strcmp(o, "--reader"))
-			x.reader = argv[++i];
+			x.c.reader = argv[++i];
 		else if (!strcmp(o, "--inproc"))
-			x.inproc = argv[++i];
+			x.c.inproc = argv[++i];
+		else if (!strcmp(o, "--kek"))
+			x.c.kek_path = argv[++i];
+		else if (!strcmp(o, "--pki"))
+			x.c.pki_dir = argv[++i];
 		else
 			return smsr_fail(&x, CLI_USAGE, "unknown option '%s' (global options come before the command)",
 					 o);
 	}
-	if (x.reader && x.inproc)
+	if (x.c.reader && x.c.inproc)
 		return smsr_fail(&x, CLI_USAGE, "--reader and --inproc: give one of them");
 	if (i >= argc) {
 		smsr_usage(stderr);
@@ -52,8 +56,6 @@ int main(int argc, char **argv)
 	x.color = isatty(1) && !x.json && !getenv("NO_COLOR");
 	signal(SIGPIPE, SIG_IGN);
 	int rc = smsr_dispatch(&x, smsr_table, argc - i, argv + i);
-	smsr_disconnect(&x);
-	json_decref(x.events);
-	store_close(x.st);
+	smsr_core_close(&x.c);
 	return rc;
 }

@@ -18,10 +18,7 @@
 #include "apdu/ids.h"
 #include "host/pki.h"
 #include "store.h"
-
-struct smsr_store {
-	sqlite3 *db;
-};
+#include "store_int.h"
 
 /* Schema migrations: entry i takes the database from version i to i+1. */
 static const char *const migrations[] = {
@@ -36,6 +33,23 @@ static const char *const migrations[] = {
 	"  type INTEGER NOT NULL, aid TEXT, received TEXT NOT NULL, confirmed TEXT, PRIMARY KEY (eid, seq));"
 	"CREATE TABLE oplog (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, who TEXT NOT NULL, what TEXT NOT NULL,"
 	"  eid TEXT, result TEXT NOT NULL);",
+	/* 2: the fleet (endpoints, tags), counters reserved in blocks, the SM-DP's inventory, jobs, campaigns */
+	"ALTER TABLE euicc ADD COLUMN endpoint TEXT;"
+	"ALTER TABLE euicc ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';"
+	"CREATE TABLE smdp_profile (iccid TEXT PRIMARY KEY, imsi TEXT NOT NULL, operator TEXT NOT NULL,"
+	"  pool TEXT, state TEXT NOT NULL, eid TEXT, job INTEGER, added TEXT NOT NULL, nonce BLOB NOT NULL,"
+	"  sealed BLOB NOT NULL);"
+	"CREATE TABLE smdp_meta (k TEXT PRIMARY KEY, v BLOB NOT NULL);"
+	"CREATE INDEX smdp_pool ON smdp_profile (pool, state, iccid);"
+	"CREATE TABLE campaign (id INTEGER PRIMARY KEY, op TEXT NOT NULL, args TEXT NOT NULL, target TEXT NOT NULL,"
+	"  concurrency INTEGER NOT NULL, rate REAL NOT NULL, validity INTEGER NOT NULL, retries INTEGER NOT NULL,"
+	"  max_failures REAL NOT NULL, state TEXT NOT NULL, created TEXT NOT NULL, finished TEXT);"
+	"CREATE TABLE job (id INTEGER PRIMARY KEY, campaign INTEGER REFERENCES campaign(id), eid TEXT NOT NULL"
+	"  REFERENCES euicc(eid), op TEXT NOT NULL, args TEXT NOT NULL, state TEXT NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0, next_try INTEGER NOT NULL DEFAULT 0, deadline INTEGER NOT NULL,"
+	"  step TEXT, result TEXT, created TEXT NOT NULL, started TEXT, finished TEXT);"
+	"CREATE INDEX job_campaign ON job (campaign, state);"
+	"CREATE UNIQUE INDEX job_one_per_euicc ON job (eid) WHERE state = 'running';",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -44,7 +58,7 @@ const char *store_default_path(char *buf, size_t len)
 	return bench_data_path(buf, len, "smsr.db");
 }
 
-static void now_iso(char out[32])
+void now_iso(char out[32])
 {
 	time_t t = time(NULL);
 	struct tm tm;
@@ -52,7 +66,7 @@ static void now_iso(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int exec(smsr_store *s, const char *sql)
+int exec(smsr_store *s, const char *sql)
 {
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
@@ -60,6 +74,11 @@ static int exec(smsr_store *s, const char *sql)
 int store_begin(smsr_store *s)
 {
 	return exec(s, "BEGIN IMMEDIATE");
+}
+
+void store_rollback(smsr_store *s)
+{
+	exec(s, "ROLLBACK");
 }
 
 int store_commit(smsr_store *s)
@@ -320,7 +339,8 @@ int store_check_eis(json_t *eis, char *why, size_t why_len)
 	return 0;
 }
 
-int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size_t why_len)
+int store_register(smsr_store *s, json_t *eis, const char *endpoint, json_t *tags, char out_eid[33], char *why,
+		   size_t why_len)
 {
 	if (store_check_eis(eis, why, why_len))
 		return -1;
@@ -342,14 +362,19 @@ int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
 	bool began = false;
-	if (store_begin(s))
+	char *tags_text = tags ? json_dumps(tags, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
+	/* inside a caller's transaction (fleet import: all lines or none) a savepoint, else one of its own */
+	if (exec(s, "SAVEPOINT reg"))
 		goto out;
 	began = true;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO euicc (eid, eis, registered) VALUES (?,?,?)", -1, &st, NULL))
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO euicc (eid, eis, registered, endpoint, tags) VALUES (?,?,?,?,?)", -1,
+			       &st, NULL))
 		goto out;
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, endpoint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, tags_text, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		snprintf(why, why_len, "eUICC %s is already registered", eid);
 		goto out;
@@ -392,14 +417,17 @@ int store_register(smsr_store *s, json_t *eis, char out_eid[33], char *why, size
 		sqlite3_finalize(st);
 		st = NULL;
 	}
-	if (store_commit(s))
+	if (exec(s, "RELEASE reg"))
 		goto out;
 	snprintf(out_eid, 33, "%s", eid);
 	rc = 0;
 out:
 	sqlite3_finalize(st);
-	if (rc && began)
-		exec(s, "ROLLBACK");
+	free(tags_text);
+	if (rc && began) {
+		exec(s, "ROLLBACK TO reg");
+		exec(s, "RELEASE reg");
+	}
 	if (rc && !why[0])
 		snprintf(why, why_len, "%s", sqlite3_errmsg(s->db));
 	free(text);
@@ -475,30 +503,46 @@ int store_keyset(smsr_store *s, const char *eid, int kvn, scp80_keyset *ks, uint
 
 int store_next_counter(smsr_store *s, const char *eid, int kvn, uint64_t *out)
 {
+	counter_block *cb = &s->cb;
+	if (cb->kvn == kvn && !strcmp(cb->eid, eid) && cb->next <= cb->limit && cb->next) {
+		*out = cb->next++;
+		return 0;
+	}
+	/* a new block: the store's counter moves to its end and is committed (synchronous=FULL) before any
+	 * counter of it leaves, so a crash never reuses one; what a crash leaves unused is skipped (the card
+	 * accepts any higher counter, SPI counter mode 'higher') */
 	sqlite3_stmt *st;
 	int rc = -1;
+	uint64_t end = 0;
 	if (store_begin(s))
 		return -1;
-	sqlite3_prepare_v2(s->db, "UPDATE keyset SET counter = counter + 1 WHERE eid = ? AND kvn = ? RETURNING counter",
+	sqlite3_prepare_v2(s->db, "UPDATE keyset SET counter = counter + ? WHERE eid = ? AND kvn = ? RETURNING counter",
 			   -1, &st, NULL);
-	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, kvn);
+	sqlite3_bind_int(st, 1, STORE_COUNTER_BLOCK);
+	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, kvn);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		*out = (uint64_t)sqlite3_column_int64(st, 0);
+		end = (uint64_t)sqlite3_column_int64(st, 0);
 		rc = 0;
 	}
 	sqlite3_finalize(st);
-	/* committed (synchronous=FULL) before the packet leaves: a crash never reuses a counter */
 	if (rc || store_commit(s)) {
 		exec(s, "ROLLBACK");
+		memset(cb, 0, sizeof(*cb));
 		return -1;
 	}
+	snprintf(cb->eid, sizeof(cb->eid), "%s", eid);
+	cb->kvn = kvn;
+	cb->limit = end;
+	cb->next = end - STORE_COUNTER_BLOCK + 1;
+	*out = cb->next++;
 	return 0;
 }
 
 int store_set_counter(smsr_store *s, const char *eid, int kvn, uint64_t value)
 {
 	sqlite3_stmt *st;
+	memset(&s->cb, 0, sizeof(s->cb));
 	sqlite3_prepare_v2(s->db, "UPDATE keyset SET counter = ? WHERE eid = ? AND kvn = ?", -1, &st, NULL);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)value);
 	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
@@ -705,27 +749,6 @@ json_t *store_notifs(smsr_store *s, const char *eid)
 					    ? json_null()
 					    : json_string((const char *)sqlite3_column_text(st, 4)));
 		json_array_append_new(a, o);
-	}
-	sqlite3_finalize(st);
-	return a;
-}
-
-json_t *store_list(smsr_store *s)
-{
-	sqlite3_stmt *st;
-	json_t *a = json_array();
-	sqlite3_prepare_v2(s->db,
-			   "SELECT e.eid, e.registered, k.counter FROM euicc e LEFT JOIN keyset k ON k.eid = e.eid "
-			   "AND k.kvn = 1 ORDER BY e.eid",
-			   -1, &st, NULL);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *eid = (const char *)sqlite3_column_text(st, 0);
-		char cn[16];
-		snprintf(cn, sizeof(cn), "%010llx", (unsigned long long)sqlite3_column_int64(st, 2));
-		json_array_append_new(a,
-				      json_pack("{s:s,s:s,s:s,s:o}", "eid", eid, "registered",
-						sqlite3_column_text(st, 1), "counter", cn, "isdps",
-						store_isdps(s, eid)));
 	}
 	sqlite3_finalize(st);
 	return a;

@@ -25,7 +25,7 @@ static void setup(void)
 	snprintf(S.db, sizeof(S.db), "%s/smsr.db", S.card.dir);
 	char why[600];
 	ck_assert_msg(store_open(S.db, &S.st, why, sizeof(why)) == 0, "%s", why);
-	ck_assert_msg(store_register(S.st, S.card.eis, S.eid, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_msg(store_register(S.st, S.card.eis, NULL, NULL, S.eid, why, sizeof(why)) == 0, "%s", why);
 }
 
 static void teardown(void)
@@ -123,13 +123,13 @@ START_TEST(counter_committed_before_send)
 	ck_assert_int_eq(sqlite3_open_v2(S.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT counter FROM keyset WHERE kvn = 1", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq((long long)sqlite3_column_int64(st, 0), (long long)b);
+	ck_assert((uint64_t)sqlite3_column_int64(st, 0) >= b); /* the reserved block covers b */
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	reopen();
 	uint64_t c = 0;
 	ck_assert_int_eq(store_next_counter(S.st, S.eid, 1, &c), 0);
-	ck_assert(c == b + 1); /* never a counter twice, across restarts */
+	ck_assert(c > b); /* never a counter twice, across restarts */
 	scp80_keyset_clear(&ks);
 }
 END_TEST
@@ -168,7 +168,7 @@ START_TEST(duplicate_eis_refused)
 {
 	char e[33], why[600];
 	json_t *before = store_list(S.st);
-	ck_assert_int_ne(store_register(S.st, S.card.eis, e, why, sizeof(why)), 0);
+	ck_assert_int_ne(store_register(S.st, S.card.eis, NULL, NULL, e, why, sizeof(why)), 0);
 	ck_assert_int_gt((int)strlen(why), 0);
 	json_t *after = store_list(S.st);
 	ck_assert(json_equal(before, after));

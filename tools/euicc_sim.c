@@ -19,6 +19,7 @@
 #include "host/pki.h"
 #include "euicc/euicc.h"
 #include "euicc/vpcd.h"
+#include "euicc_sim.h"
 
 #define MAX_CARDS 64
 
@@ -60,6 +61,11 @@ static int run_show(void *ctx, int argc, char **argv)
 	(void)ctx;
 	return cmd_show(argc, argv);
 }
+static int run_farm(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	return sim_cmd_farm(g_json, argc, argv);
+}
 
 static const cli_command sim_table[] = {
 	{ "new", "--state FILE [--eid EID] [--eis EIS.json] [--seed N] [--pki DIR] [--fallback-threshold N] [--force]",
@@ -69,6 +75,8 @@ static const cli_command sim_table[] = {
 	  run_run },
 	{ "show", "--state FILE [--json] [--show-secrets]",
 	  "EID, profiles, free slots, pending notifications, counters", run_show },
+	{ "farm", "new DIR --count N [--seed S] [--pki DIR] | show DIR",
+	  "a device farm: N cards in DIR with the fleet file smsr imports (endpoint farm:DIR#i)", run_farm },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -70,6 +70,10 @@ int euicc_lock(euicc_card *c, char *why, size_t why_len);
  * process serving it refuses the overwrite ("in use"); the save then moves the lock. 0 when PATH does
  * not exist. */
 int euicc_claim(euicc_card *c, const char *path, char *why, size_t why_len);
+/* The journal's size (rounded to pages, 64 KiB to 1 MiB; 1 MiB unless set): a card that is one of
+ * thousands (a farm) takes less disk; a smaller journal is folded into a snapshot more often. Set it
+ * before the first state change. */
+void euicc_set_journal_size(euicc_card *c, size_t bytes);
 /* Stops saving to the state file: the card lives in memory only (tests, fuzzing). */
 void euicc_forget_state_file(euicc_card *c);
 

@@ -10,6 +10,10 @@ typedef struct smsr_link smsr_link;
 /* reader: a name substring or an index ("0", "1", ...) */
 int link_open_pcsc(const char *reader, smsr_link **out, char *why, size_t why_len);
 int link_open_inproc(const char *state_file, smsr_link **out, char *why, size_t why_len);
+/* An endpoint as the fleet stores it: pcsc:READER, inproc:STATE_FILE, farm:DIR#INDEX (host/farm.h) */
+int link_open_uri(const char *uri, smsr_link **out, char *why, size_t why_len);
+/* Whether uri is an endpoint link_open_uri understands (its card is not opened); -1 with why */
+int link_check_uri(const char *uri, char *why, size_t why_len);
 dev_transport link_transport(smsr_link *l);
 const char *link_name(const smsr_link *l);
 /* the protocol the reader and card agreed: 0 T=0, 1 T=1, -1 in-process (no T=0 rules) */

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The fleet in the store: each eUICC's endpoint and tags, and the selections that lists, campaigns and
+ * rules make of it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+int store_endpoint(smsr_store *s, const char *eid, char *out, size_t len)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+	sqlite3_prepare_v2(s->db, "SELECT endpoint FROM euicc WHERE eid = ? AND endpoint IS NOT NULL", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_set_endpoint(smsr_store *s, const char *eid, const char *uri)
+{
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(s->db, "UPDATE euicc SET endpoint = ? WHERE eid = ?", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(s->db) == 1 ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_parse_tags(const char *text, json_t *tags, char *why, size_t why_len)
+{
+	char buf[2048];
+	snprintf(buf, sizeof(buf), "%s", text);
+	for (char *save = NULL, *t = strtok_r(buf, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
+		char *eq = strchr(t, '=');
+		size_t kl = eq ? (size_t)(eq - t) : 0;
+		if (!eq || !kl || kl > 64 ||
+		    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != kl ||
+		    strlen(eq + 1) > 128) {
+			snprintf(why, why_len, "tag '%.200s': expected KEY=VALUE (KEY letters, digits, _ . -)", t);
+			return -1;
+		}
+		*eq = '\0';
+		json_object_set_new(tags, t, json_string(eq + 1));
+	}
+	return 0;
+}
+
+/* the operator of the enabled profile, from the SM-DP's inventory (NULL when unknown) */
+static json_t *enabled_of(smsr_store *s, const char *eid)
+{
+	sqlite3_stmt *st;
+	json_t *o = NULL;
+	sqlite3_prepare_v2(s->db,
+			   "SELECT i.iccid, p.operator FROM isdp i LEFT JOIN smdp_profile p ON p.iccid = i.iccid "
+			   "WHERE i.eid = ? AND i.state = 'enabled'",
+			   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		o = json_object();
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+			json_object_set_new(o, "iccid", json_string((const char *)sqlite3_column_text(st, 0)));
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			json_object_set_new(o, "operator", json_string((const char *)sqlite3_column_text(st, 1)));
+	}
+	sqlite3_finalize(st);
+	return o;
+}
+
+static bool matches(const store_filter *f, json_t *tags, json_t *isdps, json_t *enabled)
+{
+	const char *k;
+	json_t *v;
+	if (f && f->tags)
+		json_object_foreach(f->tags, k, v) if (!json_equal(json_object_get(tags, k), v)) return false;
+	if (f && f->state) {
+		bool any = false;
+		size_t i;
+		json_t *p;
+		json_array_foreach(isdps, i, p)
+			any |= !strcmp(json_string_value(json_object_get(p, "state")), f->state);
+		if (!any)
+			return false;
+	}
+	if (f && f->operator_) {
+		const char *op = json_string_value(json_object_get(enabled, "operator"));
+		if (!op || strcmp(op, f->operator_))
+			return false;
+	}
+	return true;
+}
+
+json_t *store_fleet(smsr_store *s, const store_filter *f, bool details)
+{
+	sqlite3_stmt *st;
+	json_t *a = json_array();
+	sqlite3_prepare_v2(s->db,
+			   "SELECT e.eid, e.registered, k.counter, e.endpoint, e.tags FROM euicc e LEFT JOIN keyset k "
+			   "ON k.eid = e.eid AND k.kvn = 1 ORDER BY e.eid",
+			   -1, &st, NULL);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *eid = (const char *)sqlite3_column_text(st, 0);
+		if (f && f->eids && !json_object_get(f->eids, eid))
+			continue;
+		json_t *tags = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+		if (!json_is_object(tags)) {
+			json_decref(tags);
+			tags = json_object();
+		}
+		bool need_isdps = details || (f && (f->state || f->operator_));
+		json_t *isdps = need_isdps ? store_isdps(s, eid) : NULL;
+		json_t *enabled = details || (f && f->operator_) ? enabled_of(s, eid) : NULL;
+		if (!matches(f, tags, isdps, enabled)) {
+			json_decref(tags);
+			json_decref(isdps);
+			json_decref(enabled);
+			continue;
+		}
+		json_t *o = json_pack("{s:s}", "eid", eid);
+		if (details) {
+			char cn[16];
+			snprintf(cn, sizeof(cn), "%010llx", (unsigned long long)sqlite3_column_int64(st, 2));
+			json_object_set_new(o, "registered", json_string((const char *)sqlite3_column_text(st, 1)));
+			json_object_set_new(o, "counter", json_string(cn));
+			json_object_set_new(o, "endpoint",
+					    sqlite3_column_type(st, 3) == SQLITE_NULL
+						    ? json_null()
+						    : json_string((const char *)sqlite3_column_text(st, 3)));
+			json_object_set(o, "tags", tags);
+			json_object_set(o, "isdps", isdps);
+			json_object_set_new(o, "enabled", enabled ? enabled : json_null());
+			enabled = NULL;
+		}
+		json_decref(tags);
+		json_decref(isdps);
+		json_decref(enabled);
+		json_array_append_new(a, o);
+	}
+	sqlite3_finalize(st);
+	return a;
+}
+
+json_t *store_list(smsr_store *s)
+{
+	return store_fleet(s, NULL, true);
+}

@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Jobs and campaigns in the store. A job is one operation on one eUICC: new -> running -> done | failed |
+ * expired | cancelled; a campaign is one operation over a target set, its jobs made at creation. A job
+ * is claimed (running, attempts + 1) in a committed transaction before anything is sent, and the
+ * store's partial unique index keeps one running job per eUICC. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_int.h"
+
+long long store_now(void)
+{
+	return (long long)time(NULL);
+}
+
+static void iso_of(long long t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+long long store_campaign_create(smsr_store *s, const store_campaign_spec *c, json_t *eids, char *why, size_t why_len)
+{
+	char ts[32], *args = json_dumps(c->args, JSON_COMPACT | JSON_SORT_KEYS);
+	now_iso(ts);
+	long long id = -1;
+	sqlite3_stmt *st = NULL;
+	if (!args || store_begin(s)) {
+		snprintf(why, why_len, "the store is busy");
+		free(args);
+		return -1;
+	}
+	sqlite3_prepare_v2(
+		s->db,
+		"INSERT INTO campaign (op, args, target, concurrency, rate, validity, retries, max_failures, "
+		"state, created) VALUES (?,?,?,?,?,?,?,?,'ready',?)",
+		-1, &st, NULL);
+	sqlite3_bind_text(st, 1, c->op, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, args, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, c->target, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, c->concurrency);
+	sqlite3_bind_double(st, 5, c->rate);
+	sqlite3_bind_int64(st, 6, c->validity);
+	sqlite3_bind_int(st, 7, c->retries);
+	sqlite3_bind_double(st, 8, c->max_failures);
+	sqlite3_bind_text(st, 9, ts, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		id = sqlite3_last_insert_rowid(s->db);
+	sqlite3_finalize(st);
+	st = NULL;
+	size_t i;
+	json_t *e;
+	long long deadline = store_now() + c->validity;
+	if (id > 0)
+		sqlite3_prepare_v2(s->db,
+				   "INSERT INTO job (campaign, eid, op, args, state, deadline, created) VALUES "
+				   "(?,?,?,?,'new',?,?)",
+				   -1, &st, NULL);
+	json_array_foreach(eids, i, e)
+	{
+		if (id < 0)
+			break;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, json_string_value(e), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, c->op, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, args, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, deadline);
+		sqlite3_bind_text(st, 6, ts, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			id = -1;
+	}
+	sqlite3_finalize(st);
+	free(args);
+	if (id < 0 || store_commit(s)) {
+		snprintf(why, why_len, "cannot store the campaign: %s", sqlite3_errmsg(s->db));
+		exec(s, "ROLLBACK");
+		return -1;
+	}
+	return id;
+}
+
+static json_t *job_row(sqlite3_stmt *st)
+{
+	/* id, campaign, eid, op, args, state, attempts, next_try, deadline, step, result, created, started,
+	 * finished */
+	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:i,s:I,s:I}", "id", (json_int_t)sqlite3_column_int64(st, 0), "eid",
+			      sqlite3_column_text(st, 2), "op", sqlite3_column_text(st, 3), "state",
+			      sqlite3_column_text(st, 5), "attempts", sqlite3_column_int(st, 6), "next_try",
+			      (json_int_t)sqlite3_column_int64(st, 7), "deadline",
+			      (json_int_t)sqlite3_column_int64(st, 8));
+	json_object_set_new(o, "campaign",
+			    sqlite3_column_type(st, 1) == SQLITE_NULL ? json_null()
+								      : json_integer(sqlite3_column_int64(st, 1)));
+	json_object_set_new(o, "args", json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL));
+	const char *names[] = { "step", "result" };
+	for (int k = 0; k < 2; k++)
+		json_object_set_new(o, names[k],
+				    sqlite3_column_type(st, 9 + k) == SQLITE_NULL
+					    ? json_null()
+					    : json_loads((const char *)sqlite3_column_text(st, 9 + k), 0, NULL));
+	const char *times[] = { "created", "started", "finished" };
+	for (int k = 0; k < 3; k++)
+		json_object_set_new(o, times[k],
+				    sqlite3_column_type(st, 11 + k) == SQLITE_NULL
+					    ? json_null()
+					    : json_string((const char *)sqlite3_column_text(st, 11 + k)));
+	return o;
+}
+
+#define JOB_COLS \
+	"id, campaign, eid, op, args, state, attempts, next_try, deadline, step, result, created, started, finished"
+
+json_t *store_job_claim(smsr_store *s, long long campaign, long long now)
+{
+	char ts[32];
+	iso_of(now, ts);
+	if (store_begin(s))
+		return NULL;
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(
+		s->db,
+		"UPDATE job SET state = 'running', attempts = attempts + 1, started = ?3 WHERE id = (SELECT j.id "
+		"FROM job j WHERE j.campaign = ?1 AND j.state = 'new' AND j.next_try <= ?2 AND NOT EXISTS "
+		"(SELECT 1 FROM job r WHERE r.eid = j.eid AND r.state = 'running') ORDER BY j.next_try, j.id "
+		"LIMIT 1) RETURNING " JOB_COLS,
+		-1, &st, NULL);
+	sqlite3_bind_int64(st, 1, campaign);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
+	json_t *j = sqlite3_step(st) == SQLITE_ROW ? job_row(st) : NULL;
+	sqlite3_finalize(st);
+	if (store_commit(s)) {
+		exec(s, "ROLLBACK");
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+int store_job_update(smsr_store *s, long long id, const char *state, long long next_try, json_t *step, json_t *result)
+{
+	char ts[32], *st_text = step ? json_dumps(step, JSON_COMPACT) : NULL,
+		     *res_text = result ? json_dumps(result, JSON_COMPACT) : NULL;
+	now_iso(ts);
+	bool final = strcmp(state, "new") && strcmp(state, "running");
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(s->db,
+			   "UPDATE job SET state = ?, next_try = ?, step = coalesce(?, step), result = coalesce(?, "
+			   "result), finished = ? WHERE id = ?",
+			   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, next_try);
+	sqlite3_bind_text(st, 3, st_text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, res_text, -1, SQLITE_STATIC);
+	if (final)
+		sqlite3_bind_text(st, 5, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, id);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	free(st_text);
+	free(res_text);
+	return rc;
+}
+
+json_t *store_jobs(smsr_store *s, long long campaign, const char *state)
+{
+	sqlite3_stmt *st;
+	json_t *a = json_array();
+	sqlite3_prepare_v2(s->db,
+			   "SELECT " JOB_COLS
+			   " FROM job WHERE (?1 = 0 OR campaign = ?1) AND (?2 IS NULL OR state = ?2) "
+			   "ORDER BY id",
+			   -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, campaign);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(a, job_row(st));
+	sqlite3_finalize(st);
+	return a;
+}
+
+json_t *store_campaign(smsr_store *s, long long id)
+{
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(s->db,
+			   "SELECT id, op, args, target, concurrency, rate, validity, retries, max_failures, state, "
+			   "created, finished FROM campaign WHERE id = ?",
+			   -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, id);
+	json_t *o = NULL;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		o = json_pack("{s:I,s:s,s:o,s:s,s:i,s:f,s:I,s:i,s:f,s:s,s:s}", "id",
+			      (json_int_t)sqlite3_column_int64(st, 0), "op", sqlite3_column_text(st, 1), "args",
+			      json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL), "target",
+			      sqlite3_column_text(st, 3), "concurrency", sqlite3_column_int(st, 4), "rate",
+			      sqlite3_column_double(st, 5), "validity", (json_int_t)sqlite3_column_int64(st, 6),
+			      "retries", sqlite3_column_int(st, 7), "max_failures", sqlite3_column_double(st, 8),
+			      "state", sqlite3_column_text(st, 9), "created", sqlite3_column_text(st, 10));
+		json_object_set_new(o, "finished",
+				    sqlite3_column_type(st, 11) == SQLITE_NULL
+					    ? json_null()
+					    : json_string((const char *)sqlite3_column_text(st, 11)));
+	}
+	sqlite3_finalize(st);
+	if (!o)
+		return NULL;
+	json_t *counts = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "new", 0, "running", 0, "done", 0, "failed", 0,
+				   "expired", 0, "cancelled", 0);
+	sqlite3_prepare_v2(s->db, "SELECT state, count(*) FROM job WHERE campaign = ? GROUP BY state", -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, id);
+	long long total = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_object_set_new(counts, (const char *)sqlite3_column_text(st, 0),
+				    json_integer(sqlite3_column_int64(st, 1)));
+		total += sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	json_object_set_new(counts, "total", json_integer(total));
+	json_object_set_new(o, "jobs", counts);
+	return o;
+}
+
+int store_campaign_set_state(smsr_store *s, long long id, const char *state)
+{
+	char ts[32];
+	now_iso(ts);
+	bool final = !strcmp(state, "done") || !strcmp(state, "cancelled");
+	sqlite3_stmt *st;
+	if (store_begin(s))
+		return -1;
+	sqlite3_prepare_v2(s->db, "UPDATE campaign SET state = ?, finished = ? WHERE id = ?", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	if (final)
+		sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, id);
+	int rc = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(s->db) == 1 ? 0 : -1;
+	sqlite3_finalize(st);
+	if (!rc && !strcmp(state, "cancelled")) {
+		/* what has not started never will; a running job finishes (or is settled) as it is */
+		sqlite3_prepare_v2(
+			s->db, "UPDATE job SET state = 'cancelled', finished = ? WHERE campaign = ? AND state = 'new'",
+			-1, &st, NULL);
+		sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, id);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+		sqlite3_finalize(st);
+	}
+	if (rc || store_commit(s)) {
+		exec(s, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
+
+/* the ICCID of the inventory profile reserved for or installed by a job, if any */
+int store_smdp_of_job(smsr_store *s, long long job, char out[21])
+{
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(s->db, "SELECT iccid FROM smdp_profile WHERE job = ? AND state IN ('reserved','installed')",
+			   -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, job);
+	int rc = -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(out, 21, "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* the ICCID on eid that came from pool (the inventory says installed there) */
+int store_smdp_on_card(smsr_store *s, const char *eid, const char *pool, char out[21])
+{
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(s->db,
+			   "SELECT iccid FROM smdp_profile WHERE eid = ? AND pool = ? AND state = 'installed' ORDER BY "
+			   "iccid LIMIT 1",
+			   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pool, -1, SQLITE_STATIC);
+	int rc = -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(out, 21, "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
