@@ -34,6 +34,7 @@ static int eis_key(json_t *o, uint8_t *out, size_t *len)
 int dev_init(dev_host *h, const dev_transport *t, json_t *eis)
 {
 	memset(h, 0, sizeof(*h));
+	sms_reassembly_init(&h->mo_reasm);
 	h->t = *t;
 	h->spi = 0x1639;
 	h->cntr = 1;
@@ -58,12 +59,14 @@ void dev_free(dev_host *h)
 {
 	abuf_free(&h->por_data);
 	abuf_free(&h->log);
+	sms_reassembly_free(&h->mo_reasm);
 	scp80_keyset_clear(&h->ks);
 }
 
 void dev_init_keys(dev_host *h, const dev_transport *t, const scp80_keyset *ks)
 {
 	memset(h, 0, sizeof(*h));
+	sms_reassembly_init(&h->mo_reasm);
 	h->t = *t;
 	h->spi = 0x1639;
 	h->cntr = 1;
@@ -150,7 +153,8 @@ static uint16_t sw_at(const uint8_t *r, size_t n)
 
 uint16_t dev_exchange(const dev_transport *t, const uint8_t *a, size_t len, abuf *out, unsigned *count)
 {
-	static uint8_t r[65538 + 16];
+	/* one per thread: workers of a campaign exchange with their cards at once */
+	static _Thread_local uint8_t r[65538 + 16];
 	unsigned sent = 1;
 	size_t n = t->transmit(t->ctx, a, len, r, sizeof(r));
 	uint16_t sw = sw_at(r, n);
@@ -242,7 +246,6 @@ static int take_por(dev_host *h, const uint8_t *ud, size_t len)
 }
 
 /* UD of an MO SMS: a PoR (71) or a command packet from the card (70: notifications) */
-static sms_reassembly mo_reasm;
 
 static void take_mo_ud(dev_host *h, const uint8_t *ud, size_t len)
 {
@@ -257,13 +260,12 @@ static void take_mo_ud(dev_host *h, const uint8_t *ud, size_t len)
 			take_notification(h, u.payload, u.payload_len);
 		return;
 	}
-	static bool first_rsp;
 	if (sms_udh_find(&u, SMS_IEI_CONCAT8)->value[2] == 1)
-		first_rsp = rsp;
+		h->mo_first_rsp = rsp;
 	bool complete = false;
 	abuf whole = ABUF_INIT;
-	if (!sms_reassembly_feed(&mo_reasm, ud, len, &complete, &whole) && complete) {
-		if (first_rsp) {
+	if (!sms_reassembly_feed(&h->mo_reasm, ud, len, &complete, &whole) && complete) {
+		if (h->mo_first_rsp) {
 			abuf w2 = ABUF_INIT;
 			abuf_put(&w2, "\x02\x71\x00", 3);
 			abuf_put(&w2, whole.p, whole.len);

@@ -51,7 +51,7 @@ static const char *arg_str(json_t *args, const char *k)
 /* the ISD-P state of iccid on the card as the store has it ("" when absent) */
 static const char *isdp_state(smsr_core *x, const char *iccid, bool *fallback)
 {
-	static __thread char state[24];
+	static _Thread_local char state[24];
 	char aid[33], have[21];
 	state[0] = '\0';
 	if (fallback)
@@ -546,7 +546,8 @@ int smsr_campaign_run(const smsr_core *proto, long long id, const smsr_run_opts 
 		goto out;
 	}
 	if (!strcmp(st, "cancelled") || !strcmp(st, "done")) {
-		snprintf(why, why_len, "campaign %lld is %s: nothing to run", id, st);
+		snprintf(why, why_len, "it was %s already: nothing run", st);
+		rc = 0;
 		goto out;
 	}
 	if ((lock = lock_campaign(proto, id, why, why_len)) < 0)

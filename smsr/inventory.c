@@ -283,7 +283,8 @@ int store_smdp_set(smsr_store *s, const char *iccid, const char *state, const ch
 {
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(s->db,
-			   "UPDATE smdp_profile SET state = ?, eid = ?, job = CASE WHEN ? = 'reserved' THEN job END "
+			   "UPDATE smdp_profile SET state = ?, eid = ?, job = CASE WHEN ? IN ('reserved', 'installed') "
+			   "THEN job END "
 			   "WHERE iccid = ?",
 			   -1, &st, NULL);
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);

@@ -339,24 +339,22 @@ static bool card_has_iccid(smsr_core *x, const char *iccid)
 static int inventory_download(smsr_core *x, const char *eid, const char *iccid, const char *pool, long long job,
 			      smsr_result *r)
 {
-	char why[1200], got[21];
+	char why[1200], got[21], e[33];
 	uint8_t kek[32];
+	if (smsr_core_open(x, why, sizeof(why)))
+		return smsr_err(x, SMSR_INTERNAL, "%s", why);
+	if (store_resolve_eid(x->st, eid, e, why, sizeof(why)))
+		return smsr_err(x, SMSR_NOT_FOUND, "%s", why);
+	snprintf(r->eid, sizeof(r->eid), "%s", e);
 	if (smsr_kek(x, false, kek, why, sizeof(why)))
 		return smsr_err(x, SMSR_INTERNAL, "SM-DP: %s", why);
-	if (smsr_connect(x, eid)) {
+	/* the inventory first: a wrong key or a tampered row is refused before the card hears anything */
+	if (store_smdp_reserve(x->st, iccid, pool, e, job, got, why, sizeof(why))) {
 		crypto_wipe(kek, sizeof(kek));
-		return -1;
-	}
-	if (store_smdp_reserve(x->st, iccid, pool, x->eid, job, got, why, sizeof(why))) {
-		crypto_wipe(kek, sizeof(kek));
-		return smsr_err(x,
-				iccid && !strstr(why, "not in") ? SMSR_CONFLICT
-					: pool			? SMSR_CONFLICT
-								: SMSR_NOT_FOUND,
-				"SM-DP: %s", why);
+		bool absent = iccid && strstr(why, "not in the");
+		return smsr_err(x, absent ? SMSR_NOT_FOUND : SMSR_CONFLICT, "SM-DP: %s", why);
 	}
 	snprintf(r->iccid, sizeof(r->iccid), "%s", got);
-	smsr_note(x, "SM-DP: profile %s reserved for eUICC %s", got, x->eid);
 	abuf pkg = ABUF_INIT;
 	int rc = store_smdp_open(x->st, kek, got, &pkg, why, sizeof(why));
 	crypto_wipe(kek, sizeof(kek));
@@ -365,7 +363,8 @@ static int inventory_download(smsr_core *x, const char *eid, const char *iccid, 
 		abuf_free(&pkg);
 		return smsr_err(x, SMSR_SECURITY, "SM-DP: %s", why);
 	}
-	rc = download(x, eid, pkg.p, pkg.len, r);
+	smsr_note(x, "SM-DP: profile %s reserved for eUICC %s", got, e);
+	rc = download(x, e, pkg.p, pkg.len, r);
 	crypto_wipe(pkg.p, pkg.len);
 	abuf_free(&pkg);
 	if (rc) {
@@ -373,8 +372,8 @@ static int inventory_download(smsr_core *x, const char *eid, const char *iccid, 
 		smsr_kind k = r->kind;
 		char msg[sizeof(r->msg)];
 		memcpy(msg, r->msg, sizeof(msg));
-		bool known = k != SMSR_TRANSPORT || !smsr_audit(x);
-		if (known && !card_has_iccid(x, got))
+		bool known = x->connected && (k != SMSR_TRANSPORT || !smsr_audit(x));
+		if (!x->connected || (known && !card_has_iccid(x, got)))
 			store_smdp_set(x->st, got, "available", NULL);
 		else if (known)
 			store_smdp_set(x->st, got, "installed", x->eid);

@@ -15,6 +15,7 @@
 
 #include "apdu/buf.h"
 #include "apdu/scp80.h"
+#include "apdu/sms.h"
 
 typedef struct {
 	/* one exchange: fills rapdu (data ‖ SW), returns its length or 0 on transport failure */
@@ -60,8 +61,10 @@ typedef struct {
 	uint8_t scp03_key[16];
 	uint8_t scp03_kvn;
 	bool have_scp03_key;
-	unsigned apdus;	  /* APDUs exchanged so far */
-	bool auto_resync; /* on PoR 'counter low' without a store: jump 256 ahead, resend once */
+	unsigned apdus;		 /* APDUs exchanged so far */
+	bool auto_resync;	 /* on PoR 'counter low' without a store: jump 256 ahead, resend once */
+	sms_reassembly mo_reasm; /* the card's concatenated MO SMS being put together */
+	bool mo_first_rsp;	 /* its first part was a response packet (a PoR) */
 } dev_host;
 
 /* With keys given directly (the SM-SR's store) instead of an EIS. */
