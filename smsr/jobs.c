@@ -291,3 +291,17 @@ int store_smdp_on_card(smsr_store *s, const char *eid, const char *pool, char ou
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int store_campaign_state(smsr_store *s, long long id, char *out, size_t len)
+{
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(s->db, "SELECT state FROM campaign WHERE id = ?", -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, id);
+	int rc = -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -109,6 +109,8 @@ typedef struct {
 long long store_campaign_create(smsr_store *s, const store_campaign_spec *c, json_t *eids, char *why, size_t why_len);
 json_t *store_campaign(smsr_store *s, long long id); /* NULL: none; with "jobs" counts by state */
 int store_campaign_set_state(smsr_store *s, long long id, const char *state);
+/* the state alone (no counts): cheap enough to ask before every job */
+int store_campaign_state(smsr_store *s, long long id, char *out, size_t len);
 /* the next job of campaign to run (new, due, its eUICC not busy), claimed: running, attempts + 1,
  * committed; NULL when none */
 json_t *store_job_claim(smsr_store *s, long long campaign, long long now);
