@@ -48,7 +48,7 @@ static const char *const migrations[] = {
 	"  REFERENCES euicc(eid), op TEXT NOT NULL, args TEXT NOT NULL, state TEXT NOT NULL,"
 	"  attempts INTEGER NOT NULL DEFAULT 0, next_try INTEGER NOT NULL DEFAULT 0, deadline INTEGER NOT NULL,"
 	"  step TEXT, result TEXT, created TEXT NOT NULL, started TEXT, finished TEXT);"
-	"CREATE INDEX job_campaign ON job (campaign, state);"
+	"CREATE INDEX job_campaign ON job (campaign, state, next_try, id);"
 	"CREATE UNIQUE INDEX job_one_per_euicc ON job (eid) WHERE state = 'running';",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
