@@ -47,8 +47,20 @@ if "${S[@]}" --json smdp list | grep -qiE '"k"|"opc"|"key"'; then not_ok "keys i
 out=$("${S[@]}" --json smdp list --pool de --state available | python3 -c "
 import json,sys; p=json.load(sys.stdin)['profiles']; print(len(p), sorted(p[0].keys()))")
 [[ "$out" == "$N ["*"'eid', 'iccid'"*"'operator', 'pool', 'state'"* ]] && ok "smdp list --json: one object per profile" || not_ok "smdp list" "$out"
-if q <<<'import sqlite3,sys; b=b"".join(r[0] for r in sqlite3.connect(sys.argv[1]).execute("select sealed from smdp_profile")); sys.exit(0 if b"262010000000001"[::-1] in b or b"\x08\x29\x01" in b[:0] else 1)'; then
-	not_ok "a package is readable in the store"; else ok "packages are not stored in clear"; fi
+# the ICCID as the package carries it (swapped BCD): found in a package in clear, in no sealed row
+"$SMSR" profile new --iccid 8949000000000000018 --imsi 262010000000002 --k 000102030405060708090a0b0c0d0e0f \
+	--opc 00112233445566778899aabbccddeeff --out "$work/plain.der" >/dev/null
+clear=$(q "$work/plain.der" <<'PY'
+import sqlite3, sys
+d = "8949000000000000018f"
+probe = bytes(int(d[i + 1] + d[i], 16) for i in range(0, 20, 2))
+plain = open(sys.argv[2], "rb").read()
+rows = b"".join(r[0] for r in sqlite3.connect(sys.argv[1]).execute("select sealed from smdp_profile"))
+print(probe in plain, probe in rows)
+PY
+)
+[ "$clear" = "True False" ] && ok "packages are not stored in clear (the probe finds the ICCID in a plain one)" ||
+	not_ok "a package may be stored in clear" "probe in plain, in rows: $clear"
 E0=$("${S[@]}" --json list --tag slot=0 | python3 -c "import json,sys; print(json.load(sys.stdin)['euiccs'][0]['eid'])")
 head -c 64 /dev/urandom | od -An -tx1 | tr -d ' \n' | head -c 64 >"$work/wrong.kek"; chmod 600 "$work/wrong.kek"
 expect "a wrong key is refused before anything is sent" 1 "not the one this inventory was sealed with" \
