@@ -72,16 +72,12 @@ static const char *isdp_state(smsr_core *x, const char *iccid, bool *fallback)
 
 static bool enabled_iccid(smsr_core *x, char out[21])
 {
-	json_t *l = store_isdps(x->st, x->eid), *p;
-	size_t i;
-	bool found = false;
-	json_array_foreach(l, i, p) if (!strcmp(json_string_value(json_object_get(p, "state")), "enabled") &&
-					json_is_string(json_object_get(p, "iccid")))
-	{
-		snprintf(out, 21, "%s", json_string_value(json_object_get(p, "iccid")));
-		found = true;
-	}
-	json_decref(l);
+	json_t *e = store_enabled(x->st, x->eid);
+	const char *i = json_string_value(json_object_get(e, "iccid"));
+	bool found = i != NULL;
+	if (found)
+		snprintf(out, 21, "%s", i);
+	json_decref(e);
 	return found;
 }
 
@@ -140,11 +136,8 @@ static int target_job(smsr_core *x, const char *op, json_t *job, json_t *step, s
 		return 0;
 	}
 	smsr_result sub;
-	int rc = !strcmp(op, "enable")	      ? smsr_enable_profile(x, eid, t, &sub)
-		: !strcmp(op, "disable")      ? smsr_disable_profile(x, eid, t, &sub)
-		: !strcmp(op, "delete")	      ? smsr_delete_profile(x, eid, t, &sub)
-		: !strcmp(op, "set-fallback") ? smsr_set_fallback_attribute(x, eid, t, &sub)
-					      : smsr_set_emergency_attribute(x, eid, t, &sub);
+	int pol1 = (int)json_integer_value(json_object_get(json_object_get(job, "args"), "pol1"));
+	int rc = smsr_profile_op(x, op, eid, t, pol1, &sub);
 	x->r = r;
 	if (!rc && !strcmp(op, "delete"))
 		store_smdp_set(x->st, t, "deleted", x->eid); /* a no-op when the profile is not the SM-DP's */
@@ -164,7 +157,6 @@ static int download_job(smsr_core *x, json_t *job, char got[21], smsr_result *r)
 			return 0;
 		}
 		/* reserved by this job in an earlier attempt: the same profile again, never another */
-		store_smdp_set(x->st, got, "available", NULL);
 		smsr_result sub;
 		int rc = smsr_download_from_inventory(x, eid, got, NULL, id, &sub);
 		x->r = r;
@@ -249,17 +241,8 @@ int smsr_run_job(smsr_core *x, json_t *job, smsr_result *r)
 	} else if (!strcmp(op, "download")) {
 		char got[21];
 		rc = download_job(x, job, got, r);
-	} else if (!strcmp(op, "enable") || !strcmp(op, "disable") || !strcmp(op, "delete") ||
-		   !strcmp(op, "set-fallback") || !strcmp(op, "set-emergency")) {
+	} else if (smsr_profile_op_known(op)) {
 		rc = target_job(x, op, job, step, r);
-	} else if (!strcmp(op, "set-pol1")) {
-		char t[40];
-		rc = resolve_target(x, job, step, t, r);
-		if (!rc) {
-			rc = smsr_update_policy_rules(x, eid, t, (int)json_integer_value(json_object_get(args, "pol1")),
-						      &sub);
-			rc = merge(r, &sub, rc);
-		}
 	} else if (!strcmp(op, "update-connectivity")) {
 		const char *smsc = arg_str(args, "smsc");
 		rc = smsr_update_connectivity_parameters(x, eid, smsc ? smsc : "", &sub);
@@ -284,14 +267,11 @@ int smsr_run_job(smsr_core *x, json_t *job, smsr_result *r)
 
 bool smsr_job_op_known(const char *op)
 {
-	static const char *const ops[] = { "swap",	    "download", "enable",
-					   "disable",	    "delete",	"set-fallback",
-					   "set-emergency", "set-pol1", "update-connectivity",
-					   "audit",	    NULL };
+	static const char *const ops[] = { "swap", "download", "update-connectivity", "audit", NULL };
 	for (size_t i = 0; ops[i]; i++)
 		if (!strcmp(op, ops[i]))
 			return true;
-	return false;
+	return smsr_profile_op_known(op);
 }
 
 json_t *smsr_campaign_targets(smsr_store *s, const char *target, char *why, size_t why_len)

@@ -259,7 +259,7 @@ int smsr_cmd_fleet(void *ctx, int argc, char **argv)
 	return smsr_fail(x, CLI_USAGE, "usage: smsr fleet import FILE.csv (lines: eis,endpoint,tags)");
 }
 
-/* --tag K=V (repeatable), --state S, --operator OP, --eid EID (repeatable) into f */
+/* --tag K=V (repeatable), --state S, --operator OP into f */
 int smsr_take_filter(smsr_ctx *x, int argc, char **argv, int from, store_filter *f)
 {
 	char why[600];

@@ -64,15 +64,8 @@ static int cmd_target(void *ctx, int argc, char **argv)
 		return smsr_fail(x, CLI_USAGE, "usage: smsr set-pol1 [EID] AID|ICCID BITS (hex 00..07)");
 	if (!pol1 && argc != a + 1)
 		return smsr_fail(x, CLI_USAGE, "usage: smsr %s [EID] AID|ICCID", what);
-	smsr_core *c = smsr_core_of(x);
 	smsr_result r;
-	const char *t = argv[a];
-	int rc = pol1				? smsr_update_policy_rules(c, eid, t, (int)bits, &r)
-		: !strcmp(what, "enable")	? smsr_enable_profile(c, eid, t, &r)
-		: !strcmp(what, "disable")	? smsr_disable_profile(c, eid, t, &r)
-		: !strcmp(what, "delete")	? smsr_delete_profile(c, eid, t, &r)
-		: !strcmp(what, "set-fallback") ? smsr_set_fallback_attribute(c, eid, t, &r)
-						: smsr_set_emergency_attribute(c, eid, t, &r);
+	int rc = smsr_profile_op(smsr_core_of(x), what, eid, argv[a], (int)bits, &r);
 	rc = smsr_report(x, &r, rc, NULL);
 	if (!rc && !x->json) {
 		printf("%s %s: done\n", what, r.iccid[0] ? r.iccid : r.aid);

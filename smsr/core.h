@@ -101,8 +101,10 @@ int smsr_audit_eis(smsr_core *x, const char *eid, smsr_result *r);
 int smsr_handle_notifications_of(smsr_core *x, const char *eid, smsr_result *r);
 /* the bench's connectivity loss: 'no service' until the card falls back */
 int smsr_connectivity_loss(smsr_core *x, const char *eid, smsr_result *r);
-/* one of the above by its name (download takes arg as a package file); the names campaigns use */
-int smsr_run_op(smsr_core *x, const char *op, const char *eid, const char *arg, smsr_result *r);
+/* one of the operations on a profile by its name: enable, disable, delete, set-fallback,
+ * set-emergency, set-pol1 (pol1 used only by set-pol1); the names the CLI and campaigns use */
+bool smsr_profile_op_known(const char *what);
+int smsr_profile_op(smsr_core *x, const char *what, const char *eid, const char *target, int pol1, smsr_result *r);
 
 /* below the operations (core.c): the connection, one ES5 command, notifications, the audit */
 int smsr_connect(smsr_core *x, const char *eid);

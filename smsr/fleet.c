@@ -51,8 +51,7 @@ int store_parse_tags(const char *text, json_t *tags, char *why, size_t why_len)
 	return 0;
 }
 
-/* the operator of the enabled profile, from the SM-DP's inventory (NULL when unknown) */
-static json_t *enabled_of(smsr_store *s, const char *eid)
+json_t *store_enabled(smsr_store *s, const char *eid)
 {
 	sqlite3_stmt *st;
 	json_t *o = NULL;
@@ -114,7 +113,7 @@ json_t *store_fleet(smsr_store *s, const store_filter *f, bool details)
 		}
 		bool need_isdps = details || (f && (f->state || f->operator_));
 		json_t *isdps = need_isdps ? store_isdps(s, eid) : NULL;
-		json_t *enabled = details || (f && f->operator_) ? enabled_of(s, eid) : NULL;
+		json_t *enabled = details || (f && f->operator_) ? store_enabled(s, eid) : NULL;
 		if (!matches(f, tags, isdps, enabled)) {
 			json_decref(tags);
 			json_decref(isdps);

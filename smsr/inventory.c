@@ -237,11 +237,12 @@ int store_smdp_open(smsr_store *s, const uint8_t kek[32], const char *iccid, abu
 int store_smdp_reserve(smsr_store *s, const char *iccid, const char *pool, const char *eid, long long job, char out[21],
 		       char *why, size_t why_len)
 {
-	/* one statement: two workers never take the same profile */
+	/* one statement: two workers never take the same profile; a job may take again what it reserved */
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(
 		s->db,
-		"UPDATE smdp_profile SET state = 'reserved', eid = ?1, job = ?2 WHERE state = 'available' AND "
+		"UPDATE smdp_profile SET state = 'reserved', eid = ?1, job = ?2 WHERE (state = 'available' OR "
+		"(state = 'reserved' AND job = ?2 AND eid = ?1)) AND "
 		"iccid = coalesce(?3, (SELECT iccid FROM smdp_profile WHERE pool = ?4 AND state = 'available' "
 		"ORDER BY iccid LIMIT 1)) RETURNING iccid",
 		-1, &st, NULL);

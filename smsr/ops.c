@@ -200,6 +200,28 @@ static int run_target(smsr_core *x, const char *what, const char *eid, const cha
 	return op_end(x, r, &c, target_op(x, what, eid, target, pol1, r));
 }
 
+bool smsr_profile_op_known(const char *what)
+{
+	static const char *const ops[] = { "enable",	    "disable",	"delete", "set-fallback",
+					   "set-emergency", "set-pol1", NULL };
+	for (size_t i = 0; ops[i]; i++)
+		if (!strcmp(what, ops[i]))
+			return true;
+	return false;
+}
+
+int smsr_profile_op(smsr_core *x, const char *what, const char *eid, const char *target, int pol1, smsr_result *r)
+{
+	if (!strcmp(what, "set-pol1"))
+		return smsr_update_policy_rules(x, eid, target, pol1, r);
+	if (!smsr_profile_op_known(what)) {
+		op_clock c;
+		op_begin(x, r, what, &c);
+		return op_end(x, r, &c, smsr_err(x, SMSR_BAD_INPUT, "'%s' is not an operation on a profile", what));
+	}
+	return run_target(x, what, eid, target, 0, r);
+}
+
 int smsr_enable_profile(smsr_core *x, const char *eid, const char *target, smsr_result *r)
 {
 	return run_target(x, "enable", eid, target, 0, r);

@@ -74,6 +74,8 @@ typedef struct {
  * endpoint, tags, isdps, enabled {iccid, operator} */
 json_t *store_fleet(smsr_store *s, const store_filter *f, bool details);
 json_t *store_list(smsr_store *s);
+/* the enabled profile of eid: {iccid, operator (from the SM-DP's inventory, when it is its)}, NULL: none */
+json_t *store_enabled(smsr_store *s, const char *eid);
 
 /* inventory.c: the SM-DP's profiles, sealed (AES-256-GCM) under a key-encryption key kept outside */
 int inventory_kek_load(const char *path, bool create, uint8_t kek[32], char *why, size_t why_len);
@@ -84,7 +86,8 @@ int store_smdp_add(smsr_store *s, const uint8_t kek[32], const smdp_entry *e, co
 		   size_t why_len);
 /* the package of iccid, unsealed; -1 with why (a wrong KEK, a tampered row) and nothing in pkg */
 int store_smdp_open(smsr_store *s, const uint8_t kek[32], const char *iccid, abuf *pkg, char *why, size_t why_len);
-/* takes iccid, or the first available of pool, for eid (and job, 0: none): state reserved. -1 with why */
+/* takes iccid (available, or reserved by this job for eid), or the first available of pool, for eid
+ * (and job, 0: none): state reserved. -1 with why */
 int store_smdp_reserve(smsr_store *s, const char *iccid, const char *pool, const char *eid, long long job, char out[21],
 		       char *why, size_t why_len);
 /* state available (eid NULL), reserved, installed (eid) or deleted */
