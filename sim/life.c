@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "apdu/crypto.h"
 #include "apdu/gpcert.h"
 #include <dirent.h>
 
@@ -268,15 +269,57 @@ static int check_record(void *ctx, json_t *doc, char *why, size_t why_len)
 	return rc;
 }
 
+/* the snapshot's bytes in one buffer (jansson's json_loadfd reads a byte per system call); the
+ * buffer holds the card's keys and is wiped by the caller */
+static uint8_t *read_all(int fd, size_t *len)
+{
+	struct stat st;
+	if (lseek(fd, 0, SEEK_SET) != 0 || fstat(fd, &st) != 0 || st.st_size < 0)
+		return NULL;
+	/* what the file says now, and a page more in case it grows under us: read to the end regardless */
+	size_t cap = (size_t)st.st_size + 4096, n = 0;
+	uint8_t *b = malloc(cap);
+	while (b) {
+		if (n == cap) {
+			uint8_t *g = malloc(cap * 2);
+			if (g)
+				memcpy(g, b, n);
+			crypto_wipe(b, n);
+			free(b);
+			b = g;
+			cap *= 2;
+			continue;
+		}
+		ssize_t r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			crypto_wipe(b, n);
+			free(b);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*len = n;
+	return b;
+}
+
 /* the card of the snapshot read from fd (at offset 0) and its journal; NULL with why */
 static euicc_card *load_from(int fd, const char *path, char *why, size_t why_len)
 {
 	json_error_t err;
-	if (lseek(fd, 0, SEEK_SET) != 0) {
-		snprintf(why, why_len, "%s: %s", path, strerror(errno));
+	size_t len = 0;
+	errno = 0;
+	uint8_t *text = read_all(fd, &len);
+	if (!text) {
+		snprintf(why, why_len, "%s: %s", path, errno ? strerror(errno) : "out of memory");
 		return NULL;
 	}
-	json_t *root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &err);
+	json_t *root = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &err);
+	crypto_wipe(text, len);
+	free(text);
 	if (!root) {
 		snprintf(why, why_len, "%s is corrupt or truncated (%s at line %d, column %d); refusing to load it",
 			 path, err.text, err.line, err.column);
