@@ -117,7 +117,14 @@ int farm_create(const char *dir, unsigned count, const euicc_new_opts *opts, far
 			snprintf(why, why_len, "card %u: %s", i, inner);
 			goto out;
 		}
-		snprintf(path, sizeof(path), "%s/cards/%06u.nvm", abs, i);
+		/* a folder per card: loading a card scans its folder for temporary files a killed writer left */
+		snprintf(path, sizeof(path), "%s/cards/%06u", abs, i);
+		if (mkdir(path, 0700)) {
+			snprintf(why, why_len, "card %u: %s: %s", i, path, strerror(errno));
+			euicc_free(c);
+			goto out;
+		}
+		snprintf(path, sizeof(path), "%s/cards/%06u/card.nvm", abs, i);
 		json_t *e = euicc_eis(c);
 		int w = euicc_save(c, path, inner, sizeof(inner));
 		euicc_eid(c, eid);
@@ -187,7 +194,7 @@ int farm_card_path(const farm_info *f, unsigned index, char *out, size_t len)
 {
 	if (index >= f->count)
 		return -1;
-	int n = snprintf(out, len, "%s/cards/%06u.nvm", f->dir, index);
+	int n = snprintf(out, len, "%s/cards/%06u/card.nvm", f->dir, index);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 

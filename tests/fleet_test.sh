@@ -101,7 +101,8 @@ check_cards() { # every card loadable, no half profile, ICCIDs on one card each,
 	python3 - "$SIM" "$work/farm/cards" "$work/smsr.db" "$1" <<'PY'
 import json, sys, sqlite3, subprocess, glob
 cards = []
-for f in sorted(glob.glob(sys.argv[2] + "/*.nvm")):
+if not glob.glob(sys.argv[2] + "/*/card.nvm"): print("no cards found"); sys.exit(0)
+for f in sorted(glob.glob(sys.argv[2] + "/*/card.nvm")):
     p = subprocess.run([sys.argv[1], "show", "--json", "--state", f], capture_output=True, text=True)
     cards.append(json.loads(p.stdout) if p.returncode == 0 else {"bad": f})
 db = sqlite3.connect(sys.argv[3]); pool = sys.argv[4]

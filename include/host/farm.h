@@ -3,7 +3,8 @@
  * once it changes, with one EIS bundle and one fleet file that `smsr fleet import` reads.
  *
  *   DIR/farm.json      {"format":1,"count":N,...}, written last: a farm without it is unfinished
- *   DIR/cards/NNNNNN.nvm  card i (its journal beside it once it changed)
+ *   DIR/cards/NNNNNN/card.nvm  card i (its journal beside it once it changed), a folder per card so
+ *                      that loading one never reads the names of all the others
  *   DIR/eis.jsonl      the EIS of card i on line i (0-based); holds OTA keys: 0600
  *   DIR/fleet.csv      eis,endpoint,tags: eis.jsonl#i,farm:DIR#i,farm=NAME;slot=i
  *
