@@ -128,6 +128,9 @@ void smsr_core_close(smsr_core *x)
 	smsr_disconnect(x);
 	store_close(x->st);
 	x->st = NULL;
+	if (x->have_pki)
+		pki_free(&x->pki);
+	x->have_pki = false;
 	smsr_result_free(&x->scratch);
 }
 
@@ -315,7 +318,7 @@ int smsr_audit(smsr_core *x)
 		}
 		memcpy(seen[n_seen++], list[i].aid, 33);
 	}
-	store_begin(x->st);
+	store_begin_settled(x->st);
 	for (size_t i = 0; i < n; i++) {
 		bool kept = false;
 		for (size_t k = 0; k < n_seen; k++)

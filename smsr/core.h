@@ -14,6 +14,7 @@
 #include "apdu/buf.h"
 #include "host/adapter.h"
 #include "host/link.h"
+#include "host/pki.h"
 #include "store.h"
 
 /* why an operation did not end as asked */
@@ -67,6 +68,8 @@ typedef struct {
 	dev_host h;
 	bool connected;
 	char eid[33];
+	bench_pki pki; /* the SM-DP's PKI once a download read it */
+	bool have_pki;
 	smsr_result *r; /* the operation under way */
 	smsr_result scratch;
 } smsr_core;

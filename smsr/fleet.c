@@ -23,6 +23,7 @@ int store_endpoint(smsr_store *s, const char *eid, char *out, size_t len)
 
 int store_set_endpoint(smsr_store *s, const char *eid, const char *uri)
 {
+	store_durability(s, STORE_BEFORE_SEND);
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(s->db, "UPDATE euicc SET endpoint = ? WHERE eid = ?", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);

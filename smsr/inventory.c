@@ -164,6 +164,7 @@ static size_t aad_of(const char *iccid, const char *imsi, const char *op, uint8_
 int store_smdp_add(smsr_store *s, const uint8_t kek[32], const smdp_entry *e, const uint8_t *pkg, size_t len, char *why,
 		   size_t why_len)
 {
+	store_durability(s, STORE_BEFORE_SEND);
 	uint8_t aad[256], nonce[GCM_NONCE];
 	size_t al = aad_of(e->iccid, e->imsi, e->operator_, aad, sizeof(aad));
 	char ts[32];
@@ -237,6 +238,7 @@ int store_smdp_open(smsr_store *s, const uint8_t kek[32], const char *iccid, abu
 int store_smdp_reserve(smsr_store *s, const char *iccid, const char *pool, const char *eid, long long job, char out[21],
 		       char *why, size_t why_len)
 {
+	store_durability(s, STORE_BEFORE_SEND);
 	/* one statement: two workers never take the same profile; a job may take again what it reserved */
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(
@@ -282,6 +284,7 @@ int store_smdp_reserve(smsr_store *s, const char *iccid, const char *pool, const
 
 int store_smdp_set(smsr_store *s, const char *iccid, const char *state, const char *eid)
 {
+	store_durability(s, STORE_SETTLED);
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(s->db,
 			   "UPDATE smdp_profile SET state = ?, eid = ?, job = CASE WHEN ? IN ('reserved', 'installed') "

@@ -25,6 +25,7 @@ static void iso_of(long long t, char out[32])
 
 long long store_campaign_create(smsr_store *s, const store_campaign_spec *c, json_t *eids, char *why, size_t why_len)
 {
+	store_durability(s, STORE_BEFORE_SEND);
 	char ts[32], *args = json_dumps(c->args, JSON_COMPACT | JSON_SORT_KEYS);
 	now_iso(ts);
 	long long id = -1;
@@ -117,6 +118,7 @@ static json_t *job_row(sqlite3_stmt *st)
 
 json_t *store_job_claim(smsr_store *s, long long campaign, long long now)
 {
+	store_durability(s, STORE_BEFORE_SEND);
 	char ts[32];
 	iso_of(now, ts);
 	if (store_begin(s))
@@ -144,6 +146,7 @@ json_t *store_job_claim(smsr_store *s, long long campaign, long long now)
 
 int store_job_update(smsr_store *s, long long id, const char *state, long long next_try, json_t *step, json_t *result)
 {
+	store_durability(s, STORE_SETTLED);
 	char ts[32], *st_text = step ? json_dumps(step, JSON_COMPACT) : NULL,
 		     *res_text = result ? json_dumps(result, JSON_COMPACT) : NULL;
 	now_iso(ts);
@@ -227,6 +230,7 @@ json_t *store_campaign(smsr_store *s, long long id)
 
 int store_campaign_set_state(smsr_store *s, long long id, const char *state)
 {
+	store_durability(s, STORE_BEFORE_SEND);
 	char ts[32];
 	now_iso(ts);
 	bool final = !strcmp(state, "done") || !strcmp(state, "cancelled");

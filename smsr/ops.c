@@ -61,14 +61,19 @@ static void settle(smsr_core *x, smsr_result *r)
 	memcpy(r->msg, msg, sizeof(msg));
 }
 
-static const bench_pki *core_pki(smsr_core *x, bench_pki *pki)
+/* the SM-DP's PKI, read once per core (a campaign worker downloads thousands of times) */
+static const bench_pki *core_pki(smsr_core *x)
 {
 	char dir[1024], why[1200];
-	if (pki_load_or_create(x->pki_dir ? x->pki_dir : pki_default_dir(dir, sizeof(dir)), pki, why, sizeof(why))) {
+	if (x->have_pki)
+		return &x->pki;
+	if (pki_load_or_create(x->pki_dir ? x->pki_dir : pki_default_dir(dir, sizeof(dir)), &x->pki, why,
+			       sizeof(why))) {
 		smsr_err(x, SMSR_INTERNAL, "test PKI: %s", why);
 		return NULL;
 	}
-	return pki;
+	x->have_pki = true;
+	return &x->pki;
 }
 
 static int download(smsr_core *x, const char *eid, const uint8_t *pkg, size_t len, smsr_result *r)
@@ -102,23 +107,21 @@ static int download(smsr_core *x, const char *eid, const uint8_t *pkg, size_t le
 	}
 	store_isdp_put(x->st, x->eid, aid, NULL, "selectable", 0, 0);
 	smsr_note(x, "ISD-P %s created", aid);
-	bench_pki pki;
-	if (!core_pki(x, &pki))
+	const bench_pki *pki = core_pki(x);
+	if (!pki)
 		return -1;
 	json_t *eis = store_eis(x->st, x->eid);
 	uint8_t aidb[16];
 	if (hex_decode_exact(aid, aidb, 16)) {
 		json_decref(eis);
-		pki_free(&pki);
 		return smsr_err(x, SMSR_INTERNAL, "the store names ISD-P '%s', which is not a 16-byte AID", aid);
 	}
 	x->h.progress = x->progress;
 	x->h.progress_ctx = x->progress_ctx;
 	x->h.have_scp03_key = false;
-	int rc = smdp_download(&x->h, &pki, eis, aidb, pkg, len, PROTO_SCP03T_SEGMENT);
+	int rc = smdp_download(&x->h, pki, eis, aidb, pkg, len, PROTO_SCP03T_SEGMENT);
 	x->h.progress = NULL;
 	json_decref(eis);
-	pki_free(&pki);
 	if (x->h.have_scp03_key) {
 		store_isdp_keys(x->st, x->eid, aid, x->h.scp03_key, x->h.scp03_kvn);
 		crypto_wipe(x->h.scp03_key, 16);

@@ -76,6 +76,21 @@ int store_begin(smsr_store *s)
 	return exec(s, "BEGIN IMMEDIATE");
 }
 
+void store_durability(smsr_store *s, int kind)
+{
+	bool settled = kind == STORE_SETTLED;
+	if (s->settled == settled || !sqlite3_get_autocommit(s->db))
+		return;
+	if (!exec(s, settled ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL"))
+		s->settled = settled;
+}
+
+int store_begin_settled(smsr_store *s)
+{
+	store_durability(s, STORE_SETTLED);
+	return store_begin(s);
+}
+
 void store_rollback(smsr_store *s)
 {
 	exec(s, "ROLLBACK");
@@ -142,6 +157,19 @@ static int open_readonly(const char *path, smsr_store **out, char *why, size_t w
 	return 0;
 }
 
+/* Another connection holds the write lock (a campaign's other workers, another smsr): SQLite's own
+ * timeout sleeps 1, 2, 5 … 100 ms between tries, long beside a write that takes tens of microseconds;
+ * this tries every 50 µs for the first 10 ms, then every millisecond, 5 s in all. */
+static int busy_wait(void *ctx, int n)
+{
+	(void)ctx;
+	if (n >= 200 + 4990)
+		return 0;
+	struct timespec d = { 0, n < 200 ? 50 * 1000 : 1000 * 1000 };
+	nanosleep(&d, NULL);
+	return 1;
+}
+
 int store_open(const char *path, smsr_store **out, char *why, size_t why_len)
 {
 	if (mkdirs_for(path)) {
@@ -163,7 +191,7 @@ int store_open(const char *path, smsr_store **out, char *why, size_t why_len)
 		store_close(s);
 		return -1;
 	}
-	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_busy_handler(s->db, busy_wait, NULL);
 	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL")) {
 		int ec = sqlite3_errcode(s->db) & 0xFF;
 		if (ec == SQLITE_NOTADB || ec == SQLITE_CORRUPT)
@@ -342,6 +370,7 @@ int store_check_eis(json_t *eis, char *why, size_t why_len)
 int store_register(smsr_store *s, json_t *eis, const char *endpoint, json_t *tags, char out_eid[33], char *why,
 		   size_t why_len)
 {
+	store_durability(s, STORE_BEFORE_SEND);
 	if (store_check_eis(eis, why, why_len))
 		return -1;
 	const char *eid = json_string_value(json_object_get(eis, "eid"));
@@ -503,6 +532,7 @@ int store_keyset(smsr_store *s, const char *eid, int kvn, scp80_keyset *ks, uint
 
 int store_next_counter(smsr_store *s, const char *eid, int kvn, uint64_t *out)
 {
+	store_durability(s, STORE_BEFORE_SEND);
 	counter_block *cb = &s->cb;
 	if (cb->kvn == kvn && !strcmp(cb->eid, eid) && cb->next <= cb->limit && cb->next) {
 		*out = cb->next++;
@@ -541,6 +571,7 @@ int store_next_counter(smsr_store *s, const char *eid, int kvn, uint64_t *out)
 
 int store_set_counter(smsr_store *s, const char *eid, int kvn, uint64_t value)
 {
+	store_durability(s, STORE_BEFORE_SEND);
 	sqlite3_stmt *st;
 	memset(&s->cb, 0, sizeof(s->cb));
 	sqlite3_prepare_v2(s->db, "UPDATE keyset SET counter = ? WHERE eid = ? AND kvn = ?", -1, &st, NULL);
@@ -555,6 +586,7 @@ int store_set_counter(smsr_store *s, const char *eid, int kvn, uint64_t value)
 int store_isdp_put(smsr_store *s, const char *eid, const char *aid, const char *iccid, const char *state, int fallback,
 		   int emergency)
 {
+	store_durability(s, STORE_SETTLED);
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(
 		s->db,
@@ -578,6 +610,7 @@ int store_isdp_put(smsr_store *s, const char *eid, const char *aid, const char *
 
 int store_isdp_state(smsr_store *s, const char *eid, const char *aid, const char *state)
 {
+	store_durability(s, STORE_SETTLED);
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(s->db, "UPDATE isdp SET state = ? WHERE eid = ? AND aid = ?", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
@@ -590,6 +623,7 @@ int store_isdp_state(smsr_store *s, const char *eid, const char *aid, const char
 
 int store_isdp_keys(smsr_store *s, const char *eid, const char *aid, const uint8_t key[16], int kvn)
 {
+	store_durability(s, STORE_BEFORE_SEND);
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(s->db, "UPDATE isdp SET scp03_key = ?, scp03_kvn = ? WHERE eid = ? AND aid = ?", -1, &st,
 			   NULL);
@@ -604,6 +638,7 @@ int store_isdp_keys(smsr_store *s, const char *eid, const char *aid, const uint8
 
 int store_isdp_delete(smsr_store *s, const char *eid, const char *aid)
 {
+	store_durability(s, STORE_SETTLED);
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(s->db, "DELETE FROM isdp WHERE eid = ? AND aid = ?", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
@@ -615,6 +650,7 @@ int store_isdp_delete(smsr_store *s, const char *eid, const char *aid)
 
 int store_isdp_clear(smsr_store *s, const char *eid)
 {
+	store_durability(s, STORE_SETTLED);
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(s->db, "DELETE FROM isdp WHERE eid = ?", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
@@ -625,6 +661,7 @@ int store_isdp_clear(smsr_store *s, const char *eid)
 
 int store_isdp_prune(smsr_store *s, const char *eid, char (*keep)[33], size_t n)
 {
+	store_durability(s, STORE_SETTLED);
 	json_t *all = store_isdps(s, eid), *p;
 	size_t i;
 	json_array_foreach(all, i, p)
@@ -696,66 +733,9 @@ int store_next_aid(smsr_store *s, const char *eid, char aid[33])
 	return -1;
 }
 
-int store_notif_received(smsr_store *s, const char *eid, unsigned seq, unsigned type, const char *aid, bool *dup)
-{
-	sqlite3_stmt *st;
-	char ts[32];
-	now_iso(ts);
-	sqlite3_prepare_v2(s->db,
-			   "INSERT OR IGNORE INTO notification (eid, seq, type, aid, received) VALUES (?,?,?,?,?)", -1,
-			   &st, NULL);
-	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, (int)seq);
-	sqlite3_bind_int(st, 3, (int)type);
-	sqlite3_bind_text(st, 4, aid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, ts, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	*dup = sqlite3_changes(s->db) == 0;
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int store_notif_confirmed(smsr_store *s, const char *eid, unsigned seq)
-{
-	sqlite3_stmt *st;
-	char ts[32];
-	now_iso(ts);
-	sqlite3_prepare_v2(s->db,
-			   "UPDATE notification SET confirmed = coalesce(confirmed, ?) WHERE eid = ? AND seq = ?", -1,
-			   &st, NULL);
-	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, (int)seq);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
-	return rc;
-}
-
-json_t *store_notifs(smsr_store *s, const char *eid)
-{
-	sqlite3_stmt *st;
-	json_t *a = json_array();
-	sqlite3_prepare_v2(s->db,
-			   "SELECT seq, type, aid, received, confirmed FROM notification WHERE eid = ? ORDER BY seq",
-			   -1, &st, NULL);
-	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *o = json_pack("{s:i,s:i,s:s,s:s}", "seq", sqlite3_column_int(st, 0), "type",
-				      sqlite3_column_int(st, 1), "aid",
-				      sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "",
-				      "received", sqlite3_column_text(st, 3));
-		json_object_set_new(o, "confirmed",
-				    sqlite3_column_type(st, 4) == SQLITE_NULL
-					    ? json_null()
-					    : json_string((const char *)sqlite3_column_text(st, 4)));
-		json_array_append_new(a, o);
-	}
-	sqlite3_finalize(st);
-	return a;
-}
-
 void store_log(smsr_store *s, const char *what, const char *eid, const char *result)
 {
+	store_durability(s, STORE_SETTLED);
 	sqlite3_stmt *st;
 	char ts[32], who[64];
 	now_iso(ts);

@@ -123,6 +123,8 @@ int store_job_update(smsr_store *s, long long id, const char *state, long long n
 json_t *store_jobs(smsr_store *s, long long campaign, const char *state);
 void store_log(smsr_store *s, const char *what, const char *eid, const char *result);
 int store_begin(smsr_store *s);
+/* a transaction of bookkeeping an audit rebuilds (store_int.h, store_durability) */
+int store_begin_settled(smsr_store *s);
 int store_commit(smsr_store *s);
 void store_rollback(smsr_store *s);
 

@@ -18,9 +18,18 @@ typedef struct {
 struct smsr_store {
 	sqlite3 *db;
 	counter_block cb;
+	bool settled; /* the connection commits with synchronous=NORMAL (see store_durability) */
 };
 
 void now_iso(char out[32]);
 int exec(smsr_store *s, const char *sql);
+/* Two kinds of write (docs/fleet.md, "Durability"). BEFORE_SEND: what must be on disk before a packet
+ * may leave (a counter block, a job's claim, a reservation, a notification received, keys), committed
+ * with synchronous=FULL, whose sync also covers every commit before it. SETTLED: bookkeeping that an
+ * audit rebuilds from the card (ISD-P rows, job results, the log), committed with synchronous=NORMAL:
+ * a killed process loses none of it, a power loss at most what followed the last BEFORE_SEND commit.
+ * Called before a write outside a transaction; inside one it changes nothing. */
+enum { STORE_BEFORE_SEND, STORE_SETTLED };
+void store_durability(smsr_store *s, int kind);
 
 #endif

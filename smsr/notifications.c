@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The eUICC's notifications in the store: received (idempotent on a sequence number seen before, on disk
+ * before the confirmation is sent) and confirmed. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_int.h"
+
+int store_notif_received(smsr_store *s, const char *eid, unsigned seq, unsigned type, const char *aid, bool *dup)
+{
+	store_durability(s, STORE_BEFORE_SEND);
+	sqlite3_stmt *st;
+	char ts[32];
+	now_iso(ts);
+	sqlite3_prepare_v2(s->db,
+			   "INSERT OR IGNORE INTO notification (eid, seq, type, aid, received) VALUES (?,?,?,?,?)", -1,
+			   &st, NULL);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)seq);
+	sqlite3_bind_int(st, 3, (int)type);
+	sqlite3_bind_text(st, 4, aid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, ts, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	*dup = sqlite3_changes(s->db) == 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_notif_confirmed(smsr_store *s, const char *eid, unsigned seq)
+{
+	store_durability(s, STORE_SETTLED);
+	sqlite3_stmt *st;
+	char ts[32];
+	now_iso(ts);
+	sqlite3_prepare_v2(s->db,
+			   "UPDATE notification SET confirmed = coalesce(confirmed, ?) WHERE eid = ? AND seq = ?", -1,
+			   &st, NULL);
+	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, (int)seq);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+json_t *store_notifs(smsr_store *s, const char *eid)
+{
+	sqlite3_stmt *st;
+	json_t *a = json_array();
+	sqlite3_prepare_v2(s->db,
+			   "SELECT seq, type, aid, received, confirmed FROM notification WHERE eid = ? ORDER BY seq",
+			   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = json_pack("{s:i,s:i,s:s,s:s}", "seq", sqlite3_column_int(st, 0), "type",
+				      sqlite3_column_int(st, 1), "aid",
+				      sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "",
+				      "received", sqlite3_column_text(st, 3));
+		json_object_set_new(o, "confirmed",
+				    sqlite3_column_type(st, 4) == SQLITE_NULL
+					    ? json_null()
+					    : json_string((const char *)sqlite3_column_text(st, 4)));
+		json_array_append_new(a, o);
+	}
+	sqlite3_finalize(st);
+	return a;
+}
