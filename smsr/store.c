@@ -41,6 +41,8 @@ static const char *const migrations[] = {
 	"  sealed BLOB NOT NULL);"
 	"CREATE TABLE smdp_meta (k TEXT PRIMARY KEY, v BLOB NOT NULL);"
 	"CREATE INDEX smdp_pool ON smdp_profile (pool, state, iccid);"
+	"CREATE INDEX smdp_job ON smdp_profile (job) WHERE job IS NOT NULL;"
+	"CREATE INDEX smdp_eid ON smdp_profile (eid, pool, state, iccid) WHERE eid IS NOT NULL;"
 	"CREATE TABLE campaign (id INTEGER PRIMARY KEY, op TEXT NOT NULL, args TEXT NOT NULL, target TEXT NOT NULL,"
 	"  concurrency INTEGER NOT NULL, rate REAL NOT NULL, validity INTEGER NOT NULL, retries INTEGER NOT NULL,"
 	"  max_failures REAL NOT NULL, state TEXT NOT NULL, created TEXT NOT NULL, finished TEXT);"
