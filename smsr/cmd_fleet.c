@@ -131,39 +131,12 @@ static int bundle_load(bundle *b, const char *path, char *why, size_t why_len)
 /* one CSV line: eis,endpoint,tags; returns -1 with why */
 static int import_line(smsr_ctx *x, const char *base, char *line, bundle *b, char *why, size_t why_len)
 {
-	line[strcspn(line, "\r\n")] = '\0';
-	if (strchr(line, '"')) {
-		snprintf(why, why_len, "quoted fields are not read: eis,endpoint,tags without quotes");
+	store_fleet_row row;
+	if (store_fleet_line(line, &row, why, why_len))
 		return -1;
-	}
-	char *c1 = strchr(line, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
-	if (!c1) {
-		snprintf(why, why_len, "expected eis,endpoint[,tags]");
-		return -1;
-	}
-	*c1 = '\0';
-	if (c2)
-		*c2 = '\0';
-	const char *eis_f = line, *endpoint = c1 + 1, *tag_text = c2 ? c2 + 1 : "";
-	if (strchr(tag_text, ',')) {
-		snprintf(why, why_len, "more than three fields (tags are K=V;K=V)");
-		return -1;
-	}
-	if (!*eis_f || !*endpoint) {
-		snprintf(why, why_len, "field '%s' is empty", !*eis_f ? "eis" : "endpoint");
-		return -1;
-	}
+	const char *eis_f = row.eis, *endpoint = row.endpoint;
+	json_t *tags = row.tags;
 	char inner[1200];
-	if (link_check_uri(endpoint, inner, sizeof(inner))) {
-		snprintf(why, why_len, "field 'endpoint': %s", inner);
-		return -1;
-	}
-	json_t *tags = json_object();
-	if (store_parse_tags(tag_text, tags, inner, sizeof(inner))) {
-		snprintf(why, why_len, "field 'tags': %s", inner);
-		json_decref(tags);
-		return -1;
-	}
 	char path[8192];
 	snprintf(path, sizeof(path), "%s%s%s", eis_f[0] == '/' ? "" : base, eis_f[0] == '/' ? "" : "/", eis_f);
 	json_t *eis = NULL;

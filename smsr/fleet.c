@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/link.h"
 #include "store_int.h"
 
 int store_endpoint(smsr_store *s, const char *eid, char *out, size_t len)
@@ -36,6 +37,10 @@ int store_set_endpoint(smsr_store *s, const char *eid, const char *uri)
 int store_parse_tags(const char *text, json_t *tags, char *why, size_t why_len)
 {
 	char buf[2048];
+	if (strlen(text) >= sizeof(buf)) {
+		snprintf(why, why_len, "tags longer than %zu characters", sizeof(buf) - 1);
+		return -1;
+	}
 	snprintf(buf, sizeof(buf), "%s", text);
 	for (char *save = NULL, *t = strtok_r(buf, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
 		char *eq = strchr(t, '=');
@@ -49,6 +54,48 @@ int store_parse_tags(const char *text, json_t *tags, char *why, size_t why_len)
 		*eq = '\0';
 		json_object_set_new(tags, t, json_string(eq + 1));
 	}
+	return 0;
+}
+
+int store_fleet_line(char *line, store_fleet_row *row, char *why, size_t why_len)
+{
+	memset(row, 0, sizeof(*row));
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strchr(line, '"')) {
+		snprintf(why, why_len, "quoted fields are not read: eis,endpoint,tags without quotes");
+		return -1;
+	}
+	char *c1 = strchr(line, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+	if (!c1) {
+		snprintf(why, why_len, "expected eis,endpoint[,tags]");
+		return -1;
+	}
+	*c1 = '\0';
+	if (c2)
+		*c2 = '\0';
+	const char *tag_text = c2 ? c2 + 1 : "";
+	if (strchr(tag_text, ',')) {
+		snprintf(why, why_len, "more than three fields (tags are K=V;K=V)");
+		return -1;
+	}
+	if (!*line || !c1[1]) {
+		snprintf(why, why_len, "field '%s' is empty", !*line ? "eis" : "endpoint");
+		return -1;
+	}
+	char inner[1200];
+	if (link_check_uri(c1 + 1, inner, sizeof(inner))) {
+		snprintf(why, why_len, "field 'endpoint': %s", inner);
+		return -1;
+	}
+	json_t *tags = json_object();
+	if (store_parse_tags(tag_text, tags, inner, sizeof(inner))) {
+		snprintf(why, why_len, "field 'tags': %s", inner);
+		json_decref(tags);
+		return -1;
+	}
+	row->eis = line;
+	row->endpoint = c1 + 1;
+	row->tags = tags;
 	return 0;
 }
 

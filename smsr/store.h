@@ -62,6 +62,13 @@ json_t *store_notifs(smsr_store *s, const char *eid);
 /* fleet.c: endpoints, tags and selections */
 int store_endpoint(smsr_store *s, const char *eid, char *out, size_t len);
 int store_set_endpoint(smsr_store *s, const char *eid, const char *uri);
+/* One line of a fleet CSV, split in place: eis, endpoint (checked as link_open_uri reads it), tags
+ * (K=V;K=V, a new object the caller releases). -1 with the field at fault named. */
+typedef struct {
+	const char *eis, *endpoint;
+	json_t *tags;
+} store_fleet_row;
+int store_fleet_line(char *line, store_fleet_row *row, char *why, size_t why_len);
 /* "K=V;K=V" into tags (an object); -1 with the tag at fault named */
 int store_parse_tags(const char *text, json_t *tags, char *why, size_t why_len);
 typedef struct {
