@@ -64,6 +64,13 @@ static int run_show(void *ctx, int argc, char **argv)
 static int run_farm(void *ctx, int argc, char **argv)
 {
 	(void)ctx;
+	if (argc >= 2 && !strcmp(argv[1], "run")) {
+		int ac, rc;
+		char **av;
+		if ((rc = sim_farm_run_args(g_json, argc, argv, &ac, &av)))
+			return rc;
+		return cmd_run(ac, av);
+	}
 	return sim_cmd_farm(g_json, argc, argv);
 }
 
@@ -75,7 +82,8 @@ static const cli_command sim_table[] = {
 	  run_run },
 	{ "show", "--state FILE [--json] [--show-secrets]",
 	  "EID, profiles, free slots, pending notifications, counters", run_show },
-	{ "farm", "new DIR --count N [--seed S] [--pki DIR] | show DIR",
+	{ "farm",
+	  "new DIR --count N [--seed S] [--pki DIR] | show DIR | run DIR [--vpcd HOST:PORT] [--first I] [--count K]",
 	  "a device farm: N cards in DIR with the fleet file smsr imports (endpoint farm:DIR#i)", run_farm },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -5,7 +5,9 @@
 
 #include <stdbool.h>
 
-/* farm_cmd.c: euicc-sim farm new|show */
+/* farm_cmd.c: euicc-sim farm new|show, and for farm run the argv of the `run` that serves the cards
+ * (0, or the exit status of a refusal) */
+int sim_farm_run_args(bool json, int argc, char **argv, int *ac, char ***av);
 int sim_cmd_farm(bool json, int argc, char **argv);
 
 #endif

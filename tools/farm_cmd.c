@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* euicc-sim farm new|show: a device farm (host/farm.h). */
+/* euicc-sim farm new|show|run: a device farm (host/farm.h), its cards served to pcscd as vpcd readers. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +128,72 @@ static int farm_show(bool json, int argc, char **argv)
 	return bad ? 1 : 0;
 }
 
+#define FARM_RUN_MAX 64 /* the cards one euicc-sim run serves */
+
+/* cards first..first+count-1 as vpcd readers: card first + k at PORT + k (vpcd slot k % 2 of the
+ * driver instance at PORT + k - k % 2) */
+int sim_farm_run_args(bool json, int argc, char **argv, int *out_ac, char ***out_av)
+{
+	const char *dir = NULL, *vpcd = "127.0.0.1:35963", *first_s = "0", *count_s = NULL;
+	for (int i = 2; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(argv[i], "--vpcd") && v)
+			vpcd = argv[++i];
+		else if (!strcmp(argv[i], "--first") && v)
+			first_s = argv[++i];
+		else if (!strcmp(argv[i], "--count") && v)
+			count_s = argv[++i];
+		else if (!dir && argv[i][0] != '-')
+			dir = argv[i];
+		else
+			return cli_fail("euicc-sim", json, CLI_USAGE, "farm run: unknown or incomplete option '%s'",
+					argv[i]);
+	}
+	if (!dir)
+		return cli_fail("euicc-sim", json, CLI_USAGE,
+				"usage: euicc-sim farm run DIR [--vpcd HOST:PORT] [--first I] [--count K]");
+	farm_info f;
+	char why[1200];
+	if (farm_open(dir, &f, why, sizeof(why)))
+		return cli_fail("euicc-sim", json, 1, "farm run: %s", why);
+	char *end;
+	unsigned long first = strtoul(first_s, &end, 10);
+	if (*end || first_s[0] == '-' || first >= f.count)
+		return cli_fail("euicc-sim", json, CLI_USAGE,
+				"farm run: --first '%s' is not a card of this farm (0 to %u)", first_s, f.count - 1);
+	unsigned long count = f.count - first < FARM_RUN_MAX ? f.count - first : FARM_RUN_MAX;
+	if (count_s) {
+		count = strtoul(count_s, &end, 10);
+		if (*end || count_s[0] == '-' || count < 1 || count > FARM_RUN_MAX || first + count > f.count)
+			return cli_fail("euicc-sim", json, CLI_USAGE,
+					"farm run: --count '%s': 1 to %d cards from --first, within the farm's %u",
+					count_s, FARM_RUN_MAX, f.count);
+	}
+	const char *colon = strrchr(vpcd, ':');
+	unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+	if (!colon || *end || port < 1 || port + count > 65536)
+		return cli_fail("euicc-sim", json, CLI_USAGE, "farm run: --vpcd '%s' is not HOST:PORT", vpcd);
+	static char states[FARM_RUN_MAX][4200], addrs[FARM_RUN_MAX][300];
+	static char *av[2 + 4 * FARM_RUN_MAX];
+	int ac = 0;
+	av[ac++] = "run";
+	for (unsigned long k = 0; k < count; k++) {
+		if (farm_card_path(&f, (unsigned)(first + k), states[k], sizeof(states[k])))
+			return cli_fail("euicc-sim", json, 1, "farm run: card %lu: path too long", first + k);
+		snprintf(addrs[k], sizeof(addrs[k]), "%.*s:%lu", (int)(colon - vpcd), vpcd, port + k);
+		av[ac++] = "--state";
+		av[ac++] = states[k];
+		av[ac++] = "--vpcd";
+		av[ac++] = addrs[k];
+	}
+	av[ac] = NULL;
+	fprintf(stderr, "euicc-sim: farm %s: cards %lu to %lu on vpcd ports %lu to %lu\n", f.dir, first,
+		first + count - 1, port, port + count - 1);
+	*out_ac = ac;
+	*out_av = av;
+	return 0;
+}
+
 int sim_cmd_farm(bool json, int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "new"))
@@ -135,5 +201,6 @@ int sim_cmd_farm(bool json, int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "show"))
 		return farm_show(json, argc, argv);
 	return cli_fail("euicc-sim", json, CLI_USAGE,
-			"usage: euicc-sim farm new DIR --count N [--seed S] [--pki DIR] | euicc-sim farm show DIR");
+			"usage: euicc-sim farm new DIR --count N [--seed S] [--pki DIR] | euicc-sim farm show DIR | "
+			"euicc-sim farm run DIR [--vpcd HOST:PORT] [--first I] [--count K]");
 }
