@@ -22,6 +22,7 @@
 static EVP_CIPHER *fetched_aes[3], *fetched_des3[2];
 static EVP_MAC_CTX *cmac_template[3];
 static EVP_MD *fetched_sha256;
+static EC_GROUP *fetched_group[2]; /* P-256, brainpoolP256r1: building one costs more than a key */
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
 
 static void fetch_algorithms(void)
@@ -45,6 +46,8 @@ static void fetch_algorithms(void)
 	fetched_des3[0] = EVP_CIPHER_fetch(NULL, "DES-EDE-CBC", NULL);
 	fetched_des3[1] = EVP_CIPHER_fetch(NULL, "DES-EDE3-CBC", NULL);
 	fetched_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	fetched_group[0] = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	fetched_group[1] = EC_GROUP_new_by_curve_name(NID_brainpoolP256r1);
 }
 
 static void fetch(void)
@@ -320,7 +323,8 @@ static apdu_err ec_fromdata(crypto_curve curve, const uint8_t *d, const uint8_t 
 	EVP_PKEY *pkey = NULL;
 	BIGNUM *bn = NULL;
 	uint8_t derived[65];
-	EC_GROUP *grp = NULL;
+	EC_GROUP *own = NULL;
+	const EC_GROUP *grp = NULL;
 	EC_POINT *pt = NULL;
 	BN_CTX *bnctx = NULL;
 
@@ -331,7 +335,10 @@ static apdu_err ec_fromdata(crypto_curve curve, const uint8_t *d, const uint8_t 
 		if (!bn || BN_is_zero(bn))
 			goto out;
 		/* derive the public point so the key is complete */
-		grp = EC_GROUP_new_by_curve_name(OBJ_sn2nid(name));
+		fetch();
+		grp = fetched_group[curve == CRYPTO_CURVE_P256 ? 0 : 1];
+		if (!grp)
+			grp = own = EC_GROUP_new_by_curve_name(OBJ_sn2nid(name));
 		bnctx = BN_CTX_new();
 		pt = grp ? EC_POINT_new(grp) : NULL;
 		if (!pt || !bnctx || BN_cmp(bn, EC_GROUP_get0_order(grp)) >= 0)
@@ -358,10 +365,12 @@ static apdu_err ec_fromdata(crypto_curve curve, const uint8_t *d, const uint8_t 
 		goto out;
 	if (EVP_PKEY_fromdata(ctx, &pkey, d ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) != 1)
 		goto out;
-	/* fromdata does not check that the point is on the curve */
+	/* fromdata does not check that a given point is on the curve (a derived one is). Both curves have
+	 * cofactor 1, so a point on the curve is in the group: the quick check (no multiplication by the
+	 * order) is the whole check. */
 	EVP_PKEY_CTX_free(ctx);
-	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	if (!ctx || EVP_PKEY_public_check(ctx) != 1) {
+	ctx = d ? NULL : EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	if (!d && (!ctx || EVP_PKEY_public_check_quick(ctx) != 1)) {
 		EVP_PKEY_free(pkey);
 		pkey = NULL;
 		ret = APDU_E_INVAL;
@@ -376,7 +385,7 @@ out:
 	OSSL_PARAM_BLD_free(bld);
 	BN_clear_free(bn);
 	EC_POINT_free(pt);
-	EC_GROUP_free(grp);
+	EC_GROUP_free(own);
 	BN_CTX_free(bnctx);
 	return ret;
 }

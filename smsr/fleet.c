@@ -12,13 +12,13 @@ int store_endpoint(smsr_store *s, const char *eid, char *out, size_t len)
 {
 	sqlite3_stmt *st;
 	int rc = -1;
-	sqlite3_prepare_v2(s->db, "SELECT endpoint FROM euicc WHERE eid = ? AND endpoint IS NOT NULL", -1, &st, NULL);
+	store_prep(s, "SELECT endpoint FROM euicc WHERE eid = ? AND endpoint IS NOT NULL", &st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
@@ -26,11 +26,11 @@ int store_set_endpoint(smsr_store *s, const char *eid, const char *uri)
 {
 	store_durability(s, STORE_BEFORE_SEND);
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db, "UPDATE euicc SET endpoint = ? WHERE eid = ?", -1, &st, NULL);
+	store_prep(s, "UPDATE euicc SET endpoint = ? WHERE eid = ?", &st);
 	sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(s->db) == 1 ? 0 : -1;
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
@@ -103,10 +103,10 @@ json_t *store_enabled(smsr_store *s, const char *eid)
 {
 	sqlite3_stmt *st;
 	json_t *o = NULL;
-	sqlite3_prepare_v2(s->db,
-			   "SELECT i.iccid, p.operator FROM isdp i LEFT JOIN smdp_profile p ON p.iccid = i.iccid "
-			   "WHERE i.eid = ? AND i.state = 'enabled'",
-			   -1, &st, NULL);
+	store_prep(s,
+		   "SELECT i.iccid, p.operator FROM isdp i LEFT JOIN smdp_profile p ON p.iccid = i.iccid "
+		   "WHERE i.eid = ? AND i.state = 'enabled'",
+		   &st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		o = json_object();
@@ -115,7 +115,7 @@ json_t *store_enabled(smsr_store *s, const char *eid)
 		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
 			json_object_set_new(o, "operator", json_string((const char *)sqlite3_column_text(st, 1)));
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return o;
 }
 
@@ -146,10 +146,10 @@ json_t *store_fleet(smsr_store *s, const store_filter *f, bool details)
 {
 	sqlite3_stmt *st;
 	json_t *a = json_array();
-	sqlite3_prepare_v2(s->db,
-			   "SELECT e.eid, e.registered, k.counter, e.endpoint, e.tags FROM euicc e LEFT JOIN keyset k "
-			   "ON k.eid = e.eid AND k.kvn = 1 ORDER BY e.eid",
-			   -1, &st, NULL);
+	store_prep(s,
+		   "SELECT e.eid, e.registered, k.counter, e.endpoint, e.tags FROM euicc e LEFT JOIN keyset k "
+		   "ON k.eid = e.eid AND k.kvn = 1 ORDER BY e.eid",
+		   &st);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *eid = (const char *)sqlite3_column_text(st, 0);
 		if (f && f->eids && !json_object_get(f->eids, eid))
@@ -188,7 +188,7 @@ json_t *store_fleet(smsr_store *s, const store_filter *f, bool details)
 		json_decref(enabled);
 		json_array_append_new(a, o);
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return a;
 }
 

@@ -119,7 +119,7 @@ static int unseal(const uint8_t kek[32], const uint8_t *aad, size_t aad_len, con
 static int kek_check(smsr_store *s, const uint8_t kek[32], bool create, char *why, size_t why_len)
 {
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db, "SELECT v FROM smdp_meta WHERE k = 'kek-check'", -1, &st, NULL);
+	store_prep(s, "SELECT v FROM smdp_meta WHERE k = 'kek-check'", &st);
 	int rc = -1;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const uint8_t *v = sqlite3_column_blob(st, 0);
@@ -132,10 +132,10 @@ static int kek_check(smsr_store *s, const uint8_t kek[32], bool create, char *wh
 			snprintf(why, why_len,
 				 "the key-encryption key is not the one this inventory was sealed with (nothing read)");
 		abuf_free(&plain);
-		sqlite3_finalize(st);
+		store_unprep(s, st);
 		return rc;
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	if (!create)
 		return 0; /* an empty inventory: nothing to read anyway */
 	uint8_t nonce[GCM_NONCE];
@@ -143,10 +143,10 @@ static int kek_check(smsr_store *s, const uint8_t kek[32], bool create, char *wh
 	if (!seal(kek, NULL, 0, (const uint8_t *)kek_check_text, sizeof(kek_check_text) - 1, nonce, &sealed)) {
 		abuf_put(&v, nonce, GCM_NONCE);
 		abuf_put(&v, sealed.p, sealed.len);
-		sqlite3_prepare_v2(s->db, "INSERT INTO smdp_meta (k, v) VALUES ('kek-check', ?)", -1, &st, NULL);
+		store_prep(s, "INSERT INTO smdp_meta (k, v) VALUES ('kek-check', ?)", &st);
 		sqlite3_bind_blob(st, 1, v.p, (int)v.len, SQLITE_STATIC);
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-		sqlite3_finalize(st);
+		store_unprep(s, st);
 	}
 	abuf_free(&v);
 	abuf_free(&sealed);
@@ -179,11 +179,10 @@ int store_smdp_add(smsr_store *s, const uint8_t kek[32], const smdp_entry *e, co
 	if (exec(s, "SAVEPOINT smdp_add") == 0) {
 		if (kek_check(s, kek, true, why, why_len) == 0) {
 			sqlite3_stmt *st;
-			sqlite3_prepare_v2(
-				s->db,
-				"INSERT INTO smdp_profile (iccid, imsi, operator, pool, state, added, nonce, "
-				"sealed) VALUES (?,?,?,?,'available',?,?,?)",
-				-1, &st, NULL);
+			store_prep(s,
+				   "INSERT INTO smdp_profile (iccid, imsi, operator, pool, state, added, nonce, "
+				   "sealed) VALUES (?,?,?,?,'available',?,?,?)",
+				   &st);
 			sqlite3_bind_text(st, 1, e->iccid, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 2, e->imsi, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 3, e->operator_, -1, SQLITE_STATIC);
@@ -198,7 +197,7 @@ int store_smdp_add(smsr_store *s, const uint8_t kek[32], const smdp_entry *e, co
 					 sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY
 						 ? "this ICCID is already in the inventory"
 						 : sqlite3_errmsg(s->db));
-			sqlite3_finalize(st);
+			store_unprep(s, st);
 		}
 		if (rc)
 			exec(s, "ROLLBACK TO smdp_add");
@@ -213,8 +212,7 @@ int store_smdp_open(smsr_store *s, const uint8_t kek[32], const char *iccid, abu
 	if (kek_check(s, kek, false, why, why_len))
 		return -1;
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db, "SELECT imsi, operator, nonce, sealed FROM smdp_profile WHERE iccid = ?", -1, &st,
-			   NULL);
+	store_prep(s, "SELECT imsi, operator, nonce, sealed FROM smdp_profile WHERE iccid = ?", &st);
 	sqlite3_bind_text(st, 1, iccid, -1, SQLITE_STATIC);
 	int rc = -1;
 	if (sqlite3_step(st) != SQLITE_ROW) {
@@ -231,7 +229,7 @@ int store_smdp_open(smsr_store *s, const uint8_t kek[32], const char *iccid, abu
 			snprintf(why, why_len,
 				 "profile %s: its row fails authentication (tampered or damaged); not used", iccid);
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
@@ -241,13 +239,12 @@ int store_smdp_reserve(smsr_store *s, const char *iccid, const char *pool, const
 	store_durability(s, STORE_BEFORE_SEND);
 	/* one statement: two workers never take the same profile; a job may take again what it reserved */
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(
-		s->db,
-		"UPDATE smdp_profile SET state = 'reserved', eid = ?1, job = ?2 WHERE (state = 'available' OR "
-		"(state = 'reserved' AND job = ?2 AND eid = ?1)) AND "
-		"iccid = coalesce(?3, (SELECT iccid FROM smdp_profile WHERE pool = ?4 AND state = 'available' "
-		"ORDER BY iccid LIMIT 1)) RETURNING iccid",
-		-1, &st, NULL);
+	store_prep(s,
+		   "UPDATE smdp_profile SET state = 'reserved', eid = ?1, job = ?2 WHERE (state = 'available' OR "
+		   "(state = 'reserved' AND job = ?2 AND eid = ?1)) AND "
+		   "iccid = coalesce(?3, (SELECT iccid FROM smdp_profile WHERE pool = ?4 AND state = 'available' "
+		   "ORDER BY iccid LIMIT 1)) RETURNING iccid",
+		   &st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	if (job)
 		sqlite3_bind_int64(st, 2, job);
@@ -258,7 +255,7 @@ int store_smdp_reserve(smsr_store *s, const char *iccid, const char *pool, const
 		snprintf(out, 21, "%s", (const char *)sqlite3_column_text(st, 0));
 		rc = 0;
 	}
-	int err = sqlite3_finalize(st);
+	int err = store_unprep(s, st);
 	if (!rc)
 		return 0;
 	if (err != SQLITE_OK) {
@@ -269,7 +266,7 @@ int store_smdp_reserve(smsr_store *s, const char *iccid, const char *pool, const
 		snprintf(why, why_len, "pool %s has no available profile (exhausted or unknown)", pool);
 		return -1;
 	}
-	sqlite3_prepare_v2(s->db, "SELECT state, eid FROM smdp_profile WHERE iccid = ?", -1, &st, NULL);
+	store_prep(s, "SELECT state, eid FROM smdp_profile WHERE iccid = ?", &st);
 	sqlite3_bind_text(st, 1, iccid, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW)
 		snprintf(why, why_len, "ICCID %s is not in the SM-DP's inventory", iccid);
@@ -278,7 +275,7 @@ int store_smdp_reserve(smsr_store *s, const char *iccid, const char *pool, const
 			 (const char *)sqlite3_column_text(st, 0),
 			 sqlite3_column_type(st, 1) == SQLITE_NULL ? "" : " for ",
 			 sqlite3_column_type(st, 1) == SQLITE_NULL ? "" : (const char *)sqlite3_column_text(st, 1));
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return -1;
 }
 
@@ -286,17 +283,17 @@ int store_smdp_set(smsr_store *s, const char *iccid, const char *state, const ch
 {
 	store_durability(s, STORE_SETTLED);
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db,
-			   "UPDATE smdp_profile SET state = ?, eid = ?, job = CASE WHEN ? IN ('reserved', 'installed') "
-			   "THEN job END "
-			   "WHERE iccid = ?",
-			   -1, &st, NULL);
+	store_prep(s,
+		   "UPDATE smdp_profile SET state = ?, eid = ?, job = CASE WHEN ? IN ('reserved', 'installed') "
+		   "THEN job END "
+		   "WHERE iccid = ?",
+		   &st);
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, iccid, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(s->db) == 1 ? 0 : -1;
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
@@ -304,10 +301,10 @@ json_t *store_smdp_list(smsr_store *s, const char *pool, const char *state)
 {
 	sqlite3_stmt *st;
 	json_t *a = json_array();
-	sqlite3_prepare_v2(s->db,
-			   "SELECT iccid, imsi, operator, pool, state, eid, job FROM smdp_profile WHERE (?1 IS NULL OR "
-			   "pool = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY iccid",
-			   -1, &st, NULL);
+	store_prep(s,
+		   "SELECT iccid, imsi, operator, pool, state, eid, job FROM smdp_profile WHERE (?1 IS NULL OR "
+		   "pool = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY iccid",
+		   &st);
 	sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -326,6 +323,6 @@ json_t *store_smdp_list(smsr_store *s, const char *pool, const char *state)
 			json_object_set_new(o, "job", json_integer(sqlite3_column_int64(st, 6)));
 		json_array_append_new(a, o);
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return a;
 }

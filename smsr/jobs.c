@@ -35,11 +35,10 @@ long long store_campaign_create(smsr_store *s, const store_campaign_spec *c, jso
 		free(args);
 		return -1;
 	}
-	sqlite3_prepare_v2(
-		s->db,
-		"INSERT INTO campaign (op, args, target, concurrency, rate, validity, retries, max_failures, "
-		"state, created) VALUES (?,?,?,?,?,?,?,?,'ready',?)",
-		-1, &st, NULL);
+	store_prep(s,
+		   "INSERT INTO campaign (op, args, target, concurrency, rate, validity, retries, max_failures, "
+		   "state, created) VALUES (?,?,?,?,?,?,?,?,'ready',?)",
+		   &st);
 	sqlite3_bind_text(st, 1, c->op, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, args, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, c->target, -1, SQLITE_STATIC);
@@ -51,16 +50,16 @@ long long store_campaign_create(smsr_store *s, const store_campaign_spec *c, jso
 	sqlite3_bind_text(st, 9, ts, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_DONE)
 		id = sqlite3_last_insert_rowid(s->db);
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	st = NULL;
 	size_t i;
 	json_t *e;
 	long long deadline = store_now() + c->validity;
 	if (id > 0)
-		sqlite3_prepare_v2(s->db,
-				   "INSERT INTO job (campaign, eid, op, args, state, deadline, created) VALUES "
-				   "(?,?,?,?,'new',?,?)",
-				   -1, &st, NULL);
+		store_prep(s,
+			   "INSERT INTO job (campaign, eid, op, args, state, deadline, created) VALUES "
+			   "(?,?,?,?,'new',?,?)",
+			   &st);
 	json_array_foreach(eids, i, e)
 	{
 		if (id < 0)
@@ -75,7 +74,7 @@ long long store_campaign_create(smsr_store *s, const store_campaign_spec *c, jso
 		if (sqlite3_step(st) != SQLITE_DONE)
 			id = -1;
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	free(args);
 	if (id < 0 || store_commit(s)) {
 		snprintf(why, why_len, "cannot store the campaign: %s", sqlite3_errmsg(s->db));
@@ -124,18 +123,17 @@ json_t *store_job_claim(smsr_store *s, long long campaign, long long now)
 	if (store_begin(s))
 		return NULL;
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(
-		s->db,
-		"UPDATE job SET state = 'running', attempts = attempts + 1, started = ?3 WHERE id = (SELECT j.id "
-		"FROM job j WHERE j.campaign = ?1 AND j.state = 'new' AND j.next_try <= ?2 AND NOT EXISTS "
-		"(SELECT 1 FROM job r WHERE r.eid = j.eid AND r.state = 'running') ORDER BY j.next_try, j.id "
-		"LIMIT 1) RETURNING " JOB_COLS,
-		-1, &st, NULL);
+	store_prep(s,
+		   "UPDATE job SET state = 'running', attempts = attempts + 1, started = ?3 WHERE id = (SELECT j.id "
+		   "FROM job j WHERE j.campaign = ?1 AND j.state = 'new' AND j.next_try <= ?2 AND NOT EXISTS "
+		   "(SELECT 1 FROM job r WHERE r.eid = j.eid AND r.state = 'running') ORDER BY j.next_try, j.id "
+		   "LIMIT 1) RETURNING " JOB_COLS,
+		   &st);
 	sqlite3_bind_int64(st, 1, campaign);
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
 	json_t *j = sqlite3_step(st) == SQLITE_ROW ? job_row(st) : NULL;
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	if (store_commit(s)) {
 		exec(s, "ROLLBACK");
 		json_decref(j);
@@ -152,10 +150,10 @@ int store_job_update(smsr_store *s, long long id, const char *state, long long n
 	now_iso(ts);
 	bool final = strcmp(state, "new") && strcmp(state, "running");
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db,
-			   "UPDATE job SET state = ?, next_try = ?, step = coalesce(?, step), result = coalesce(?, "
-			   "result), finished = ? WHERE id = ?",
-			   -1, &st, NULL);
+	store_prep(s,
+		   "UPDATE job SET state = ?, next_try = ?, step = coalesce(?, step), result = coalesce(?, "
+		   "result), finished = ? WHERE id = ?",
+		   &st);
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, next_try);
 	sqlite3_bind_text(st, 3, st_text, -1, SQLITE_STATIC);
@@ -164,7 +162,7 @@ int store_job_update(smsr_store *s, long long id, const char *state, long long n
 		sqlite3_bind_text(st, 5, ts, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, id);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	free(st_text);
 	free(res_text);
 	return rc;
@@ -174,26 +172,25 @@ json_t *store_jobs(smsr_store *s, long long campaign, const char *state)
 {
 	sqlite3_stmt *st;
 	json_t *a = json_array();
-	sqlite3_prepare_v2(s->db,
-			   "SELECT " JOB_COLS
-			   " FROM job WHERE (?1 = 0 OR campaign = ?1) AND (?2 IS NULL OR state = ?2) "
-			   "ORDER BY id",
-			   -1, &st, NULL);
+	store_prep(s,
+		   "SELECT " JOB_COLS " FROM job WHERE (?1 = 0 OR campaign = ?1) AND (?2 IS NULL OR state = ?2) "
+		   "ORDER BY id",
+		   &st);
 	sqlite3_bind_int64(st, 1, campaign);
 	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(a, job_row(st));
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return a;
 }
 
 json_t *store_campaign(smsr_store *s, long long id)
 {
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db,
-			   "SELECT id, op, args, target, concurrency, rate, validity, retries, max_failures, state, "
-			   "created, finished FROM campaign WHERE id = ?",
-			   -1, &st, NULL);
+	store_prep(s,
+		   "SELECT id, op, args, target, concurrency, rate, validity, retries, max_failures, state, "
+		   "created, finished FROM campaign WHERE id = ?",
+		   &st);
 	sqlite3_bind_int64(st, 1, id);
 	json_t *o = NULL;
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -209,12 +206,12 @@ json_t *store_campaign(smsr_store *s, long long id)
 					    ? json_null()
 					    : json_string((const char *)sqlite3_column_text(st, 11)));
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	if (!o)
 		return NULL;
 	json_t *counts = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "new", 0, "running", 0, "done", 0, "failed", 0,
 				   "expired", 0, "cancelled", 0);
-	sqlite3_prepare_v2(s->db, "SELECT state, count(*) FROM job WHERE campaign = ? GROUP BY state", -1, &st, NULL);
+	store_prep(s, "SELECT state, count(*) FROM job WHERE campaign = ? GROUP BY state", &st);
 	sqlite3_bind_int64(st, 1, id);
 	long long total = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -222,7 +219,7 @@ json_t *store_campaign(smsr_store *s, long long id)
 				    json_integer(sqlite3_column_int64(st, 1)));
 		total += sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	json_object_set_new(counts, "total", json_integer(total));
 	json_object_set_new(o, "jobs", counts);
 	return o;
@@ -237,22 +234,21 @@ int store_campaign_set_state(smsr_store *s, long long id, const char *state)
 	sqlite3_stmt *st;
 	if (store_begin(s))
 		return -1;
-	sqlite3_prepare_v2(s->db, "UPDATE campaign SET state = ?, finished = ? WHERE id = ?", -1, &st, NULL);
+	store_prep(s, "UPDATE campaign SET state = ?, finished = ? WHERE id = ?", &st);
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
 	if (final)
 		sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, id);
 	int rc = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(s->db) == 1 ? 0 : -1;
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	if (!rc && !strcmp(state, "cancelled")) {
 		/* what has not started never will; a running job finishes (or is settled) as it is */
-		sqlite3_prepare_v2(
-			s->db, "UPDATE job SET state = 'cancelled', finished = ? WHERE campaign = ? AND state = 'new'",
-			-1, &st, NULL);
+		store_prep(s, "UPDATE job SET state = 'cancelled', finished = ? WHERE campaign = ? AND state = 'new'",
+			   &st);
 		sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, id);
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-		sqlite3_finalize(st);
+		store_unprep(s, st);
 	}
 	if (rc || store_commit(s)) {
 		exec(s, "ROLLBACK");
@@ -265,15 +261,14 @@ int store_campaign_set_state(smsr_store *s, long long id, const char *state)
 int store_smdp_of_job(smsr_store *s, long long job, char out[21])
 {
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db, "SELECT iccid FROM smdp_profile WHERE job = ? AND state IN ('reserved','installed')",
-			   -1, &st, NULL);
+	store_prep(s, "SELECT iccid FROM smdp_profile WHERE job = ? AND state IN ('reserved','installed')", &st);
 	sqlite3_bind_int64(st, 1, job);
 	int rc = -1;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(out, 21, "%s", (const char *)sqlite3_column_text(st, 0));
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
@@ -281,10 +276,10 @@ int store_smdp_of_job(smsr_store *s, long long job, char out[21])
 int store_smdp_on_card(smsr_store *s, const char *eid, const char *pool, char out[21])
 {
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db,
-			   "SELECT iccid FROM smdp_profile WHERE eid = ? AND pool = ? AND state = 'installed' ORDER BY "
-			   "iccid LIMIT 1",
-			   -1, &st, NULL);
+	store_prep(s,
+		   "SELECT iccid FROM smdp_profile WHERE eid = ? AND pool = ? AND state = 'installed' ORDER BY "
+		   "iccid LIMIT 1",
+		   &st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, pool, -1, SQLITE_STATIC);
 	int rc = -1;
@@ -292,20 +287,20 @@ int store_smdp_on_card(smsr_store *s, const char *eid, const char *pool, char ou
 		snprintf(out, 21, "%s", (const char *)sqlite3_column_text(st, 0));
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
 int store_campaign_state(smsr_store *s, long long id, char *out, size_t len)
 {
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db, "SELECT state FROM campaign WHERE id = ?", -1, &st, NULL);
+	store_prep(s, "SELECT state FROM campaign WHERE id = ?", &st);
 	sqlite3_bind_int64(st, 1, id);
 	int rc = -1;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }

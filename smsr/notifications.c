@@ -12,9 +12,7 @@ int store_notif_received(smsr_store *s, const char *eid, unsigned seq, unsigned 
 	sqlite3_stmt *st;
 	char ts[32];
 	now_iso(ts);
-	sqlite3_prepare_v2(s->db,
-			   "INSERT OR IGNORE INTO notification (eid, seq, type, aid, received) VALUES (?,?,?,?,?)", -1,
-			   &st, NULL);
+	store_prep(s, "INSERT OR IGNORE INTO notification (eid, seq, type, aid, received) VALUES (?,?,?,?,?)", &st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, (int)seq);
 	sqlite3_bind_int(st, 3, (int)type);
@@ -22,7 +20,7 @@ int store_notif_received(smsr_store *s, const char *eid, unsigned seq, unsigned 
 	sqlite3_bind_text(st, 5, ts, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 	*dup = sqlite3_changes(s->db) == 0;
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
@@ -32,14 +30,12 @@ int store_notif_confirmed(smsr_store *s, const char *eid, unsigned seq)
 	sqlite3_stmt *st;
 	char ts[32];
 	now_iso(ts);
-	sqlite3_prepare_v2(s->db,
-			   "UPDATE notification SET confirmed = coalesce(confirmed, ?) WHERE eid = ? AND seq = ?", -1,
-			   &st, NULL);
+	store_prep(s, "UPDATE notification SET confirmed = coalesce(confirmed, ?) WHERE eid = ? AND seq = ?", &st);
 	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, (int)seq);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
@@ -47,9 +43,7 @@ json_t *store_notifs(smsr_store *s, const char *eid)
 {
 	sqlite3_stmt *st;
 	json_t *a = json_array();
-	sqlite3_prepare_v2(s->db,
-			   "SELECT seq, type, aid, received, confirmed FROM notification WHERE eid = ? ORDER BY seq",
-			   -1, &st, NULL);
+	store_prep(s, "SELECT seq, type, aid, received, confirmed FROM notification WHERE eid = ? ORDER BY seq", &st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_t *o = json_pack("{s:i,s:i,s:s,s:s}", "seq", sqlite3_column_int(st, 0), "type",
@@ -62,6 +56,6 @@ json_t *store_notifs(smsr_store *s, const char *eid)
 					    : json_string((const char *)sqlite3_column_text(st, 4)));
 		json_array_append_new(a, o);
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return a;
 }

@@ -73,9 +73,20 @@ int exec(smsr_store *s, const char *sql)
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
+/* one statement, a string literal, through the cache (the transaction boundaries of every job) */
+static int exec1(smsr_store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	if (store_prep(s, sql, &st) != SQLITE_OK)
+		return -1;
+	int rc = sqlite3_step(st);
+	store_unprep(s, st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
 int store_begin(smsr_store *s)
 {
-	return exec(s, "BEGIN IMMEDIATE");
+	return exec1(s, "BEGIN IMMEDIATE");
 }
 
 void store_durability(smsr_store *s, int kind)
@@ -83,7 +94,7 @@ void store_durability(smsr_store *s, int kind)
 	bool settled = kind == STORE_SETTLED;
 	if (s->settled == settled || !sqlite3_get_autocommit(s->db))
 		return;
-	if (!exec(s, settled ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL"))
+	if (!exec1(s, settled ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL"))
 		s->settled = settled;
 }
 
@@ -95,22 +106,21 @@ int store_begin_settled(smsr_store *s)
 
 void store_rollback(smsr_store *s)
 {
-	exec(s, "ROLLBACK");
+	exec1(s, "ROLLBACK");
 }
 
 int store_commit(smsr_store *s)
 {
-	return exec(s, "COMMIT");
+	return exec1(s, "COMMIT");
 }
 
 int store_schema_version(smsr_store *s)
 {
 	sqlite3_stmt *st;
 	int v = -1;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
+	if (store_prep(s, "PRAGMA user_version", &st) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return v;
 }
 
@@ -229,6 +239,7 @@ void store_close(smsr_store *s)
 {
 	if (!s)
 		return;
+	store_stmts_free(s);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -398,8 +409,7 @@ int store_register(smsr_store *s, json_t *eis, const char *endpoint, json_t *tag
 	if (exec(s, "SAVEPOINT reg"))
 		goto out;
 	began = true;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO euicc (eid, eis, registered, endpoint, tags) VALUES (?,?,?,?,?)", -1,
-			       &st, NULL))
+	if (store_prep(s, "INSERT INTO euicc (eid, eis, registered, endpoint, tags) VALUES (?,?,?,?,?)", &st))
 		goto out;
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
@@ -410,7 +420,7 @@ int store_register(smsr_store *s, json_t *eis, const char *endpoint, json_t *tag
 		snprintf(why, why_len, "eUICC %s is already registered", eid);
 		goto out;
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	st = NULL;
 	size_t i;
 	json_t *k;
@@ -427,10 +437,8 @@ int store_register(smsr_store *s, json_t *eis, const char *endpoint, json_t *tag
 		memcpy(kid, one.kid_key, ld);
 		json_t *jc = json_object_get(k, "kic"), *jd = json_object_get(k, "kid");
 		scp80_keyset_clear(&one);
-		if (sqlite3_prepare_v2(
-			    s->db,
-			    "INSERT INTO keyset (eid,kvn,kic_alg,kid_alg,kic,kid,counter) VALUES (?,?,?,?,?,?,?)", -1,
-			    &st, NULL))
+		if (store_prep(s, "INSERT INTO keyset (eid,kvn,kic_alg,kid_alg,kic,kid,counter) VALUES (?,?,?,?,?,?,?)",
+			       &st))
 			goto out;
 		sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 2, kvn);
@@ -445,7 +453,7 @@ int store_register(smsr_store *s, json_t *eis, const char *endpoint, json_t *tag
 			snprintf(why, why_len, "keyset %d: %s", kvn, sqlite3_errmsg(s->db));
 			goto out;
 		}
-		sqlite3_finalize(st);
+		store_unprep(s, st);
 		st = NULL;
 	}
 	if (exec(s, "RELEASE reg"))
@@ -453,7 +461,7 @@ int store_register(smsr_store *s, json_t *eis, const char *endpoint, json_t *tag
 	snprintf(out_eid, 33, "%s", eid);
 	rc = 0;
 out:
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	free(tags_text);
 	if (rc && began) {
 		exec(s, "ROLLBACK TO reg");
@@ -470,16 +478,16 @@ int store_resolve_eid(smsr_store *s, const char *eid, char out[33], char *why, s
 	sqlite3_stmt *st;
 	int n = 0;
 	if (eid) {
-		sqlite3_prepare_v2(s->db, "SELECT eid FROM euicc WHERE eid = ?", -1, &st, NULL);
+		store_prep(s, "SELECT eid FROM euicc WHERE eid = ?", &st);
 		sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	} else {
-		sqlite3_prepare_v2(s->db, "SELECT eid FROM euicc LIMIT 2", -1, &st, NULL);
+		store_prep(s, "SELECT eid FROM euicc LIMIT 2", &st);
 	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(out, 33, "%s", (const char *)sqlite3_column_text(st, 0));
 		n++;
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	if (eid && n == 0) {
 		snprintf(why, why_len, "eUICC %s is not registered (see `smsr list`)", eid);
 		return -1;
@@ -497,11 +505,11 @@ json_t *store_eis(smsr_store *s, const char *eid)
 {
 	sqlite3_stmt *st;
 	json_t *j = NULL;
-	sqlite3_prepare_v2(s->db, "SELECT eis FROM euicc WHERE eid = ?", -1, &st, NULL);
+	store_prep(s, "SELECT eis FROM euicc WHERE eid = ?", &st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		j = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return j;
 }
 
@@ -509,8 +517,7 @@ int store_keyset(smsr_store *s, const char *eid, int kvn, scp80_keyset *ks, uint
 {
 	sqlite3_stmt *st;
 	int rc = -1;
-	sqlite3_prepare_v2(s->db, "SELECT kic_alg, kid_alg, kic, kid, counter FROM keyset WHERE eid = ? AND kvn = ?",
-			   -1, &st, NULL);
+	store_prep(s, "SELECT kic_alg, kid_alg, kic, kid, counter FROM keyset WHERE eid = ? AND kvn = ?", &st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, kvn);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -528,7 +535,7 @@ int store_keyset(smsr_store *s, const char *eid, int kvn, scp80_keyset *ks, uint
 			rc = 0;
 		}
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
@@ -548,8 +555,7 @@ int store_next_counter(smsr_store *s, const char *eid, int kvn, uint64_t *out)
 	uint64_t end = 0;
 	if (store_begin(s))
 		return -1;
-	sqlite3_prepare_v2(s->db, "UPDATE keyset SET counter = counter + ? WHERE eid = ? AND kvn = ? RETURNING counter",
-			   -1, &st, NULL);
+	store_prep(s, "UPDATE keyset SET counter = counter + ? WHERE eid = ? AND kvn = ? RETURNING counter", &st);
 	sqlite3_bind_int(st, 1, STORE_COUNTER_BLOCK);
 	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, kvn);
@@ -557,7 +563,7 @@ int store_next_counter(smsr_store *s, const char *eid, int kvn, uint64_t *out)
 		end = (uint64_t)sqlite3_column_int64(st, 0);
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	if (rc || store_commit(s)) {
 		exec(s, "ROLLBACK");
 		memset(cb, 0, sizeof(*cb));
@@ -576,12 +582,12 @@ int store_set_counter(smsr_store *s, const char *eid, int kvn, uint64_t value)
 	store_durability(s, STORE_BEFORE_SEND);
 	sqlite3_stmt *st;
 	memset(&s->cb, 0, sizeof(s->cb));
-	sqlite3_prepare_v2(s->db, "UPDATE keyset SET counter = ? WHERE eid = ? AND kvn = ?", -1, &st, NULL);
+	store_prep(s, "UPDATE keyset SET counter = ? WHERE eid = ? AND kvn = ?", &st);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)value);
 	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, kvn);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
@@ -590,12 +596,12 @@ int store_isdp_put(smsr_store *s, const char *eid, const char *aid, const char *
 {
 	store_durability(s, STORE_SETTLED);
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(
-		s->db,
+	store_prep(
+		s,
 		"INSERT INTO isdp (eid, aid, iccid, state, fallback, emergency) VALUES (?,?,?,?,?,?) "
 		"ON CONFLICT (eid, aid) DO UPDATE SET iccid = coalesce(excluded.iccid, iccid), state = excluded.state, "
 		"fallback = excluded.fallback, emergency = excluded.emergency",
-		-1, &st, NULL);
+		&st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, aid, -1, SQLITE_STATIC);
 	if (iccid && *iccid)
@@ -606,7 +612,7 @@ int store_isdp_put(smsr_store *s, const char *eid, const char *aid, const char *
 	sqlite3_bind_int(st, 5, fallback);
 	sqlite3_bind_int(st, 6, emergency);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
@@ -614,12 +620,12 @@ int store_isdp_state(smsr_store *s, const char *eid, const char *aid, const char
 {
 	store_durability(s, STORE_SETTLED);
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db, "UPDATE isdp SET state = ? WHERE eid = ? AND aid = ?", -1, &st, NULL);
+	store_prep(s, "UPDATE isdp SET state = ? WHERE eid = ? AND aid = ?", &st);
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, aid, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
@@ -627,14 +633,13 @@ int store_isdp_keys(smsr_store *s, const char *eid, const char *aid, const uint8
 {
 	store_durability(s, STORE_BEFORE_SEND);
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db, "UPDATE isdp SET scp03_key = ?, scp03_kvn = ? WHERE eid = ? AND aid = ?", -1, &st,
-			   NULL);
+	store_prep(s, "UPDATE isdp SET scp03_key = ?, scp03_kvn = ? WHERE eid = ? AND aid = ?", &st);
 	sqlite3_bind_blob(st, 1, key, 16, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 2, kvn);
 	sqlite3_bind_text(st, 3, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, aid, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
@@ -642,11 +647,11 @@ int store_isdp_delete(smsr_store *s, const char *eid, const char *aid)
 {
 	store_durability(s, STORE_SETTLED);
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db, "DELETE FROM isdp WHERE eid = ? AND aid = ?", -1, &st, NULL);
+	store_prep(s, "DELETE FROM isdp WHERE eid = ? AND aid = ?", &st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, aid, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
@@ -654,10 +659,10 @@ int store_isdp_clear(smsr_store *s, const char *eid)
 {
 	store_durability(s, STORE_SETTLED);
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(s->db, "DELETE FROM isdp WHERE eid = ?", -1, &st, NULL);
+	store_prep(s, "DELETE FROM isdp WHERE eid = ?", &st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
@@ -684,10 +689,8 @@ int store_isdp_find(smsr_store *s, const char *eid, const char *key, char aid[33
 {
 	sqlite3_stmt *st;
 	int rc = -1;
-	sqlite3_prepare_v2(
-		s->db,
-		"SELECT aid, coalesce(iccid,'') FROM isdp WHERE eid = ? AND (lower(aid) = lower(?) OR iccid = ?)", -1,
-		&st, NULL);
+	store_prep(s, "SELECT aid, coalesce(iccid,'') FROM isdp WHERE eid = ? AND (lower(aid) = lower(?) OR iccid = ?)",
+		   &st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
@@ -697,7 +700,7 @@ int store_isdp_find(smsr_store *s, const char *eid, const char *key, char aid[33
 			snprintf(iccid, 21, "%s", (const char *)sqlite3_column_text(st, 1));
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return rc;
 }
 
@@ -705,10 +708,10 @@ json_t *store_isdps(smsr_store *s, const char *eid)
 {
 	sqlite3_stmt *st;
 	json_t *a = json_array();
-	sqlite3_prepare_v2(s->db,
-			   "SELECT aid, iccid, state, fallback, emergency, scp03_key IS NOT NULL FROM isdp "
-			   "WHERE eid = ? ORDER BY aid",
-			   -1, &st, NULL);
+	store_prep(s,
+		   "SELECT aid, iccid, state, fallback, emergency, scp03_key IS NOT NULL FROM isdp "
+		   "WHERE eid = ? ORDER BY aid",
+		   &st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_t *o = json_pack("{s:s,s:s,s:b,s:b,s:b}", "aid", sqlite3_column_text(st, 0), "state",
@@ -720,7 +723,7 @@ json_t *store_isdps(smsr_store *s, const char *eid)
 					    : json_string((const char *)sqlite3_column_text(st, 1)));
 		json_array_append_new(a, o);
 	}
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 	return a;
 }
 
@@ -742,12 +745,12 @@ void store_log(smsr_store *s, const char *what, const char *eid, const char *res
 	char ts[32], who[64];
 	now_iso(ts);
 	snprintf(who, sizeof(who), "%s", getenv("USER") ? getenv("USER") : "uid");
-	sqlite3_prepare_v2(s->db, "INSERT INTO oplog (ts, who, what, eid, result) VALUES (?,?,?,?,?)", -1, &st, NULL);
+	store_prep(s, "INSERT INTO oplog (ts, who, what, eid, result) VALUES (?,?,?,?,?)", &st);
 	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, what, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, result, -1, SQLITE_STATIC);
 	sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_unprep(s, st);
 }

@@ -15,12 +15,26 @@ typedef struct {
 	uint64_t next, limit; /* next <= limit: next..limit are reserved and not yet used */
 } counter_block;
 
+/* a prepared statement of the cache (stmt.c), known by the address of its SQL text */
+typedef struct {
+	const char *sql;
+	sqlite3_stmt *st;
+	bool busy;
+} store_stmt;
+#define STORE_STMTS 96
+
 struct smsr_store {
 	sqlite3 *db;
+	store_stmt stmts[STORE_STMTS];
 	counter_block cb;
 	bool settled; /* the connection commits with synchronous=NORMAL (see store_durability) */
 };
 
+/* A prepared statement for SQL, which must be a string literal (the cache knows it by its address):
+ * cached per connection and reset by store_unprep, which finalizes any other statement. */
+int store_prep(smsr_store *s, const char *sql, sqlite3_stmt **st);
+int store_unprep(smsr_store *s, sqlite3_stmt *st); /* the last step's error, as sqlite3_finalize */
+void store_stmts_free(smsr_store *s);
 void now_iso(char out[32]);
 int exec(smsr_store *s, const char *sql);
 /* Two kinds of write (docs/fleet.md, "Durability"). BEFORE_SEND: what must be on disk before a packet
