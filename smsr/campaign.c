@@ -358,8 +358,10 @@ typedef struct {
 	const smsr_run_opts *o;
 	json_t *campaign;
 	pthread_mutex_t lock;
-	double next_slot;    /* rate limit: the earliest start of the next job */
-	volatile bool ended; /* paused, cancelled, failure limit, or nothing left */
+	double next_slot;	    /* rate limit: the earliest start of the next job */
+	volatile bool ended;	    /* paused, cancelled, failure limit, or nothing left */
+	long long failed, finished; /* the campaign's jobs that ended, kept here: counting them in the
+				       store after each job made a run quadratic in its size */
 	int errors;
 	char why[512];
 } runner;
@@ -416,10 +418,10 @@ static void settle_job(runner *R, smsr_core *x, json_t *job, smsr_result *r, int
 		json_object_set_new(res, "attempt", json_integer(attempts));
 		R->o->on_job(R->o->ctx, res);
 	}
-	json_t *c = store_campaign(x->st, R->id), *n = json_object_get(c, "jobs");
-	double failed = (double)json_integer_value(json_object_get(n, "failed")) +
-		(double)json_integer_value(json_object_get(n, "expired")),
-	       fin = failed + (double)json_integer_value(json_object_get(n, "done"));
+	bool bad = !strcmp(state, "failed") || !strcmp(state, "expired");
+	R->failed += bad;
+	R->finished += bad || !strcmp(state, "done");
+	double failed = (double)R->failed, fin = (double)R->finished;
 	double limit = json_real_value(json_object_get(R->campaign, "max_failures"));
 	if (limit < 100 && fin >= 10 && failed * 100.0 / fin > limit && !R->ended) {
 		store_campaign_set_state(x->st, R->id, "paused");
@@ -428,7 +430,6 @@ static void settle_job(runner *R, smsr_core *x, json_t *job, smsr_result *r, int
 		R->ended = true;
 	}
 	pthread_mutex_unlock(&R->lock);
-	json_decref(c);
 	json_decref(res);
 }
 
@@ -451,19 +452,15 @@ static void *worker(void *arg)
 	for (;;) {
 		if ((R->o && R->o->stop && *R->o->stop) || R->ended)
 			break;
-		json_t *c = store_campaign(x.st, R->id);
-		const char *st = json_string_value(json_object_get(c, "state"));
-		bool go = st && !strcmp(st, "running");
-		long long waiting = json_integer_value(json_object_get(json_object_get(c, "jobs"), "new"));
-		json_decref(c);
-		if (!go) {
+		char st[16];
+		if (store_campaign_state(x.st, R->id, st, sizeof(st)) || strcmp(st, "running")) {
 			R->ended = true;
 			break;
 		}
 		pace(R);
 		json_t *job = store_job_claim(x.st, R->id, store_now());
 		if (!job) {
-			if (!waiting)
+			if (!store_campaign_waiting(x.st, R->id))
 				break;				      /* nothing left for this worker */
 			struct timespec d = { 0, 100 * 1000 * 1000 }; /* a retry not yet due, or its eUICC busy */
 			nanosleep(&d, NULL);
@@ -519,6 +516,10 @@ int smsr_campaign_run(const smsr_core *proto, long long id, const smsr_run_opts 
 	R.id = id;
 	R.o = o;
 	R.campaign = store_campaign(x.st, id);
+	json_t *n0 = json_object_get(R.campaign, "jobs");
+	R.failed = json_integer_value(json_object_get(n0, "failed")) +
+		json_integer_value(json_object_get(n0, "expired"));
+	R.finished = R.failed + json_integer_value(json_object_get(n0, "done"));
 	int rc = -1, lock = -1;
 	const char *st = json_string_value(json_object_get(R.campaign, "state"));
 	if (!R.campaign) {

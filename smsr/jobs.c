@@ -304,3 +304,13 @@ int store_campaign_state(smsr_store *s, long long id, char *out, size_t len)
 	store_unprep(s, st);
 	return rc;
 }
+
+bool store_campaign_waiting(smsr_store *s, long long id)
+{
+	sqlite3_stmt *st;
+	store_prep(s, "SELECT 1 FROM job WHERE campaign = ? AND state = 'new' LIMIT 1", &st);
+	sqlite3_bind_int64(st, 1, id);
+	bool any = sqlite3_step(st) == SQLITE_ROW;
+	store_unprep(s, st);
+	return any;
+}

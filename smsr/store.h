@@ -121,6 +121,7 @@ json_t *store_campaign(smsr_store *s, long long id); /* NULL: none; with "jobs" 
 int store_campaign_set_state(smsr_store *s, long long id, const char *state);
 /* the state alone (no counts): cheap enough to ask before every job */
 int store_campaign_state(smsr_store *s, long long id, char *out, size_t len);
+bool store_campaign_waiting(smsr_store *s, long long id); /* a job of it is new (due or not) */
 /* the next job of campaign to run (new, due, its eUICC not busy), claimed: running, attempts + 1,
  * committed; NULL when none */
 json_t *store_job_claim(smsr_store *s, long long campaign, long long now);
