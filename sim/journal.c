@@ -382,14 +382,18 @@ static int journal_open(nvm_journal *j, const char *path, char *why, size_t why_
 		return -1;
 	}
 	if ((uint64_t)st.st_size < j->size) {
-		static const uint8_t zero[JOURNAL_PAGE];
-		for (uint64_t o = (uint64_t)st.st_size / JOURNAL_PAGE * JOURNAL_PAGE; o < j->size; o += JOURNAL_PAGE)
-			if (pwrite_all(fd, zero, JOURNAL_PAGE, (off_t)o)) {
-				snprintf(why, why_len, "cannot write %s: %s", jp, strerror(errno));
-				close(fd);
-				free(jp);
-				return -1;
-			}
+		/* the whole journal written once (zeros) and synced with its directory entry, so that an
+		 * append never grows the file and a power loss never leaves it holding anything but zeros */
+		uint64_t from = (uint64_t)st.st_size / JOURNAL_PAGE * JOURNAL_PAGE;
+		uint8_t *zero = calloc(1, (size_t)(j->size - from));
+		if (!zero || pwrite_all(fd, zero, (size_t)(j->size - from), (off_t)from)) {
+			snprintf(why, why_len, "cannot write %s: %s", jp, zero ? strerror(errno) : "out of memory");
+			free(zero);
+			close(fd);
+			free(jp);
+			return -1;
+		}
+		free(zero);
 		if (fsync(fd) || sync_dir_of(jp)) {
 			snprintf(why, why_len, "cannot sync %s: %s", jp, strerror(errno));
 			close(fd);

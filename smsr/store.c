@@ -70,7 +70,10 @@ void now_iso(char out[32])
 
 int exec(smsr_store *s, const char *sql)
 {
-	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	store_writer_enter(s, sql);
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	store_writer_leave(s);
+	return rc;
 }
 
 /* one statement, a string literal, through the cache (the transaction boundaries of every job) */
@@ -91,11 +94,61 @@ int store_begin(smsr_store *s)
 
 void store_durability(smsr_store *s, int kind)
 {
-	bool settled = kind == STORE_SETTLED;
-	if (s->settled == settled || !sqlite3_get_autocommit(s->db))
-		return;
-	if (!exec1(s, settled ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL"))
-		s->settled = settled;
+	if (kind == STORE_BEFORE_SEND)
+		s->sync_due = true;
+}
+
+/* the directory holding file, synced (a new file's entry) */
+static int sync_dir(const char *file)
+{
+	char dir[4200];
+	const char *slash = strrchr(file, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - file) + (slash == file) : 1, slash ? file : ".");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* fdatasync of the WAL through a descriptor of our own (the same file SQLite writes: checked by inode,
+ * since SQLite may delete and create it again); a new WAL's directory entry is synced once */
+static int wal_sync(smsr_store *s)
+{
+	const char *db = sqlite3_db_filename(s->db, "main");
+	char path[4200];
+	struct stat st, fst;
+	if (!db || !*db || snprintf(path, sizeof(path), "%s-wal", db) >= (int)sizeof(path) || stat(path, &st))
+		return -1;
+	if (s->wal_fd >= 0 && (fstat(s->wal_fd, &fst) || fst.st_ino != st.st_ino)) {
+		close(s->wal_fd);
+		s->wal_fd = -1;
+	}
+	if (s->wal_fd < 0) {
+		s->wal_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (s->wal_fd < 0 || sync_dir(db))
+			return -1;
+		s->wal_ino = (unsigned long long)st.st_ino;
+	}
+	return fdatasync(s->wal_fd);
+}
+
+/* after every commit of this connection, with the write lock released: the sync a BEFORE_SEND write
+ * needs, then SQLite's own automatic checkpoint (which this hook replaces) */
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+	smsr_store *s = ctx;
+	int rc = SQLITE_OK;
+	store_writer_committed(s); /* the sync below is nobody else's wait */
+	if (s->sync_due) {
+		s->sync_due = false;
+		if (wal_sync(s))
+			rc = SQLITE_IOERR_FSYNC;
+	}
+	if (frames >= 1000)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return rc;
 }
 
 int store_begin_settled(smsr_store *s)
@@ -198,13 +251,15 @@ int store_open(const char *path, smsr_store **out, char *why, size_t why_len)
 	}
 	close(fd);
 	smsr_store *s = calloc(1, sizeof(*s));
+	if (s)
+		s->wal_fd = -1;
 	if (!s || sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
 		snprintf(why, why_len, "%s: %s", path, s && s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		store_close(s);
 		return -1;
 	}
 	sqlite3_busy_handler(s->db, busy_wait, NULL);
-	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL")) {
+	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL")) {
 		int ec = sqlite3_errcode(s->db) & 0xFF;
 		if (ec == SQLITE_NOTADB || ec == SQLITE_CORRUPT)
 			snprintf(why, why_len, "%s is not an SM-SR store: %s", path, sqlite3_errmsg(s->db));
@@ -214,6 +269,7 @@ int store_open(const char *path, smsr_store **out, char *why, size_t why_len)
 		store_close(s);
 		return -1;
 	}
+	sqlite3_wal_hook(s->db, wal_hook, s);
 	int v = store_schema_version(s);
 	if (v < 0 || v > SCHEMA_VERSION) {
 		snprintf(why, why_len, "%s has schema version %d; this smsr knows up to %d", path, v, SCHEMA_VERSION);
@@ -223,6 +279,7 @@ int store_open(const char *path, smsr_store **out, char *why, size_t why_len)
 	for (; v < SCHEMA_VERSION; v++) {
 		char pragma[64];
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", v + 1);
+		store_durability(s, STORE_BEFORE_SEND);
 		if (store_begin(s) || exec(s, migrations[v]) || exec(s, pragma) || store_commit(s)) {
 			snprintf(why, why_len, "%s: migration to schema %d failed: %s", path, v + 1,
 				 sqlite3_errmsg(s->db));
@@ -241,6 +298,9 @@ void store_close(smsr_store *s)
 		return;
 	store_stmts_free(s);
 	sqlite3_close(s->db);
+	store_writer_leave(s); /* closed: whatever it had open is rolled back */
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
 	free(s);
 }
 
@@ -541,15 +601,15 @@ int store_keyset(smsr_store *s, const char *eid, int kvn, scp80_keyset *ks, uint
 
 int store_next_counter(smsr_store *s, const char *eid, int kvn, uint64_t *out)
 {
-	store_durability(s, STORE_BEFORE_SEND);
 	counter_block *cb = &s->cb;
 	if (cb->kvn == kvn && !strcmp(cb->eid, eid) && cb->next <= cb->limit && cb->next) {
 		*out = cb->next++;
 		return 0;
 	}
-	/* a new block: the store's counter moves to its end and is committed (synchronous=FULL) before any
-	 * counter of it leaves, so a crash never reuses one; what a crash leaves unused is skipped (the card
-	 * accepts any higher counter, SPI counter mode 'higher') */
+	/* a new block: the store's counter moves to its end and is committed and synced before any counter
+	 * of it leaves, so a crash never reuses one; what a crash leaves unused is skipped (the card accepts
+	 * any higher counter, SPI counter mode 'higher') */
+	store_durability(s, STORE_BEFORE_SEND);
 	sqlite3_stmt *st;
 	int rc = -1;
 	uint64_t end = 0;

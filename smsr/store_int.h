@@ -27,7 +27,10 @@ struct smsr_store {
 	sqlite3 *db;
 	store_stmt stmts[STORE_STMTS];
 	counter_block cb;
-	bool settled; /* the connection commits with synchronous=NORMAL (see store_durability) */
+	bool sync_due; /* a BEFORE_SEND write is under way: its commit syncs the WAL (store_durability) */
+	bool writing;  /* holds the process's writer lock (stmt.c) */
+	int wal_fd;    /* the WAL, opened by us to sync it outside SQLite's write lock; -1 until needed */
+	unsigned long long wal_ino;
 };
 
 /* A prepared statement for SQL, which must be a string literal (the cache knows it by its address):
@@ -35,14 +38,19 @@ struct smsr_store {
 int store_prep(smsr_store *s, const char *sql, sqlite3_stmt **st);
 int store_unprep(smsr_store *s, sqlite3_stmt *st); /* the last step's error, as sqlite3_finalize */
 void store_stmts_free(smsr_store *s);
+/* the process's writer lock around a statement run outside store_prep (exec) */
+void store_writer_enter(smsr_store *s, const char *sql);
+void store_writer_leave(smsr_store *s);
+void store_writer_committed(smsr_store *s); /* from the WAL hook: the commit is made, the lock goes */
 void now_iso(char out[32]);
 int exec(smsr_store *s, const char *sql);
-/* Two kinds of write (docs/fleet.md, "Durability"). BEFORE_SEND: what must be on disk before a packet
- * may leave (a counter block, a job's claim, a reservation, a notification received, keys), committed
- * with synchronous=FULL, whose sync also covers every commit before it. SETTLED: bookkeeping that an
- * audit rebuilds from the card (ISD-P rows, job results, the log), committed with synchronous=NORMAL:
- * a killed process loses none of it, a power loss at most what followed the last BEFORE_SEND commit.
- * Called before a write outside a transaction; inside one it changes nothing. */
+/* Two kinds of write (docs/fleet.md, "Durability"). Every commit is made with synchronous=NORMAL, so no
+ * sync happens under SQLite's write lock. BEFORE_SEND: what must be on disk before a packet may leave
+ * (a counter block, a job's claim, a reservation, a notification received, keys): the WAL is synced
+ * right after its commit, before the call returns (the WAL hook), and that sync covers every commit
+ * before it. SETTLED: bookkeeping that an audit rebuilds from the card (ISD-P rows, job results, the
+ * log): a killed process loses none of it, a power loss at most what followed the last BEFORE_SEND
+ * commit. Called before the write (or its transaction). */
 enum { STORE_BEFORE_SEND, STORE_SETTLED };
 void store_durability(smsr_store *s, int kind);
 
