@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The store's prepared statements, kept per connection (store_int.h): parsing SQL was a sixth of a
- * campaign job's CPU time, and the same few dozen statements run for every job. */
+/* How the store talks to SQLite (store_int.h): prepared statements kept per connection (parsing SQL was
+ * a sixth of a campaign job's CPU time, and the same few dozen statements run for every job), one writer
+ * at a time within the process, transactions, and the WAL synced for writes that must be on disk. */
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store_int.h"
 
@@ -102,4 +108,103 @@ void store_stmts_free(smsr_store *s)
 		sqlite3_finalize(s->stmts[i].st);
 		s->stmts[i] = (store_stmt){ 0 };
 	}
+}
+
+int exec(smsr_store *s, const char *sql)
+{
+	store_writer_enter(s, sql);
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	store_writer_leave(s);
+	return rc;
+}
+
+/* one statement, a string literal, through the cache (the transaction boundaries of every job) */
+static int exec1(smsr_store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	if (store_prep(s, sql, &st) != SQLITE_OK)
+		return -1;
+	int rc = sqlite3_step(st);
+	store_unprep(s, st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+int store_begin(smsr_store *s)
+{
+	return exec1(s, "BEGIN IMMEDIATE");
+}
+
+void store_durability(smsr_store *s, int kind)
+{
+	if (kind == STORE_BEFORE_SEND)
+		s->sync_due = true;
+}
+
+/* the directory holding file, synced (a new file's entry) */
+static int sync_dir(const char *file)
+{
+	char dir[4200];
+	const char *slash = strrchr(file, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - file) + (slash == file) : 1, slash ? file : ".");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* fdatasync of the WAL through a descriptor of our own (the same file SQLite writes: checked by inode,
+ * since SQLite may delete and create it again); a new WAL's directory entry is synced once */
+static int wal_sync(smsr_store *s)
+{
+	const char *db = sqlite3_db_filename(s->db, "main");
+	char path[4200];
+	struct stat st, fst;
+	if (!db || !*db || snprintf(path, sizeof(path), "%s-wal", db) >= (int)sizeof(path) || stat(path, &st))
+		return -1;
+	if (s->wal_fd >= 0 && (fstat(s->wal_fd, &fst) || fst.st_ino != st.st_ino)) {
+		close(s->wal_fd);
+		s->wal_fd = -1;
+	}
+	if (s->wal_fd < 0) {
+		s->wal_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (s->wal_fd < 0 || sync_dir(db))
+			return -1;
+		s->wal_ino = (unsigned long long)st.st_ino;
+	}
+	return fdatasync(s->wal_fd);
+}
+
+/* after every commit of this connection, with the write lock released: the sync a BEFORE_SEND write
+ * needs, then SQLite's own automatic checkpoint (which this hook replaces) */
+int store_wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+	smsr_store *s = ctx;
+	int rc = SQLITE_OK;
+	store_writer_committed(s); /* the sync below is nobody else's wait */
+	if (s->sync_due) {
+		s->sync_due = false;
+		if (wal_sync(s))
+			rc = SQLITE_IOERR_FSYNC;
+	}
+	if (frames >= 1000)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return rc;
+}
+
+int store_begin_settled(smsr_store *s)
+{
+	store_durability(s, STORE_SETTLED);
+	return store_begin(s);
+}
+
+void store_rollback(smsr_store *s)
+{
+	exec1(s, "ROLLBACK");
+}
+
+int store_commit(smsr_store *s)
+{
+	return exec1(s, "COMMIT");
 }

@@ -53,5 +53,7 @@ int exec(smsr_store *s, const char *sql);
  * commit. Called before the write (or its transaction). */
 enum { STORE_BEFORE_SEND, STORE_SETTLED };
 void store_durability(smsr_store *s, int kind);
+/* installed on every connection (sqlite3_wal_hook) */
+int store_wal_hook(void *ctx, sqlite3 *db, const char *name, int frames);
 
 #endif
