@@ -81,7 +81,8 @@ static bool enabled_iccid(smsr_core *x, char out[21])
 	return found;
 }
 
-/* the job's target as an ICCID or AID: given, "enabled", or "pool:P" (the card's profile from pool P);
+/* the job's target as an ICCID or AID: given, "enabled", "pool:P" (the card's profile from pool P) or
+ * "operator:NAME" (the card's profile of that operator, as the SM-DP's inventory knows it);
  * resolved once and kept in the job's step so that a rerun means the same profile */
 static int resolve_target(smsr_core *x, json_t *job, json_t *step, char out[40], smsr_result *r)
 {
@@ -102,6 +103,10 @@ static int resolve_target(smsr_core *x, json_t *job, json_t *step, char out[40],
 	} else if (!strncmp(t, "pool:", 5)) {
 		if (store_smdp_on_card(x->st, x->eid, t + 5, iccid))
 			return smsr_err(x, SMSR_NOT_FOUND, "eUICC %s has no profile from pool %s", x->eid, t + 5);
+		t = iccid;
+	} else if (!strncmp(t, "operator:", 9)) {
+		if (store_smdp_of_operator(x->st, x->eid, t + 9, iccid))
+			return smsr_err(x, SMSR_NOT_FOUND, "eUICC %s has no profile of operator %s", x->eid, t + 9);
 		t = iccid;
 	}
 	snprintf(out, 40, "%s", t);
@@ -362,6 +367,7 @@ typedef struct {
 	volatile bool ended;	    /* paused, cancelled, failure limit, or nothing left */
 	long long failed, finished; /* the campaign's jobs that ended, kept here: counting them in the
 				       store after each job made a run quadratic in its size */
+	int active;		    /* workers still running */
 	int errors;
 	char why[512];
 } runner;
@@ -460,7 +466,7 @@ static void *worker(void *arg)
 		pace(R);
 		json_t *job = store_job_claim(x.st, R->id, store_now());
 		if (!job) {
-			if (!store_campaign_waiting(x.st, R->id))
+			if (!store_campaign_waiting(x.st, R->id) || (R->o && R->o->due_only))
 				break;				      /* nothing left for this worker */
 			struct timespec d = { 0, 100 * 1000 * 1000 }; /* a retry not yet due, or its eUICC busy */
 			nanosleep(&d, NULL);
@@ -484,6 +490,9 @@ static void *worker(void *arg)
 		json_decref(job);
 	}
 	smsr_core_close(&x);
+	pthread_mutex_lock(&R->lock);
+	R->active--;
+	pthread_mutex_unlock(&R->lock);
 	return NULL;
 }
 
@@ -501,6 +510,39 @@ static int lock_campaign(const smsr_core *proto, long long id, char *why, size_t
 		return -1;
 	}
 	return fd;
+}
+
+/* the run's main thread, until the workers are done: progress, and the end of a run */
+static void watch(runner *R, smsr_core *x, long long id, const smsr_run_opts *o)
+{
+	double t0 = now_s();
+	for (;;) {
+		/* the rules engine's short runs look more often, and only at their workers */
+		struct timespec d = { 0, (o && o->due_only ? 5 : 200) * 1000 * 1000 };
+		nanosleep(&d, NULL);
+		if (o && o->due_only) {
+			pthread_mutex_lock(&R->lock);
+			bool done = R->active == 0;
+			pthread_mutex_unlock(&R->lock);
+			if (done || (o->stop && *o->stop) || R->ended)
+				break;
+			continue;
+		}
+		json_t *c = store_campaign(x->st, id);
+		json_t *cnt = json_object_get(c, "jobs");
+		long long left = json_integer_value(json_object_get(cnt, "new")) +
+			json_integer_value(json_object_get(cnt, "running"));
+		if (o && o->on_progress) {
+			pthread_mutex_lock(&R->lock);
+			o->on_progress(o->ctx, cnt, now_s() - t0);
+			pthread_mutex_unlock(&R->lock);
+		}
+		const char *cs = json_string_value(json_object_get(c, "state"));
+		bool over = !left || (cs && strcmp(cs, "running")) || (o && o->stop && *o->stop) || R->ended;
+		json_decref(c);
+		if (over)
+			break;
+	}
 }
 
 int smsr_campaign_run(const smsr_core *proto, long long id, const smsr_run_opts *o, char *why, size_t why_len)
@@ -549,28 +591,14 @@ int smsr_campaign_run(const smsr_core *proto, long long id, const smsr_run_opts 
 	pthread_t th[64];
 	pthread_mutex_init(&R.lock, NULL);
 	int started = 0;
+	R.active = n;
 	for (; started < n; started++)
 		if (pthread_create(&th[started], NULL, worker, &R))
 			break;
-	double t0 = now_s();
-	for (;;) {
-		struct timespec d = { 0, 200 * 1000 * 1000 };
-		nanosleep(&d, NULL);
-		json_t *c = store_campaign(x.st, id);
-		json_t *cnt = json_object_get(c, "jobs");
-		long long left = json_integer_value(json_object_get(cnt, "new")) +
-			json_integer_value(json_object_get(cnt, "running"));
-		if (o && o->on_progress) {
-			pthread_mutex_lock(&R.lock);
-			o->on_progress(o->ctx, cnt, now_s() - t0);
-			pthread_mutex_unlock(&R.lock);
-		}
-		const char *cs = json_string_value(json_object_get(c, "state"));
-		bool over = !left || (cs && strcmp(cs, "running")) || (o && o->stop && *o->stop) || R.ended;
-		json_decref(c);
-		if (over)
-			break;
-	}
+	pthread_mutex_lock(&R.lock);
+	R.active -= n - started;
+	pthread_mutex_unlock(&R.lock);
+	watch(&R, &x, id, o);
 	R.ended = true;
 	for (int k = 0; k < started; k++)
 		pthread_join(th[k], NULL);
@@ -581,7 +609,7 @@ int smsr_campaign_run(const smsr_core *proto, long long id, const smsr_run_opts 
 		json_integer_value(json_object_get(cnt, "running"));
 	const char *cs = json_string_value(json_object_get(c, "state"));
 	if (cs && !strcmp(cs, "running"))
-		store_campaign_set_state(x.st, id, left ? "paused" : "done");
+		store_campaign_set_state(x.st, id, o && o->due_only ? "ready" : left ? "paused" : "done");
 	json_decref(c);
 	if (R.errors) {
 		snprintf(why, why_len, "%s", R.why);

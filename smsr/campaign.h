@@ -26,6 +26,7 @@ typedef struct {
 	void (*on_progress)(void *ctx, json_t *counts, double elapsed_s);
 	void *ctx;
 	volatile sig_atomic_t *stop; /* set (SIGINT, SIGTERM): jobs under way finish, then the run ends paused */
+	bool due_only; /* end when no job is due now (the rules engine's runs), leaving the campaign ready */
 } smsr_run_opts;
 
 /* Runs campaign id until no job is left (done), it is paused or cancelled (by `campaign pause|cancel`

@@ -37,7 +37,7 @@ static const char create_usage[] =
 	"         [--smsc DIGITS] [--pol1 BITS] --target all|tag:K=V|eids:EID,...|csv:FILE|operator:NAME\n"
 	"         [--concurrency N] [--rate R/s] [--validity 24h] [--retries K] [--max-failures PCT] [--dry-run]\n"
 	"  OP: swap (--pool, --old), download (--pool or --iccid), enable, disable, delete, set-fallback,\n"
-	"      set-emergency (--profile ICCID|AID|enabled|pool:P), set-pol1 (--profile, --pol1),\n"
+	"      set-emergency (--profile ICCID|AID|enabled|pool:P|operator:NAME), set-pol1 (--profile, --pol1),\n"
 	"      update-connectivity (--smsc), audit";
 
 /* the arguments an operation needs, each checked (exit 2 naming the option) */
@@ -48,7 +48,8 @@ static int check_op_args(smsr_ctx *x, const store_campaign_spec *cs, const char 
 	bool targeted = !strcmp(c.op, "enable") || !strcmp(c.op, "disable") || !strcmp(c.op, "delete") ||
 		!strcmp(c.op, "set-fallback") || !strcmp(c.op, "set-emergency") || !strcmp(c.op, "set-pol1");
 	if (targeted && !profile)
-		return smsr_fail(x, CLI_USAGE, "campaign create: --op %s needs --profile ICCID|AID|enabled|pool:P",
+		return smsr_fail(x, CLI_USAGE,
+				 "campaign create: --op %s needs --profile ICCID|AID|enabled|pool:P|operator:NAME",
 				 c.op);
 	if ((!strcmp(c.op, "swap") && !pool) || (!strcmp(c.op, "download") && !pool == !iccid))
 		return smsr_fail(x, CLI_USAGE, "campaign create: --op %s needs --pool%s", c.op,
@@ -276,7 +277,7 @@ static int campaign_run(smsr_ctx *x, int argc, char **argv)
 	if (smsr_open_store(x))
 		return 1;
 	run_view v = { x, isatty(2) && !x->json };
-	smsr_run_opts o = { on_job, on_progress, &v, &g_stop };
+	smsr_run_opts o = { .on_job = on_job, .on_progress = on_progress, .ctx = &v, .stop = &g_stop };
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -493,18 +494,26 @@ int smsr_cmd_jobs(void *ctx, int argc, char **argv)
 		return smsr_fail(x, CLI_USAGE, "jobs: --campaign '%s' is not a campaign id", cs);
 	if (smsr_open_store(x))
 		return 1;
-	json_t *l = store_jobs(x->c.st, campaign, state), *j;
+	const char *eid = smsr_opt(argc, argv, "--eid");
+	char e[33], why[400];
+	if (eid && store_resolve_eid(x->c.st, eid, e, why, sizeof(why)))
+		return smsr_fail(x, 1, "jobs: --eid: %s", why);
+	json_t *l = store_jobs_of(x->c.st, campaign, state, eid ? e : NULL), *j;
 	if (x->json) {
 		smsr_emit(x, json_pack("{s:o}", "jobs", l));
 		return 0;
 	}
 	size_t i;
-	printf("%-6s %-8s %-32s %-10s %-9s %s\n", "job", "campaign", "eUICC", "op", "state", "message");
+	printf("%-6s %-8s %-32s %-12s %-9s %-16s %s\n", "job", "campaign", "eUICC", "op", "state", "rule", "message");
 	json_array_foreach(l, i, j)
-		printf("%-6lld %-8lld %-32s %-10s %-9s %s\n", (long long)json_integer_value(json_object_get(j, "id")),
+	{
+		const char *rule = json_string_value(json_object_get(j, "rule"));
+		printf("%-6lld %-8lld %-32s %-12s %-9s %-16s %s\n",
+		       (long long)json_integer_value(json_object_get(j, "id")),
 		       (long long)json_integer_value(json_object_get(j, "campaign")),
 		       json_string_value(json_object_get(j, "eid")), json_string_value(json_object_get(j, "op")),
-		       json_string_value(json_object_get(j, "state")), msg_of(j));
+		       json_string_value(json_object_get(j, "state")), rule ? rule : "-", msg_of(j));
+	}
 	json_decref(l);
 	return 0;
 }

@@ -202,6 +202,17 @@ const char *smsr_notif_name(unsigned t)
 	return "notification";
 }
 
+const char *smsr_notif_key(unsigned t)
+{
+	switch (t) {
+	case PROTO_NOTIF_DECLARATION: return "declaration";
+	case PROTO_NOTIF_CHANGE_OK: return "profile-change";
+	case PROTO_NOTIF_CHANGE_FAILED: return "change-failed";
+	case PROTO_NOTIF_FALLBACK: return "fall-back";
+	}
+	return "other";
+}
+
 /* One ES5 command in an OTA packet; resynchronises the counter on 'counter too low'. Returns the SW of
  * the command, or 0 with the kind and message of the failure in x->r. */
 uint16_t smsr_es5(smsr_core *x, const char *apdu_hex, abuf *out)
@@ -267,7 +278,12 @@ void smsr_handle_notifications(smsr_core *x)
 		char aid[33];
 		bool dup = false;
 		hex_encode(list[i].aid, 16, aid);
-		store_notif_received(x->st, x->eid, list[i].seq, list[i].type, aid, &dup);
+		if (store_notif_received(x->st, x->eid, list[i].seq, list[i].type, smsr_notif_key(list[i].type), aid,
+					 &dup)) {
+			/* not on disk: unconfirmed, the card sends it again at the next attach */
+			smsr_note(x, "notification %u: the store cannot record it; left unconfirmed", list[i].seq);
+			continue;
+		}
 		smsr_note(x, "notification %u: %s (%s)%s", list[i].seq, smsr_notif_name(list[i].type), aid + 26,
 			  dup ? ", again" : "");
 		char hex[64];

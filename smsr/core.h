@@ -117,6 +117,8 @@ int smsr_audit(smsr_core *x);
 /* a failure of the operation under way: kind and message kept in x->r; returns -1 */
 int smsr_err(smsr_core *x, smsr_kind k, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void smsr_note(smsr_core *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* the name the rules engine gives a notification type (docs/rules.md) */
+const char *smsr_notif_key(unsigned t);
 const char *smsr_notif_name(unsigned t);
 
 #endif

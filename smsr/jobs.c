@@ -10,9 +10,16 @@
 
 #include "store_int.h"
 
+static long long clock_offset;
+
+void store_set_clock(long long now)
+{
+	clock_offset = now - (long long)time(NULL);
+}
+
 long long store_now(void)
 {
-	return (long long)time(NULL);
+	return (long long)time(NULL) + clock_offset;
 }
 
 static void iso_of(long long t, char out[32])
@@ -23,18 +30,14 @@ static void iso_of(long long t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-long long store_campaign_create(smsr_store *s, const store_campaign_spec *c, json_t *eids, char *why, size_t why_len)
+long long store_campaign_insert(smsr_store *s, const store_campaign_spec *c, json_t *eids, long long first_try)
 {
-	store_durability(s, STORE_BEFORE_SEND);
 	char ts[32], *args = json_dumps(c->args, JSON_COMPACT | JSON_SORT_KEYS);
 	now_iso(ts);
 	long long id = -1;
 	sqlite3_stmt *st = NULL;
-	if (!args || store_begin(s)) {
-		snprintf(why, why_len, "the store is busy");
-		free(args);
+	if (!args)
 		return -1;
-	}
 	store_prep(s,
 		   "INSERT INTO campaign (op, args, target, concurrency, rate, validity, retries, max_failures, "
 		   "state, created) VALUES (?,?,?,?,?,?,?,?,'ready',?)",
@@ -54,11 +57,11 @@ long long store_campaign_create(smsr_store *s, const store_campaign_spec *c, jso
 	st = NULL;
 	size_t i;
 	json_t *e;
-	long long deadline = store_now() + c->validity;
+	long long deadline = (first_try ? first_try : store_now()) + c->validity;
 	if (id > 0)
 		store_prep(s,
-			   "INSERT INTO job (campaign, eid, op, args, state, deadline, created) VALUES "
-			   "(?,?,?,?,'new',?,?)",
+			   "INSERT INTO job (campaign, eid, op, args, state, next_try, deadline, created) VALUES "
+			   "(?,?,?,?,'new',?,?,?)",
 			   &st);
 	json_array_foreach(eids, i, e)
 	{
@@ -69,13 +72,25 @@ long long store_campaign_create(smsr_store *s, const store_campaign_spec *c, jso
 		sqlite3_bind_text(st, 2, json_string_value(e), -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, c->op, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, args, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, deadline);
-		sqlite3_bind_text(st, 6, ts, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, first_try);
+		sqlite3_bind_int64(st, 6, deadline);
+		sqlite3_bind_text(st, 7, ts, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			id = -1;
 	}
 	store_unprep(s, st);
 	free(args);
+	return id;
+}
+
+long long store_campaign_create(smsr_store *s, const store_campaign_spec *c, json_t *eids, char *why, size_t why_len)
+{
+	store_durability(s, STORE_BEFORE_SEND);
+	if (store_begin(s)) {
+		snprintf(why, why_len, "the store is busy");
+		return -1;
+	}
+	long long id = store_campaign_insert(s, c, eids, 0);
 	if (id < 0 || store_commit(s)) {
 		snprintf(why, why_len, "cannot store the campaign: %s", sqlite3_errmsg(s->db));
 		exec(s, "ROLLBACK");
@@ -109,11 +124,21 @@ static json_t *job_row(sqlite3_stmt *st)
 				    sqlite3_column_type(st, 11 + k) == SQLITE_NULL
 					    ? json_null()
 					    : json_string((const char *)sqlite3_column_text(st, 11 + k)));
+	/* a job a rule made: its decision and the rule's name */
+	json_object_set_new(o, "decision",
+			    sqlite3_column_type(st, 14) == SQLITE_NULL ? json_null()
+								       : json_integer(sqlite3_column_int64(st, 14)));
+	if (sqlite3_column_count(st) > 15)
+		json_object_set_new(o, "rule",
+				    sqlite3_column_type(st, 15) == SQLITE_NULL
+					    ? json_null()
+					    : json_string((const char *)sqlite3_column_text(st, 15)));
 	return o;
 }
 
-#define JOB_COLS \
-	"id, campaign, eid, op, args, state, attempts, next_try, deadline, step, result, created, started, finished"
+#define JOB_COLS                                                                                                       \
+	"id, campaign, eid, op, args, state, attempts, next_try, deadline, step, result, created, started, finished, " \
+	"decision"
 
 json_t *store_job_claim(smsr_store *s, long long campaign, long long now)
 {
@@ -161,23 +186,55 @@ int store_job_update(smsr_store *s, long long id, const char *state, long long n
 	if (final)
 		sqlite3_bind_text(st, 5, ts, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, id);
+	if (final && store_begin(s)) {
+		store_unprep(s, st);
+		free(st_text);
+		free(res_text);
+		return -1;
+	}
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 	store_unprep(s, st);
 	free(st_text);
 	free(res_text);
-	return rc;
+	if (!final)
+		return rc;
+	/* a job that ends is an event for the rules engine, in the same transaction (events.c) */
+	store_prep(s,
+		   "INSERT OR IGNORE INTO event (id, eid, type, fields, time, source, received) SELECT 'job:' || j.id, "
+		   "j.eid, 'job', json_object('job', j.id, 'op', j.op, 'state', j.state, 'campaign', j.campaign, "
+		   "'decision', j.decision, 'rule', (SELECT rule FROM decision d WHERE d.id = j.decision), 'kind', "
+		   "json_extract(j.result, '$.kind'), 'message', json_extract(j.result, '$.message')), ?, 'smsr', ? "
+		   "FROM job j WHERE j.id = ?",
+		   &st);
+	sqlite3_bind_int64(st, 1, store_now());
+	sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, id);
+	if (!rc && sqlite3_step(st) != SQLITE_DONE)
+		rc = -1;
+	store_unprep(s, st);
+	if (rc || store_commit(s)) {
+		store_rollback(s);
+		return -1;
+	}
+	return 0;
 }
 
 json_t *store_jobs(smsr_store *s, long long campaign, const char *state)
 {
+	return store_jobs_of(s, campaign, state, NULL);
+}
+
+json_t *store_jobs_of(smsr_store *s, long long campaign, const char *state, const char *eid)
+{
 	sqlite3_stmt *st;
 	json_t *a = json_array();
 	store_prep(s,
-		   "SELECT " JOB_COLS " FROM job WHERE (?1 = 0 OR campaign = ?1) AND (?2 IS NULL OR state = ?2) "
-		   "ORDER BY id",
+		   "SELECT " JOB_COLS ", (SELECT rule FROM decision d WHERE d.id = job.decision) FROM job WHERE (?1 = "
+		   "0 OR campaign = ?1) AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR eid = ?3) ORDER BY id",
 		   &st);
 	sqlite3_bind_int64(st, 1, campaign);
 	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, eid, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(a, job_row(st));
 	store_unprep(s, st);
@@ -313,4 +370,22 @@ bool store_campaign_waiting(smsr_store *s, long long id)
 	bool any = sqlite3_step(st) == SQLITE_ROW;
 	store_unprep(s, st);
 	return any;
+}
+
+int store_smdp_of_operator(smsr_store *s, const char *eid, const char *operator_, char out[21])
+{
+	sqlite3_stmt *st;
+	store_prep(s,
+		   "SELECT iccid FROM smdp_profile WHERE eid = ? AND operator = ? AND state = 'installed' ORDER BY "
+		   "iccid LIMIT 1",
+		   &st);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, operator_, -1, SQLITE_STATIC);
+	int rc = -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(out, 21, "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = 0;
+	}
+	store_unprep(s, st);
+	return rc;
 }

@@ -6,12 +6,15 @@
 
 #include "store_int.h"
 
-int store_notif_received(smsr_store *s, const char *eid, unsigned seq, unsigned type, const char *aid, bool *dup)
+int store_notif_received(smsr_store *s, const char *eid, unsigned seq, unsigned type, const char *kind, const char *aid,
+			 bool *dup)
 {
 	store_durability(s, STORE_BEFORE_SEND);
 	sqlite3_stmt *st;
 	char ts[32];
 	now_iso(ts);
+	if (store_begin(s))
+		return -1;
 	store_prep(s, "INSERT OR IGNORE INTO notification (eid, seq, type, aid, received) VALUES (?,?,?,?,?)", &st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, (int)seq);
@@ -21,7 +24,27 @@ int store_notif_received(smsr_store *s, const char *eid, unsigned seq, unsigned 
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 	*dup = sqlite3_changes(s->db) == 0;
 	store_unprep(s, st);
-	return rc;
+	/* an event for the rules engine, with the notification (events.c) */
+	store_prep(s,
+		   "INSERT OR IGNORE INTO event (id, eid, type, fields, time, source, received) VALUES ('notif:' || "
+		   "?1 || ':' || ?2, ?1, 'notification', json_object('kind', ?3, 'seq', ?2, 'aid', ?4, 'iccid', "
+		   "(SELECT iccid FROM isdp WHERE eid = ?1 AND aid = ?4)), ?5, 'smsr', ?6)",
+		   &st);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)seq);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, aid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, store_now());
+	sqlite3_bind_text(st, 6, ts, -1, SQLITE_STATIC);
+	if (!rc && sqlite3_step(st) != SQLITE_DONE)
+		rc = -1;
+	store_unprep(s, st);
+	if (rc || store_commit(s)) {
+		store_rollback(s);
+		return -1;
+	}
+	(void)type;
+	return 0;
 }
 
 int store_notif_confirmed(smsr_store *s, const char *eid, unsigned seq)

@@ -43,7 +43,14 @@ int main(int argc, char **argv)
 			x.c.kek_path = argv[++i];
 		else if (!strcmp(o, "--pki"))
 			x.c.pki_dir = argv[++i];
-		else
+		else if (!strcmp(o, "--now")) {
+			long long now;
+			if (smsr_parse_time(argv[++i], &now))
+				return smsr_fail(&x, CLI_USAGE,
+						 "--now '%s': expected seconds since 1970 or 2026-01-01T10:00:00Z",
+						 argv[i]);
+			store_set_clock(now);
+		} else
 			return smsr_fail(&x, CLI_USAGE, "unknown option '%s' (global options come before the command)",
 					 o);
 	}

@@ -53,6 +53,11 @@ int smsr_take_filter(smsr_ctx *x, int argc, char **argv, int from, store_filter 
 int smsr_cmd_smdp(void *ctx, int argc, char **argv);	 /* cmd_smdp.c */
 int smsr_cmd_campaign(void *ctx, int argc, char **argv); /* cmd_campaign.c */
 int smsr_cmd_jobs(void *ctx, int argc, char **argv);
+int smsr_cmd_event(void *ctx, int argc, char **argv); /* cmd_rules.c */
+int smsr_cmd_rules(void *ctx, int argc, char **argv);
+int smsr_cmd_history(void *ctx, int argc, char **argv);
+/* seconds since 1970, or 2026-01-01T10:00:00Z: 0, else -1 */
+int smsr_parse_time(const char *s, long long *out);
 
 /* shell.c: reads command lines and dispatches them through table */
 int smsr_shell(smsr_ctx *x, const cli_command *table);

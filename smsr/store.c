@@ -52,6 +52,23 @@ static const char *const migrations[] = {
 	"  step TEXT, result TEXT, created TEXT NOT NULL, started TEXT, finished TEXT);"
 	"CREATE INDEX job_campaign ON job (campaign, state, next_try, id);"
 	"CREATE UNIQUE INDEX job_one_per_euicc ON job (eid) WHERE state = 'running';",
+	/* 3: the rules engine (events.c): events in, rule sets, decisions, each rule's state per eUICC */
+	"CREATE TABLE event (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, eid TEXT NOT NULL, type TEXT NOT NULL,"
+	"  fields TEXT NOT NULL, time INTEGER NOT NULL, source TEXT NOT NULL, received TEXT NOT NULL,"
+	"  decided TEXT, explain TEXT);"
+	"CREATE INDEX event_due ON event (time, seq) WHERE decided IS NULL;"
+	"CREATE INDEX event_eid ON event (eid, time);"
+	"CREATE TABLE ruleset (version INTEGER PRIMARY KEY, name TEXT NOT NULL, text TEXT NOT NULL,"
+	"  loaded TEXT NOT NULL);"
+	"CREATE TABLE decision (id INTEGER PRIMARY KEY, event INTEGER NOT NULL REFERENCES event(seq),"
+	"  rule TEXT NOT NULL, eid TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL, jobs TEXT,"
+	"  campaign INTEGER, time INTEGER NOT NULL);"
+	"CREATE INDEX decision_event ON decision (event);"
+	"CREATE INDEX decision_rule ON decision (rule, eid, outcome, time);"
+	"CREATE INDEX decision_eid ON decision (eid, time);"
+	"CREATE TABLE rule_state (rule TEXT NOT NULL, eid TEXT NOT NULL, since INTEGER, count INTEGER NOT NULL,"
+	"  acted INTEGER NOT NULL, last_acted INTEGER, PRIMARY KEY (rule, eid));"
+	"ALTER TABLE job ADD COLUMN decision INTEGER;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -55,7 +55,9 @@ json_t *store_isdps(smsr_store *s, const char *eid);
 int store_next_aid(smsr_store *s, const char *eid, char aid[33]);
 
 /* notifications: received (idempotent on duplicates) and confirmed */
-int store_notif_received(smsr_store *s, const char *eid, unsigned seq, unsigned type, const char *aid, bool *dup);
+/* kind: the rules' name of its type (declaration, profile-change, ...); an event goes with it */
+int store_notif_received(smsr_store *s, const char *eid, unsigned seq, unsigned type, const char *kind, const char *aid,
+			 bool *dup);
 int store_notif_confirmed(smsr_store *s, const char *eid, unsigned seq);
 json_t *store_notifs(smsr_store *s, const char *eid);
 
@@ -102,6 +104,8 @@ int store_smdp_set(smsr_store *s, const char *iccid, const char *state, const ch
 json_t *store_smdp_list(smsr_store *s, const char *pool, const char *state);
 int store_smdp_of_job(smsr_store *s, long long job, char out[21]);
 int store_smdp_on_card(smsr_store *s, const char *eid, const char *pool, char out[21]);
+/* the ICCID on eid of operator (installed there, the inventory says) */
+int store_smdp_of_operator(smsr_store *s, const char *eid, const char *operator_, char out[21]);
 
 /* jobs.c: jobs and campaigns */
 long long store_now(void);
@@ -117,6 +121,8 @@ typedef struct {
 } store_campaign_spec;
 /* the campaign and one new job per EID of eids (strings), in one transaction; its id or -1 */
 long long store_campaign_create(smsr_store *s, const store_campaign_spec *c, json_t *eids, char *why, size_t why_len);
+/* the same inside a transaction of the caller's, its jobs due from first_try (0: now) */
+long long store_campaign_insert(smsr_store *s, const store_campaign_spec *c, json_t *eids, long long first_try);
 json_t *store_campaign(smsr_store *s, long long id); /* NULL: none; with "jobs" counts by state */
 int store_campaign_set_state(smsr_store *s, long long id, const char *state);
 /* the state alone (no counts): cheap enough to ask before every job */
@@ -129,7 +135,63 @@ json_t *store_job_claim(smsr_store *s, long long campaign, long long now);
 int store_job_update(smsr_store *s, long long id, const char *state, long long next_try, json_t *step, json_t *result);
 /* campaign 0: all; state NULL: any */
 json_t *store_jobs(smsr_store *s, long long campaign, const char *state);
+json_t *store_jobs_of(smsr_store *s, long long campaign, const char *state, const char *eid); /* eid NULL: all */
 void store_log(smsr_store *s, const char *what, const char *eid, const char *result);
+/* the clock of store_now, moved to now (a scenario's virtual time): it runs on from there */
+void store_set_clock(long long now);
+
+/* events.c: the rules engine's events, rule sets, decisions and rule state */
+typedef struct {
+	const char *id; /* NULL: one derived from the content (eid, type, time, fields) */
+	const char *eid, *type;
+	json_t *fields;	    /* an object */
+	long long time;	    /* seconds since the epoch (store_now: the engine's clock) */
+	const char *source; /* cli, file, smsr, timer, api */
+} store_event;
+/* 1 stored (*seq its number), 0 a duplicate of a stored id (nothing changes), -1 with why */
+int store_event_add(smsr_store *s, const store_event *e, long long *seq, char *why, size_t why_len);
+/* the first undecided event due at now (by time, then arrival), NULL: none */
+json_t *store_event_due(smsr_store *s, long long now);
+/* undecided events due at now; *next the earliest time of any undecided one (0: none) */
+long long store_events_waiting(smsr_store *s, long long now, long long *next);
+/* by id or sequence number, with its decisions; NULL: none */
+json_t *store_event_get(smsr_store *s, const char *id);
+/* the last limit events of eid (NULL: all eUICCs; limit 0: all), oldest first */
+json_t *store_events_of(smsr_store *s, const char *eid, long long limit);
+json_t *store_decisions_of(smsr_store *s, const char *eid);
+/* what a rule's `for` asks of an eUICC: {tags, enabled {iccid, operator} or null, states [ISD-P states]};
+ * NULL: not in the store */
+json_t *store_euicc_facts(smsr_store *s, const char *eid);
+typedef struct {
+	bool in_episode;	/* the rule's condition holds since `since` */
+	long long since, count; /* count: matching events in the episode */
+	bool acted;		/* acted in this episode */
+	bool has_acted;
+	long long last_acted;
+} store_rule_st;
+int store_rule_state(smsr_store *s, const char *rule, const char *eid, store_rule_st *out); /* 1: none yet */
+/* decisions of rule on eid that acted (or would have, dry-run) after since */
+long long store_rule_acted_since(smsr_store *s, const char *rule, const char *eid, long long since);
+typedef struct {
+	const char *rule, *eid, *outcome, *detail; /* outcome: acted, dry-run, held, cooldown, limit, ... */
+	long long time;
+	json_t *actions; /* acted: [{op, args, delay}], one job each */
+} store_decision;
+typedef struct {
+	const char *rule, *eid;
+	store_rule_st st;
+} store_state_change;
+/* one event decided, all or nothing: its decisions (and their jobs, in campaign), the rules' state, new
+ * timer events, the event marked decided with its explanation */
+int store_decide(smsr_store *s, long long seq, json_t *explain, const store_decision *d, size_t nd,
+		 const store_state_change *sc, size_t ns, const store_event *timers, size_t nt, long long campaign,
+		 long long validity, char *why, size_t why_len);
+long long store_ruleset_put(smsr_store *s, const char *name, const char *text); /* its version, -1 */
+json_t *store_ruleset(smsr_store *s); /* the latest {version, name, text, loaded}, NULL: none */
+/* the campaign that holds the rules' jobs (made the first time), settings updated; -1 */
+long long store_rules_campaign(smsr_store *s, int concurrency, int retries, long long validity);
+/* campaigns that decisions made and that are not over (ready, running, paused): ids */
+json_t *store_decided_campaigns(smsr_store *s);
 int store_begin(smsr_store *s);
 /* a transaction of bookkeeping an audit rebuilds (store_int.h, store_durability) */
 int store_begin_settled(smsr_store *s);

@@ -146,9 +146,9 @@ START_TEST(notifications_idempotent)
 {
 	static const char aid[] = "A0000005591010FFFFFFFF8900001000";
 	bool dup = true;
-	ck_assert_int_eq(store_notif_received(S.st, S.eid, 5, 2, aid, &dup), 0);
+	ck_assert_int_eq(store_notif_received(S.st, S.eid, 5, 2, "profile-change", aid, &dup), 0);
 	ck_assert(!dup);
-	ck_assert_int_eq(store_notif_received(S.st, S.eid, 5, 2, aid, &dup), 0);
+	ck_assert_int_eq(store_notif_received(S.st, S.eid, 5, 2, "profile-change", aid, &dup), 0);
 	ck_assert(dup); /* the same notification delivered again acts once */
 	json_t *n = store_notifs(S.st, S.eid);
 	size_t found = 0, i;
