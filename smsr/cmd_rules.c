@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* smsr event, smsr rules check|load|show|explain|run, smsr history (docs/rules.md). */
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,11 +431,27 @@ static int rules_run(smsr_ctx *x, int argc, char **argv)
 	}
 	ruleset rs;
 	long long version = 0;
-	if (smsr_open_store(x) || current_rules(x, &rs, &version))
+	if (smsr_open_store(x))
 		return 1;
+	/* one engine per store: two would race for each event (the store would refuse the second's
+	 * decision, but the user should hear why up front) */
+	char lp[4200], def[1024];
+	snprintf(lp, sizeof(lp), "%s.rules.lock", x->c.db_path ? x->c.db_path : store_default_path(def, sizeof(def)));
+	int lock = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB)) {
+		if (lock >= 0)
+			close(lock);
+		return smsr_fail(x, 1, "rules run: another process runs the rules engine on this store (%s is locked)",
+				 lp);
+	}
+	if (current_rules(x, &rs, &version)) {
+		close(lock);
+		return 1;
+	}
 	long long campaign = store_rules_campaign(x->c.st, conc, retries, validity);
 	if (campaign < 0) {
 		rules_free(&rs);
+		close(lock);
 		return smsr_fail(x, 1, "rules run: the store cannot keep the rules' campaign");
 	}
 	signal(SIGINT, on_signal);

@@ -120,6 +120,8 @@ static int mkdirs_for(const char *file)
 static int open_readonly(const char *path, smsr_store **out, char *why, size_t why_len)
 {
 	smsr_store *s = calloc(1, sizeof(*s));
+	if (s)
+		s->wal_fd = -1;
 	char uri[4200];
 	snprintf(uri, sizeof(uri), "file:%s?immutable=1", path);
 	if (!s || sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
@@ -159,15 +161,24 @@ int store_open(const char *path, smsr_store **out, char *why, size_t why_len)
 		snprintf(why, why_len, "cannot create the directory of %s: %s", path, strerror(errno));
 		return -1;
 	}
-	/* keys live here: the file is the user's alone */
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 && (errno == EROFS || errno == EACCES || errno == EPERM) && access(path, R_OK) == 0)
+	/* Keys live here: a new file is the user's alone (0600; SQLite gives its WAL and shared-memory files
+	 * the same mode). An existing file is never opened here: closing any descriptor of it would drop
+	 * the POSIX locks that other connections of this process hold on it (a campaign's workers), and
+	 * another process could then take the store for unused, checkpoint it and delete the WAL under
+	 * them. */
+	struct stat sb;
+	if (stat(path, &sb) != 0) {
+		int fd = errno == ENOENT ? open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+		if (fd < 0 && errno != EEXIST) {
+			snprintf(why, why_len, "cannot open %s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (fd >= 0)
+			close(fd); /* new: nobody holds a lock on it yet */
+	} else if (access(path, W_OK) != 0 && (errno == EROFS || errno == EACCES || errno == EPERM) &&
+		   access(path, R_OK) == 0) {
 		return open_readonly(path, out, why, why_len);
-	if (fd < 0) {
-		snprintf(why, why_len, "cannot open %s: %s", path, strerror(errno));
-		return -1;
 	}
-	close(fd);
 	smsr_store *s = calloc(1, sizeof(*s));
 	if (s)
 		s->wal_fd = -1;

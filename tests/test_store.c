@@ -2,8 +2,11 @@
 /* The SM-SR's store: schema migrations, the SCP80 counter committed before a packet may leave,
  * notifications taken once, and bad input (a duplicate EIS, a damaged or future store) refused with
  * nothing changed. */
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "cardutil.h"
@@ -66,6 +69,36 @@ START_TEST(migrated_once)
 	char e[33], why[600];
 	ck_assert_int_eq(store_resolve_eid(S.st, NULL, e, why, sizeof(why)), 0);
 	ck_assert_str_eq(e, S.eid);
+}
+END_TEST
+
+/* whether this process holds SQLite's shared lock on the database file, as another process sees it */
+static int shared_lock_seen(const char *path)
+{
+	pid_t c = fork();
+	if (c == 0) {
+		int fd = open(path, O_RDWR);
+		struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0x40000002, .l_len = 510 };
+		_exit(fd >= 0 && fcntl(fd, F_GETLK, &l) == 0 && l.l_type != F_UNLCK ? 1 : 0);
+	}
+	int st = 0;
+	ck_assert_int_eq(waitpid(c, &st, 0), c);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A second connection opened in a process must leave the first one's locks in place: a descriptor of
+ * the file opened and closed beside SQLite dropped them (POSIX locks are per process and file), and
+ * another process closing the store then took it for unused and deleted the WAL under them. */
+START_TEST(second_connection_keeps_locks)
+{
+	json_decref(store_list(S.st)); /* a read: the connection takes its shared lock */
+	ck_assert_int_eq(shared_lock_seen(S.db), 1);
+	smsr_store *b = NULL;
+	char why[600];
+	ck_assert_msg(store_open(S.db, &b, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_int_eq(shared_lock_seen(S.db), 1);
+	store_close(b);
+	ck_assert_int_eq(shared_lock_seen(S.db), 1);
 }
 END_TEST
 
@@ -184,6 +217,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, migrated_once);
+	tcase_add_test(tc, second_connection_keeps_locks);
 	tcase_add_test(tc, future_schema_refused);
 	tcase_add_test(tc, damaged_file_refused);
 	tcase_add_test(tc, counter_committed_before_send);
