@@ -296,6 +296,63 @@ void smsr_handle_notifications(smsr_core *x)
 	}
 }
 
+static void mismatch(smsr_core *x, const char *what, const char *aid, const char *iccid, const char *store,
+		     const char *card)
+{
+	json_t *f = json_pack("{s:s,s:s}", "what", what, "aid", aid);
+	if (iccid && *iccid)
+		json_object_set_new(f, "iccid", json_string(iccid));
+	if (store)
+		json_object_set_new(f, "store", json_string(store));
+	if (card)
+		json_object_set_new(f, "card", json_string(card));
+	store_event e = { .eid = x->eid, .type = "audit-mismatch", .fields = f, .time = store_now(), .source = "smsr" };
+	char why[200];
+	store_event_add(x->st, &e, NULL, why, sizeof(why));
+	smsr_note(x, "audit: the store had ISD-P %s %s, the card %s", aid + 26, store ? store : "nowhere",
+		  card ? card : "has none");
+	json_decref(f);
+}
+
+/* what the audit found that the store did not know, as audit-mismatch events for the rules engine
+ * (docs/rules.md), in the audit's transaction */
+static void report_mismatches(smsr_core *x, json_t *before, const audit_isdp *list, size_t n, char seen[][33],
+			      size_t n_seen)
+{
+	size_t i;
+	json_t *p;
+	json_array_foreach(before, i, p)
+	{
+		const char *aid = json_string_value(json_object_get(p, "aid"));
+		bool on_card = false;
+		for (size_t k = 0; aid && k < n_seen; k++)
+			on_card |= !strcmp(seen[k], aid);
+		if (aid && !on_card)
+			mismatch(x, "missing-on-card", aid, json_string_value(json_object_get(p, "iccid")),
+				 json_string_value(json_object_get(p, "state")), NULL);
+	}
+	for (size_t k = 0; k < n; k++) {
+		const char *card = proto_isdp_state_name(list[k].state), *had = NULL;
+		bool kept = false, fb = false;
+		for (size_t j = 0; j < n_seen; j++)
+			kept |= !strcmp(seen[j], list[k].aid);
+		json_array_foreach(before, i, p) if (!strcmp(json_string_value(json_object_get(p, "aid")), list[k].aid))
+		{
+			had = json_string_value(json_object_get(p, "state"));
+			fb = json_is_true(json_object_get(p, "fallback"));
+		}
+		if (!kept)
+			continue;
+		if (!had)
+			mismatch(x, "unknown-to-store", list[k].aid, list[k].iccid, NULL, card);
+		else if (strcmp(had, card))
+			mismatch(x, "state", list[k].aid, list[k].iccid, had, card);
+		else if (fb != list[k].fallback)
+			mismatch(x, "fallback", list[k].aid, list[k].iccid, fb ? "fall-back" : "not fall-back",
+				 list[k].fallback ? "fall-back" : "not fall-back");
+	}
+}
+
 /* Reads the ISD-Ps from the card and settles the store. An ISD-P that holds no profile (a download
  * that did not end: killed, card removed, transport lost) is deleted on the card and in the store, so
  * interrupted downloads never fill the card. */
@@ -334,7 +391,11 @@ int smsr_audit(smsr_core *x)
 		}
 		memcpy(seen[n_seen++], list[i].aid, 33);
 	}
+	json_t *before = store_isdps(x->st, x->eid);
 	store_begin_settled(x->st);
+	if (x->audit_reports)
+		report_mismatches(x, before, list, n, seen, n_seen);
+	json_decref(before);
 	for (size_t i = 0; i < n; i++) {
 		bool kept = false;
 		for (size_t k = 0; k < n_seen; k++)

@@ -67,6 +67,7 @@ typedef struct {
 	smsr_link *link;
 	dev_host h;
 	bool connected;
+	bool audit_reports; /* smsr_audit reports mismatches as events (AuditEIS) */
 	char eid[33];
 	bench_pki pki; /* the SM-DP's PKI once a download read it */
 	bool have_pki;

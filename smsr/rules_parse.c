@@ -51,7 +51,7 @@ static int check_keys(parser *p, yaml_node_t *m, const char *path, const char *c
 		return fail(p, m, path, "expected a mapping (key: value lines)");
 	for (yaml_node_pair_t *a = m->data.mapping.pairs.start; a < m->data.mapping.pairs.top; a++) {
 		const char *k = scalar(node(p, a->key));
-		if (!k)
+		if (!k || !*k)
 			return fail(p, node(p, a->key), path, "a key must be a plain word");
 		for (yaml_node_pair_t *b = m->data.mapping.pairs.start; b < a; b++)
 			if (!strcmp(k, scalar(node(p, b->key))))
@@ -161,7 +161,7 @@ static const struct {
 	{ "connectivity", "status", "status", "service no-service limited" },
 	{ "notification", "kind seq aid iccid", "kind", "declaration profile-change change-failed fall-back other" },
 	{ "job", "state op kind job campaign decision rule message", "state", "done failed expired cancelled" },
-	{ "audit-mismatch", "what aid iccid", NULL, NULL },
+	{ "audit-mismatch", "what aid iccid store card", "what", "state fallback missing-on-card unknown-to-store" },
 };
 
 static int type_index(const char *t)
@@ -175,6 +175,8 @@ static int type_index(const char *t)
 static bool in_words(const char *words, const char *w)
 {
 	size_t n = strlen(w);
+	if (!n)
+		return false; /* an empty key (an anchor alone) is no word */
 	for (const char *c = words; (c = strstr(c, w)) != NULL; c += n)
 		if ((c == words || c[-1] == ' ') && (c[n] == ' ' || !c[n]))
 			return true;

@@ -97,6 +97,8 @@ for i in $(seq $((KILLS * 2))); do
 done
 expect "campaign run resumes after $kills kill -9s" 0 "campaign 1 done: $N done, 0 failed" "${S[@]}" campaign run 1
 [ "$kills" -ge "$KILLS" ] && ok "$kills runs were killed while working" || not_ok "only $kills kills landed"
+ic=$(q <<<'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("pragma integrity_check").fetchone()[0])' 2>&1 | tail -1)
+[ "$ic" = ok ] && ok "after the kills the store passes its integrity check" || not_ok "store integrity" "$ic"
 check_cards() { # every card loadable, no half profile, ICCIDs on one card each, the store agreeing with the cards
 	python3 - "$SIM" "$work/farm/cards" "$work/smsr.db" "$1" <<'PY'
 import json, sys, sqlite3, subprocess, glob

@@ -151,6 +151,16 @@ expect "rules run --dry-run" 0 "dry run: none taken" at 300701 rules run --once 
 [ "$(sql "select count(*) from job")" = "$before" ] && [ "$(enabled_op "${E[5]}")" = home ] && ok "dry-run: no job, the card untouched" || not_ok "dry-run made jobs"
 [ "$(sql "select count(*) from decision where eid = '${E[5]}' and outcome = 'dry-run'")" = 1 ] && ok "dry-run: the decision is recorded as one" || not_ok "dry-run decisions"
 
+# ---- an audit that finds the store wrong says so, as an event a rule can take
+q "${E[5]}" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1]); db.execute("update isdp set state = 'disabled' where eid = ? and state = 'enabled'", (sys.argv[2],)); db.commit()
+PY
+at 300800 audit "${E[5]}" >/dev/null
+[ "$(sql "select json_extract(fields, '\$.what') || ' ' || json_extract(fields, '\$.store') || ' ' || json_extract(fields, '\$.card') from event where type = 'audit-mismatch' and eid = '${E[5]}'")" = "state disabled enabled" ] \
+	&& ok "audit: the store's wrong state is an audit-mismatch event" || not_ok "audit-mismatch" "$(sql "select fields from event where type = 'audit-mismatch'")"
+[ "$(sql "select count(*) from event where type = 'audit-mismatch'")" = 1 ] && ok "audit: operations' own audits report nothing" || not_ok "audit-mismatch noise: $(sql "select count(*) from event where type = 'audit-mismatch'")"
+
 # ---- kill -9 of `rules run` mid-way: no event lost, no action twice
 cat >"$work/flip.yaml" <<'Y'
 rules:
