@@ -502,6 +502,16 @@ uint16_t dev_location(dev_host *h, uint8_t status)
 	return sw;
 }
 
+uint16_t dev_location_info(dev_host *h, uint8_t status, const uint8_t info[7])
+{
+	uint8_t a[5 + 21] = { 0x80, 0xC2, 0x00, 0x00, 0x15, 0xD6, 0x13, 0x99, 0x01, 0x03, 0x82, 0x02, 0x82,
+			      0x81, 0x9B, 0x01, status, 0x93, 0x07 };
+	memcpy(a + 19, info, 7);
+	uint16_t sw = dev_apdu_bin(h, a, sizeof(a), NULL);
+	dev_proactive_loop(h, sw);
+	return sw;
+}
+
 int dev_fail(dev_host *h, const char *m)
 {
 	logf_(h, m);

@@ -7,9 +7,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "campaign.h"
 #include "rules.h"
+
+static const char *iso(long long t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return out;
+}
 
 /* a field of the event as text (numbers written as they would be typed) */
 static const char *field_text(json_t *fields, const char *k, char buf[64])
@@ -190,16 +200,17 @@ static json_t *actions_now(decide_ctx *c, const rule *r, char *why, size_t n)
 /* the condition holds for r on this eUICC: does it act now? */
 static void consider(decide_ctx *c, const rule *r, store_rule_st *st, bool from_timer)
 {
-	char why[400];
+	char why[400], a[32], b[32];
 	long long t = c->time;
 	if (st->acted) {
-		snprintf(why, sizeof(why), "acted already in this episode (the condition holds since %lld)", st->since);
+		snprintf(why, sizeof(why), "acted already in this episode (the condition holds since %s)",
+			 iso(st->since, a));
 		record(c, r, "once", why, NULL);
 	} else if ((r->hold_for && t - st->since < r->hold_for) || (r->hold_count && st->count < r->hold_count)) {
 		if (r->hold_for && t - st->since < r->hold_for) {
 			snprintf(why, sizeof(why),
-				 "held: the condition holds since %lld, acts once it has for %llds (at %lld)",
-				 st->since, r->hold_for, st->since + r->hold_for);
+				 "held: the condition holds since %s, acts once it has for %llds (at %s)",
+				 iso(st->since, a), r->hold_for, iso(st->since + r->hold_for, b));
 			/* a timer wakes the rule when the hold is over, unless the condition ends first */
 			size_t k = c->nt++;
 			snprintf(c->timer_ids[k], sizeof(c->timer_ids[0]), "timer:%s:%s:%lld", r->name, c->eid,
@@ -218,8 +229,8 @@ static void consider(decide_ctx *c, const rule *r, store_rule_st *st, bool from_
 		}
 		record(c, r, "held", why, NULL);
 	} else if (st->has_acted && r->cooldown && t < st->last_acted + r->cooldown) {
-		snprintf(why, sizeof(why), "cooling down: acted at %lld, again from %lld", st->last_acted,
-			 st->last_acted + r->cooldown);
+		snprintf(why, sizeof(why), "cooling down: acted at %s, again from %s", iso(st->last_acted, a),
+			 iso(st->last_acted + r->cooldown, b));
 		record(c, r, "cooldown", why, NULL);
 	} else if (r->limit_count &&
 		   store_rule_acted_since(c->x->st, r->name, c->eid, t - r->limit_per) >= r->limit_count) {

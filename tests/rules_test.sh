@@ -40,7 +40,10 @@ at 0 smdp generate --operator home --pool home --count 12 --iccid-from "$(luhn 8
 at 0 smdp generate --operator detel --pool de --count 6 --iccid-from "$(luhn 894900000000000000)" --imsi-from 262010000000001 >/dev/null
 at 0 smdp generate --operator opb --pool b --count 6 --iccid-from "$(luhn 894400000000100000)" --imsi-from 234200000000001 >/dev/null
 at 0 smdp generate --operator fb --pool fb --count 6 --iccid-from "$(luhn 894400000000200000)" --imsi-from 234300000000001 >/dev/null
-mapfile -t E < <("${S[@]}" --json list | python3 -c "import json,sys; [print(e['eid']) for e in json.load(sys.stdin)['euiccs']]")
+# E[i] is farm card i (the list is in EID order; the farm's slot tag says which card is which)
+mapfile -t E < <("${S[@]}" --json list | python3 -c "
+import json,sys
+[print(e['eid']) for e in sorted(json.load(sys.stdin)['euiccs'], key=lambda e: int(e['tags']['slot']))]")
 at 0 campaign create --op swap --pool home --old delete --target all >/dev/null && at 0 campaign run 1 >/dev/null
 [ "$(enabled_op "${E[0]}")" = home ] && [ "$(enabled_op "${E[5]}")" = home ] && ok "setup: every card on the home operator" || not_ok "setup" "$(enabled_op "${E[0]}")"
 
@@ -73,7 +76,7 @@ at 120 event "${E[0]}" location mcc=262 mnc=01 --id r-2 >/dev/null
 at 300 event "${E[0]}" location mcc=262 mnc=01 --id r-3 >/dev/null
 run 300
 [ "$(enabled_op "${E[0]}")" = home ] && ok "roaming: 3 minutes in 262 is not enough (hold 10m)" || not_ok "roaming acted early"
-expect "explain: the rule held, and why" 0 "held: the condition holds since $((T0 + 120))" "${S[@]}" rules explain r-3
+expect "explain: the rule held, and why" 0 "held: the condition holds since 2026-01-01T00:02:00Z, acts once it has for 600s (at 2026-01-01T00:12:00Z)" "${S[@]}" rules explain r-3
 expect "explain: the rule that did not match says why" 0 "mcc is '262', wants equals \"234\"" "${S[@]}" rules explain r-3
 run 721
 [ "$(enabled_op "${E[0]}")" = detel ] && ok "roaming: after 10 minutes in 262 the local profile is enabled" || not_ok "roaming: enabled $(enabled_op "${E[0]}")"
@@ -195,6 +198,33 @@ print(und, dec, acted, jobs[0], jobs[1], notfinal)
 PY
 )
 [ "$out" = "0 0 78 78 78 0" ] && ok "after 5 kill -9s: every event decided once, 78 actions, one job each, all final" || not_ok "kill -9" "undecided, doubled, acted, jobs, distinct, not final: $out"
+
+# ---- the farm plays its devices (euicc-sim farm events): card 0 travels, card 2's cell goes dark
+cat >"$work/trip.json" <<J
+{"name": "trip", "start": "2026-01-07T22:40:00Z", "steps": [
+  {"at": "0m", "cards": [0], "location": {"mcc": "234", "mnc": "15", "lac": 4660, "cell": 17}},
+  {"at": "5m", "cards": [0], "every": "4m", "times": 4, "location": {"mcc": "262", "mnc": "01", "lac": 8721, "cell": 301}},
+  {"at": "1h", "cards": [2], "connectivity": "no-service"},
+  {"at": "1d", "cards": [0, 1], "every": "1d", "times": 2, "data-usage": {"grow": "200MB"}}]}
+J
+printf '{"start": "2026-01-07T22:40:00Z", "steps": [{"at": "0m", "cards": [9], "connectivity": "service"}]}' >"$work/bad.json"
+expect "farm events: a bad step is named" 1 "steps[0].cards[0]: no card 9 in a farm of 6" "$SIM" farm events "$work/farm" "$work/bad.json"
+expect "rules load roaming (farm events)" 0 "version 7" "${S[@]}" rules load "$EX/roaming.yaml"
+expect "farm events: the cards hear it, the network reports it" 0 "10 events for the SM-SR, 8 event downloads to cards, 1 fall-backs" \
+	"$SIM" farm events "$work/farm" "$work/trip.json" --out "$work/trip.jsonl"
+[ "$(python3 -c "
+import json,sys
+e=[json.loads(l) for l in open(sys.argv[1])]
+print(sorted(set(x['type'] for x in e)), e[0]['id'], e[0]['mnc'], max(x.get('bytes', 0) for x in e))" "$work/trip.jsonl")" = "['connectivity', 'data-usage', 'location'] trip:0:0:0 15 400000000" ] \
+	&& ok "farm events: location, connectivity and usage lines, with ids and growing usage" || not_ok "farm events output" "$(head -2 "$work/trip.jsonl")"
+expect "farm events: the lines go in" 0 "10 events stored" "${S[@]}" event --file "$work/trip.jsonl"
+expect "farm events: played again, each a duplicate" 0 "0 events stored, 10 duplicates" "${S[@]}" event --file "$work/trip.jsonl"
+run 640000
+[ "$(enabled_op "${E[0]}")" = detel ] && ok "farm events: the traveller got the local profile" || not_ok "farm events roaming: $(enabled_op "${E[0]}")"
+at 640000 audit "${E[2]}" >/dev/null
+[ "$(enabled_op "${E[2]}")" = home ] && ok "farm events: the dark cell made card 2 fall back to its home profile" || not_ok "farm events fall-back: $(enabled_op "${E[2]}")"
+[ "$(sql "select count(*) from event where type = 'notification' and eid = '${E[2]}' and json_extract(fields, '\$.kind') = 'fall-back'")" = 1 ] \
+	&& ok "farm events: the card's fall-back notification reached the SM-SR at its next contact" || not_ok "fall-back notification"
 
 # ---- other processes using the store while the engine's workers come and go leave it intact (a
 # process that opened and closed the store's file dropped its own connections' locks, and another

@@ -9,5 +9,7 @@
  * (0, or the exit status of a refusal) */
 int sim_farm_run_args(bool json, int argc, char **argv, int *ac, char ***av);
 int sim_cmd_farm(bool json, int argc, char **argv);
+/* farm_events.c: euicc-sim farm events DIR SCENARIO (the farm plays its devices) */
+int sim_farm_events(bool json, int argc, char **argv);
 
 #endif

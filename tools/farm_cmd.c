@@ -200,7 +200,10 @@ int sim_cmd_farm(bool json, int argc, char **argv)
 		return farm_new(json, argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "show"))
 		return farm_show(json, argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "events"))
+		return sim_farm_events(json, argc, argv);
 	return cli_fail("euicc-sim", json, CLI_USAGE,
 			"usage: euicc-sim farm new DIR --count N [--seed S] [--pki DIR] | euicc-sim farm show DIR | "
-			"euicc-sim farm run DIR [--vpcd HOST:PORT] [--first I] [--count K]");
+			"euicc-sim farm run DIR [--vpcd HOST:PORT] [--first I] [--count K] | "
+			"euicc-sim farm events DIR SCENARIO.json [--out EVENTS.jsonl]");
 }

@@ -105,6 +105,9 @@ int dev_proactive_loop(dev_host *h, uint16_t sw);
 int dev_confirm_notifications(dev_host *h);
 /* EVENT DOWNLOAD location status */
 uint16_t dev_location(dev_host *h, uint8_t status);
+/* the same with the location information (TS 102 223 8.19: MCC and MNC in BCD as TS 24.008 10.5.1.3,
+ * LAC, cell identity), as a modem sends it when it registers */
+uint16_t dev_location_info(dev_host *h, uint8_t status, const uint8_t info[7]);
 
 /* A step of the host, decoded, to h->trace (when set) */
 void dev_tracef(dev_host *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
