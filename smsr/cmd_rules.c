@@ -340,6 +340,10 @@ static int rules_explain(smsr_ctx *x, const char *id)
 	} else {
 		if (json_object_get(xp, "note"))
 			printf("  %s\n", json_string_value(json_object_get(xp, "note")));
+		long long others = (long long)json_integer_value(json_object_get(xp, "other_types"));
+		if (others)
+			printf("  (%lld rule%s take%s other events)\n", others, others == 1 ? "" : "s",
+			       others == 1 ? "s" : "");
 		size_t i;
 		json_t *r;
 		json_array_foreach(json_object_get(xp, "rules"), i, r) printf(

@@ -239,6 +239,37 @@ int store_rule_state(smsr_store *s, const char *rule, const char *eid, store_rul
 	return rc;
 }
 
+int store_rule_states(smsr_store *s, const char *eid, store_rule_map *out)
+{
+	out->n = 0;
+	sqlite3_stmt *st;
+	store_prep(s, "SELECT rule, since, count, acted, last_acted FROM rule_state WHERE eid = ?", &st);
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	int rc = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (out->n == out->cap) {
+			size_t cap = out->cap ? out->cap * 2 : 16;
+			store_rule_entry *v = realloc(out->v, cap * sizeof(*v));
+			if (!v) {
+				rc = -1;
+				break;
+			}
+			out->v = v;
+			out->cap = cap;
+		}
+		store_rule_entry *e = &out->v[out->n++];
+		snprintf(e->rule, sizeof(e->rule), "%s", (const char *)sqlite3_column_text(st, 0));
+		e->st.in_episode = sqlite3_column_type(st, 1) != SQLITE_NULL;
+		e->st.since = sqlite3_column_int64(st, 1);
+		e->st.count = sqlite3_column_int64(st, 2);
+		e->st.acted = sqlite3_column_int(st, 3) != 0;
+		e->st.has_acted = sqlite3_column_type(st, 4) != SQLITE_NULL;
+		e->st.last_acted = sqlite3_column_int64(st, 4);
+	}
+	store_unprep(s, st);
+	return rc;
+}
+
 long long store_rule_acted_since(smsr_store *s, const char *rule, const char *eid, long long since)
 {
 	sqlite3_stmt *st;
@@ -376,7 +407,10 @@ int store_decide(smsr_store *s, long long seq, json_t *explain, const store_deci
 		 const store_state_change *sc, size_t ns, const store_event *timers, size_t nt, long long campaign,
 		 long long validity, char *why, size_t why_len)
 {
-	store_durability(s, STORE_BEFORE_SEND);
+	/* bookkeeping: nothing leaves on it. Its jobs are claimed, and that commit is synced, before any of
+	 * them sends a packet; a power loss before then loses the decision whole, and the event is decided
+	 * again */
+	store_durability(s, STORE_SETTLED);
 	if (store_begin(s)) {
 		snprintf(why, why_len, "the store is busy");
 		return -1;

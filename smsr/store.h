@@ -170,6 +170,16 @@ typedef struct {
 	long long last_acted;
 } store_rule_st;
 int store_rule_state(smsr_store *s, const char *rule, const char *eid, store_rule_st *out); /* 1: none yet */
+/* every rule's state on eid at once (an event is held against all rules) */
+typedef struct {
+	char rule[64];
+	store_rule_st st;
+} store_rule_entry;
+typedef struct {
+	store_rule_entry *v;
+	size_t n, cap;
+} store_rule_map;
+int store_rule_states(smsr_store *s, const char *eid, store_rule_map *out);
 /* decisions of rule on eid that acted (or would have, dry-run) after since */
 long long store_rule_acted_since(smsr_store *s, const char *rule, const char *eid, long long since);
 typedef struct {
