@@ -121,63 +121,73 @@ static int event_of(smsr_ctx *x, json_t *o, store_event *e, char eid[33], char *
 	return 0;
 }
 
-static int events_file(smsr_ctx *x, const char *path)
+/* one pass over an events file: checked (store false) or stored; *n the line of a fault */
+static int events_pass(smsr_ctx *x, FILE *in, bool store, int *n, size_t *stored, size_t *dup, char *why,
+		       size_t why_len)
 {
-	abuf text = ABUF_INIT;
-	char why[600];
-	if (smsr_read_file(path, &text, why, sizeof(why))) {
-		abuf_free(&text);
-		return smsr_fail(x, 1, "event --file: %s", why);
-	}
-	abuf_put_u8(&text, 0);
-	json_t *all = json_array();
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
 	int rc = 0;
-	char *save = NULL, *line = strtok_r((char *)text.p, "\n", &save);
-	/* every line checked first: a bad one is refused with its number and nothing is stored */
-	for (int n = 1; line && !rc; line = strtok_r(NULL, "\n", &save), n++) {
-		if (!*line || strspn(line, " \t\r") == strlen(line))
+	*n = 0;
+	while (!rc && (len = getline(&line, &cap, in)) >= 0) {
+		(*n)++;
+		if (strspn(line, " \t\r\n") == (size_t)len)
 			continue;
 		json_error_t err;
-		json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &err);
+		json_t *o = json_loadb(line, (size_t)len, JSON_REJECT_DUPLICATES, &err);
 		store_event e;
 		char eid[33];
-		if (!o)
-			rc = smsr_fail(x, 1, "event --file: %s line %d: not JSON (%s)", path, n, err.text);
-		else if (event_of(x, o, &e, eid, why, sizeof(why)))
-			rc = smsr_fail(x, 1, "event --file: %s line %d: %s", path, n, why);
-		else {
+		if (!o) {
+			snprintf(why, why_len, "not JSON (%s)", err.text);
+			rc = -1;
+		} else if (event_of(x, o, &e, eid, why, why_len)) {
+			rc = -1;
+		} else {
+			e.source = "file";
+			int r = store ? store_event_add(x->c.st, &e, NULL, why, why_len) : 1;
+			rc = r < 0 ? -1 : 0;
+			*stored += r == 1;
+			*dup += r == 0;
 			json_decref(e.fields);
-			json_array_append(all, o);
 		}
 		json_decref(o);
 	}
-	abuf_free(&text);
-	size_t i, stored = 0, dup = 0;
-	json_t *o;
-	if (!rc && store_begin(x->c.st))
-		rc = smsr_fail(x, 1, "event --file: the store is busy");
-	json_array_foreach(all, i, o)
-	{
-		if (rc)
-			break;
-		store_event e;
-		char eid[33];
-		event_of(x, o, &e, eid, why, sizeof(why));
-		e.source = "file";
-		int r = store_event_add(x->c.st, &e, NULL, why, sizeof(why));
-		json_decref(e.fields);
-		if (r < 0)
-			rc = smsr_fail(x, 1, "event --file: %s", why);
-		stored += r == 1;
-		dup += r == 0;
+	free(line);
+	if (!rc && ferror(in)) {
+		snprintf(why, why_len, "cannot read the file");
+		rc = -1;
 	}
-	if (!rc && store_commit(x->c.st))
-		rc = smsr_fail(x, 1, "event --file: cannot store the events: %s", "the store refused the commit");
-	if (rc)
+	return rc;
+}
+
+static int events_file(smsr_ctx *x, const char *path)
+{
+	FILE *in = fopen(path, "r");
+	if (!in)
+		return smsr_fail(x, 1, "event --file: cannot read %s", path);
+	char why[600];
+	int n = 0;
+	size_t stored = 0, dup = 0;
+	/* every line checked first: a bad one is refused with its number and nothing is stored */
+	int rc = events_pass(x, in, false, &n, &stored, &dup, why, sizeof(why));
+	if (rc) {
+		fclose(in);
+		return smsr_fail(x, 1, "event --file: %s line %d: %s", path, n, why);
+	}
+	stored = dup = 0;
+	rewind(in);
+	if (store_begin(x->c.st)) {
+		fclose(in);
+		return smsr_fail(x, 1, "event --file: the store is busy");
+	}
+	rc = events_pass(x, in, true, &n, &stored, &dup, why, sizeof(why));
+	fclose(in);
+	if (rc || store_commit(x->c.st)) {
 		store_rollback(x->c.st);
-	json_decref(all);
-	if (rc)
-		return rc;
+		return smsr_fail(x, 1, "event --file: %s line %d: %s; nothing stored", path, n,
+				 rc ? why : "the store refused the commit");
+	}
 	if (x->json)
 		smsr_emit(x, json_pack("{s:I,s:I}", "stored", (json_int_t)stored, "duplicates", (json_int_t)dup));
 	else

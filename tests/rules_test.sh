@@ -226,6 +226,11 @@ at 640000 audit "${E[2]}" >/dev/null
 [ "$(sql "select count(*) from event where type = 'notification' and eid = '${E[2]}' and json_extract(fields, '\$.kind') = 'fall-back'")" = 1 ] \
 	&& ok "farm events: the card's fall-back notification reached the SM-SR at its next contact" || not_ok "fall-back notification"
 
+# the shipped scenario plays on a farm of its own
+"$SIM" farm new "$work/farm2" --count 3 --seed 12 >/dev/null
+expect "farm events: examples/scenarios/trip.json plays" 0 "20 events for the SM-SR" "$SIM" farm events "$work/farm2" "$EX/../scenarios/trip.json" --out "$work/trip2.jsonl"
+[ "$(wc -l <"$work/trip2.jsonl")" = 20 ] && ok "farm events: one line per event reported" || not_ok "trip2 lines $(wc -l <"$work/trip2.jsonl")"
+
 # ---- other processes using the store while the engine's workers come and go leave it intact (a
 # process that opened and closed the store's file dropped its own connections' locks, and another
 # process closing the store then deleted the WAL under them)
