@@ -69,6 +69,8 @@ static const char *const migrations[] = {
 	"CREATE TABLE rule_state (rule TEXT NOT NULL, eid TEXT NOT NULL, since INTEGER, count INTEGER NOT NULL,"
 	"  acted INTEGER NOT NULL, last_acted INTEGER, PRIMARY KEY (rule, eid));"
 	"ALTER TABLE job ADD COLUMN decision INTEGER;",
+	/* 4: an event reads all its eUICC's rule states at once */
+	"CREATE INDEX rule_state_eid ON rule_state (eid);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
