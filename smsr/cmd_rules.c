@@ -476,7 +476,22 @@ static int rules_run(smsr_ctx *x, int argc, char **argv)
 	int acted = 0, rc = 0;
 	char why[700];
 	while (!g_stop && !rc) {
-		json_t *ev;
+		json_t *ev, *cur = store_ruleset(x->c.st);
+		long long latest = (long long)json_integer_value(json_object_get(cur, "version"));
+		json_decref(cur);
+		if (latest != version) {
+			/* `rules load` while the engine runs: the new version decides from the next event on */
+			ruleset next;
+			long long nv;
+			if (!current_rules(x, &next, &nv)) {
+				rules_free(&rs);
+				rs = next;
+				if (!x->json)
+					fprintf(stderr, "rules run: now deciding with rules version %lld (%zu rules)\n",
+						nv, rs.n);
+				version = nv;
+			}
+		}
 		while (!g_stop && (ev = store_event_due(x->c.st, store_now())) != NULL) {
 			if (rules_decide(&x->c, &rs, ev, &ro, &acted, why, sizeof(why)))
 				rc = smsr_fail(x, 1, "rules run: %s", why);

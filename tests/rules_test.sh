@@ -240,10 +240,14 @@ for k in $(seq 0 59); do
 done >"$work/conc.jsonl"
 "${S[@]}" --now $((T0 + 500100)) rules run >/dev/null 2>&1 & RUN_PID=$!
 for k in $(seq 0 5); do
+	# halfway, a new version: the running engine decides the later events with it
+	[ "$k" = 3 ] && { expect "rules load while the engine runs" 0 "loaded as version 8" "${S[@]}" rules load "$work/flip.yaml"; sleep 1.2; }
 	sed -n "$((k * 10 + 1)),$((k * 10 + 10))p" "$work/conc.jsonl" >"$work/conc.$k"
 	"${S[@]}" event --file "$work/conc.$k" >/dev/null; "${S[@]}" jobs >/dev/null; "${S[@]}" list >/dev/null; sleep 0.3
 done
-sleep 1; kill "$RUN_PID"; wait "$RUN_PID" 2>/dev/null; RUN_PID=""
+sleep 1.5; kill "$RUN_PID"; wait "$RUN_PID" 2>/dev/null; RUN_PID=""
+[ "$(sql "select count(*) from decision d join event e on e.seq = d.event where e.id like 'c-%' and d.outcome = 'acted'")" -gt 0 ] \
+	&& ok "the running engine took up the new rules" || not_ok "the running engine kept the old rules"
 ic=$(q <<<'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("pragma integrity_check").fetchone()[0])' 2>&1 | tail -1)
 [ "$ic" = ok ] && ok "concurrent processes: the store passes its integrity check" || not_ok "store corrupted" "$ic"
 run 500100
