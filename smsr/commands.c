@@ -229,8 +229,8 @@ const cli_command smsr_table[] = {
 
 void smsr_usage(FILE *f)
 {
-	fputs("usage: smsr [--db FILE] [--reader NAME|N | --inproc STATE_FILE] [--kek FILE] [--pki DIR] [--trace] "
-	      "[--json]\n"
+	fputs("usage: smsr [--db FILE] [--reader NAME|N | --inproc STATE_FILE] [--kek FILE] [--pki DIR] [--now TIME] "
+	      "[--trace] [--json]\n"
 	      "            COMMAND [ARGS]\n"
 	      "\n"
 	      "An SM-SR (SGP.02) with the SM-DP role it needs: it drives a fleet of eUICCs over the air (SCP80 in\n"
@@ -249,6 +249,8 @@ void smsr_usage(FILE *f)
 	      "The store is $XDG_DATA_HOME/euicc-bench/smsr.db (0600) unless --db; the SM-DP inventory's "
 	      "key-encryption\n"
 	      "key is smdp.kek beside it (made 0600 on first use) unless --kek. Keys are never printed.\n"
+	      "--now TIME (seconds since 1970 or 2026-01-01T10:00:00Z) starts the clock of events, jobs and rules\n"
+	      "there (a scenario's virtual time; docs/rules.md).\n"
 	      "Exit status: 0 ok, 1 the operation failed (the message says what and why), 2 bad arguments.\n",
 	      f);
 }
