@@ -115,6 +115,17 @@ static int event_of(smsr_ctx *x, json_t *o, store_event *e, char eid[33], char *
 	e->fields = f ? json_deep_copy(f) : json_object();
 	json_object_foreach(o, k, v) if (strcmp(k, "id") && strcmp(k, "eid") && strcmp(k, "type") &&
 					 strcmp(k, "time") && strcmp(k, "fields")) json_object_set(e->fields, k, v);
+	/* what the network reports is checked as the rules would read it: a misspelt field would match
+	 * no rule, silently */
+	bool network = !strcmp(type, "location") || !strcmp(type, "data-usage") || !strcmp(type, "connectivity");
+	json_object_foreach(e->fields, k, v)
+	{
+		if (network && rules_event_field(type, k, json_string_value(v), why, why_len)) {
+			json_decref(e->fields);
+			e->fields = NULL;
+			return -1;
+		}
+	}
 	e->id = id;
 	e->eid = eid;
 	e->type = type;
@@ -471,6 +482,7 @@ static int rules_run(smsr_ctx *x, int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	rules_opts ro = { .dry_run = dry, .campaign = campaign, .validity = validity };
+	bool progress = isatty(2) && !x->json;
 	run_view v = { .x = x };
 	long long decided = 0;
 	int acted = 0, rc = 0;
@@ -499,6 +511,8 @@ static int rules_run(smsr_ctx *x, int argc, char **argv)
 			if (rc)
 				break;
 			decided++;
+			if (progress && decided % 500 == 0)
+				fprintf(stderr, "\r  %lld events decided, %d actions", decided, acted);
 		}
 		if (rc || g_stop)
 			break;

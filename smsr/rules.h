@@ -50,6 +50,9 @@ typedef struct {
 int rules_parse(const char *text, size_t len, ruleset *out, char *why, size_t why_len);
 void rules_free(ruleset *rs);
 json_t *rules_json(const ruleset *rs); /* the rules as checked, for `rules show` */
+/* a field of an event of type as it arrives: one the type has, and for status, kind and state one of
+ * their values (value NULL: not text); 0, or -1 with why naming the field */
+int rules_event_field(const char *type, const char *field, const char *value, char *why, size_t why_len);
 /* "10m", "1h30m", "2d", "45" (seconds): -1 when not a duration */
 long long rules_duration(const char *s);
 

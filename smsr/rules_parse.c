@@ -183,6 +183,24 @@ static bool in_words(const char *words, const char *w)
 	return false;
 }
 
+int rules_event_field(const char *type, const char *field, const char *value, char *why, size_t why_len)
+{
+	int ti = type_index(type);
+	if (ti < 0)
+		return 0; /* not a type rules take: nothing to check */
+	if (!in_words(event_types[ti].fields, field)) {
+		snprintf(why, why_len, "field '%s': %s events have no such field (%s)", field, type,
+			 event_types[ti].fields);
+		return -1;
+	}
+	const char *ef = event_types[ti].enum_field;
+	if (value && ef && !strcmp(ef, field) && !in_words(event_types[ti].enum_values, value)) {
+		snprintf(why, why_len, "field '%s': '%s' is not one of %s", field, value, event_types[ti].enum_values);
+		return -1;
+	}
+	return 0;
+}
+
 static int enum_ok(parser *p, int ti, const char *field, yaml_node_t *n, const char *v, const char *path)
 {
 	const char *ef = event_types[ti].enum_field;

@@ -65,6 +65,8 @@ for f in "$EX"/*.yaml; do expect "rules check $(basename "$f")" 0 "no fault foun
 # ---- events in: faults named, nothing stored
 expect "event: an unknown eUICC" 1 "field 'eid'" "${S[@]}" event 89049032000000000000000000000000 location mcc=262
 expect "event: an unknown type" 1 "field 'type'" "${S[@]}" event "${E[0]}" weather rain=1
+expect "event: a misspelt field" 1 "field 'mcx': location events have no such field" "${S[@]}" event "${E[0]}" location mcx=262
+expect "event: a status no rule knows" 1 "field 'status': 'dark' is not one of" "${S[@]}" event "${E[0]}" connectivity status=dark
 printf '{"eid":"%s","type":"location","mcc":"262"}\n{"eid":"%s","type":"location","time":"yesterday"}\n' "${E[0]}" "${E[0]}" >"$work/ev.jsonl"
 expect "event --file: a bad line is named" 1 "line 2: field 'time'" "${S[@]}" event --file "$work/ev.jsonl"
 [ "$(sql "select count(*) from event where source in ('cli', 'file')")" = 0 ] && ok "refused events left nothing stored" || not_ok "refused events were stored"
