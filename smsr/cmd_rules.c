@@ -426,25 +426,30 @@ static int run_due(smsr_ctx *x, long long campaign, run_view *v)
 	return rc;
 }
 
-static int rules_run(smsr_ctx *x, int argc, char **argv)
+typedef struct {
+	bool once, dry;
+	long long validity;
+	int conc, retries;
+} run_args;
+
+static int run_options(smsr_ctx *x, int argc, char **argv, run_args *a)
 {
-	bool once = false, dry = false;
-	long long validity = 86400, n;
-	int conc = 2, retries = 2;
+	*a = (run_args){ .validity = 86400, .conc = 2, .retries = 2 };
+	long long n;
 	for (int i = 2; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		char *end = NULL;
 		if (!strcmp(o, "--once")) {
-			once = true;
+			a->once = true;
 		} else if (!strcmp(o, "--dry-run")) {
-			dry = true;
+			a->dry = true;
 		} else if (!strcmp(o, "--concurrency") && v && (n = strtoll(v, &end, 10)) >= 1 && n <= 64 && !*end) {
-			conc = (int)n;
+			a->conc = (int)n;
 			i++;
 		} else if (!strcmp(o, "--retries") && v && (n = strtoll(v, &end, 10)) >= 0 && n <= 20 && !*end) {
-			retries = (int)n;
+			a->retries = (int)n;
 			i++;
-		} else if (!strcmp(o, "--validity") && v && (validity = rules_duration(v)) > 0) {
+		} else if (!strcmp(o, "--validity") && v && (a->validity = rules_duration(v)) > 0) {
 			i++;
 		} else {
 			return smsr_fail(
@@ -454,6 +459,35 @@ static int rules_run(smsr_ctx *x, int argc, char **argv)
 				o, v && strncmp(v, "--", 2) ? " or its value" : "");
 		}
 	}
+	return 0;
+}
+
+/* `rules load` while the engine runs: the new version decides from the next event on (a version that
+ * no longer parses leaves the one in use) */
+static void reload_rules(smsr_ctx *x, ruleset *rs, long long *version)
+{
+	json_t *cur = store_ruleset(x->c.st);
+	long long latest = (long long)json_integer_value(json_object_get(cur, "version"));
+	json_decref(cur);
+	ruleset next;
+	long long nv;
+	if (latest == *version || current_rules(x, &next, &nv))
+		return;
+	rules_free(rs);
+	*rs = next;
+	*version = nv;
+	if (!x->json)
+		fprintf(stderr, "rules run: now deciding with rules version %lld (%zu rules)\n", nv, rs->n);
+}
+
+static int rules_run(smsr_ctx *x, int argc, char **argv)
+{
+	run_args ra;
+	if (run_options(x, argc, argv, &ra))
+		return CLI_USAGE;
+	bool once = ra.once, dry = ra.dry;
+	long long validity = ra.validity;
+	int conc = ra.conc, retries = ra.retries;
 	ruleset rs;
 	long long version = 0;
 	if (smsr_open_store(x))
@@ -488,22 +522,8 @@ static int rules_run(smsr_ctx *x, int argc, char **argv)
 	int acted = 0, rc = 0;
 	char why[700];
 	while (!g_stop && !rc) {
-		json_t *ev, *cur = store_ruleset(x->c.st);
-		long long latest = (long long)json_integer_value(json_object_get(cur, "version"));
-		json_decref(cur);
-		if (latest != version) {
-			/* `rules load` while the engine runs: the new version decides from the next event on */
-			ruleset next;
-			long long nv;
-			if (!current_rules(x, &next, &nv)) {
-				rules_free(&rs);
-				rs = next;
-				if (!x->json)
-					fprintf(stderr, "rules run: now deciding with rules version %lld (%zu rules)\n",
-						nv, rs.n);
-				version = nv;
-			}
-		}
+		json_t *ev;
+		reload_rules(x, &rs, &version);
 		while (!g_stop && (ev = store_event_due(x->c.st, store_now())) != NULL) {
 			if (rules_decide(&x->c, &rs, ev, &ro, &acted, why, sizeof(why)))
 				rc = smsr_fail(x, 1, "rules run: %s", why);
