@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The programs' shared helpers: command tables, failing, JSON answers, flags, key protection. */
+/* The programs' shared helpers: command tables, failing, JSON answers, flags, key protection,
+ * durations and times. */
+#define _XOPEN_SOURCE 700 /* strptime */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 
 #include "host/cli.h"
 
@@ -79,4 +84,56 @@ void cli_emit(json_t *o)
 	json_dumpf(o, stdout, JSON_INDENT(2));
 	fputc('\n', stdout);
 	json_decref(o);
+}
+
+long long cli_duration(const char *s)
+{
+	if (!s || !*s)
+		return -1;
+	long long total = 0;
+	const char *c = s;
+	while (*c) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(c, &end, 10);
+		if (end == c || errno || v < 0 || v > 100LL * 365 * 86400)
+			return -1;
+		long long unit;
+		switch (*end) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		case '\0':
+			if (c != s)
+				return -1; /* "1h30": the unit of the last part is missing */
+			return v;
+		default: return -1;
+		}
+		total += v * unit;
+		if (total > 100LL * 365 * 86400)
+			return -1;
+		c = end + 1;
+	}
+	return total;
+}
+
+int cli_time(const char *s, long long *out)
+{
+	if (!s || !*s)
+		return -1;
+	if (strspn(s, "0123456789") == strlen(s) && strlen(s) <= 12) {
+		*out = atoll(s);
+		return 0;
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end || (strcmp(end, "Z") && *end))
+		return -1;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	*out = (long long)t;
+	return 0;
 }

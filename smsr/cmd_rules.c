@@ -23,22 +23,7 @@ static void on_signal(int sig)
 
 int smsr_parse_time(const char *s, long long *out)
 {
-	if (!s || !*s)
-		return -1;
-	if (strspn(s, "0123456789") == strlen(s) && strlen(s) <= 12) {
-		*out = atoll(s);
-		return 0;
-	}
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end || (strcmp(end, "Z") && strcmp(end, "")))
-		return -1;
-	time_t t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -1;
-	*out = (long long)t;
-	return 0;
+	return cli_time(s, out);
 }
 
 static void iso(long long t, char out[32])

@@ -10,6 +10,7 @@
 #include <yaml.h>
 
 #include "campaign.h"
+#include "host/cli.h"
 #include "rules.h"
 
 typedef struct {
@@ -79,44 +80,7 @@ static yaml_node_t *get(parser *p, yaml_node_t *m, const char *key)
 
 long long rules_duration(const char *s)
 {
-	if (!s || !*s)
-		return -1;
-	long long total = 0;
-	const char *c = s;
-	while (*c) {
-		char *end;
-		errno = 0;
-		long long v = strtoll(c, &end, 10);
-		if (end == c || errno || v < 0 || v > 100LL * 365 * 86400)
-			return -1;
-		long long unit = 1;
-		switch (*end) {
-		case 's':
-			unit = 1;
-			end++;
-			break;
-		case 'm':
-			unit = 60;
-			end++;
-			break;
-		case 'h':
-			unit = 3600;
-			end++;
-			break;
-		case 'd':
-			unit = 86400;
-			end++;
-			break;
-		case '\0':
-			if (c != s)
-				return -1; /* "1h30" */
-			break;
-		default: return -1;
-		}
-		total += v * unit;
-		c = end;
-	}
-	return total;
+	return cli_duration(s);
 }
 
 /* a number, with a size unit (kB MB GB: powers of 1000; KiB MiB GiB: of 1024); -1 when not one */

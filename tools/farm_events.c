@@ -4,7 +4,6 @@
  * status, with the location information when it registers; 'no service' again and again when a cell
  * goes dark, so that the card's own fall-back logic runs). On the network side the same step is written
  * as the events a network would report to the SM-SR, one JSON line each, for `smsr event --file`. */
-#define _XOPEN_SOURCE 700 /* strptime */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,25 +14,6 @@
 #include "host/farm.h"
 #include "host/link.h"
 #include "euicc_sim.h"
-
-static long long duration(const char *s)
-{
-	if (!s || !*s)
-		return -1;
-	long long total = 0;
-	while (*s) {
-		char *end;
-		long long v = strtoll(s, &end, 10);
-		if (end == s || v < 0)
-			return -1;
-		long long u = *end == 'd' ? 86400 : *end == 'h' ? 3600 : *end == 'm' ? 60 : *end == 's' ? 1 : 0;
-		if (!u && *end)
-			return -1;
-		total += v * (u ? u : 1);
-		s = *end ? end + 1 : end;
-	}
-	return total;
-}
 
 /* "600", "100kB", "100MB", "2GB": bytes, -1 when not one */
 static long long size_of(const char *s)
@@ -47,17 +27,6 @@ static long long size_of(const char *s)
 		: !strcmp(end, "GB")  ? 1e9
 				      : -1;
 	return mul < 0 || v < 0 || v * mul > 1e18 ? -1 : (long long)(v * mul);
-}
-
-static int start_time(const char *s, long long *out)
-{
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-	if (!end || (strcmp(end, "Z") && *end))
-		return -1;
-	*out = (long long)timegm(&tm);
-	return 0;
 }
 
 static int bcd_digits(const char *s, size_t lo, size_t hi)
@@ -183,12 +152,12 @@ static int check_step(scenario *sc, json_t *s, size_t k)
 	size_t wl = sizeof(sc->why);
 	if (!json_is_object(s))
 		return snprintf(w, wl, "steps[%zu]: expected an object", k), -1;
-	if (duration(json_string_value(json_object_get(s, "at"))) < 0)
+	if (cli_duration(json_string_value(json_object_get(s, "at"))) < 0)
 		return snprintf(w, wl, "steps[%zu].at: expected a duration from the start (0m, 10m, 2h, 1d)", k), -1;
 	if (kinds != 1)
 		return snprintf(w, wl, "steps[%zu]: expected one of location, data-usage, connectivity", k), -1;
 	json_t *e = json_object_get(s, "every"), *n = json_object_get(s, "times");
-	if ((e && duration(json_string_value(e)) <= 0) ||
+	if ((e && cli_duration(json_string_value(e)) <= 0) ||
 	    (n && (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > 100000)))
 		return snprintf(w, wl, "steps[%zu]: every is a duration and times a count (1 to 100000)", k), -1;
 	json_t *loc = json_object_get(s, "location");
@@ -249,9 +218,10 @@ static int play(scenario *sc, json_t *doc, json_t *eis_lines, long long t0)
 	size_t m = 0;
 	json_array_foreach(steps, k, s)
 	{
-		long long at = duration(json_string_value(json_object_get(s, "at"))),
-			  every = json_object_get(s, "every") ? duration(json_string_value(json_object_get(s, "every")))
-							      : 0;
+		long long at = cli_duration(json_string_value(json_object_get(s, "at"))),
+			  every = json_object_get(s, "every")
+			? cli_duration(json_string_value(json_object_get(s, "every")))
+			: 0;
 		size_t times = json_object_get(s, "times") ? (size_t)json_integer_value(json_object_get(s, "times"))
 							   : 1;
 		for (size_t r = 0; r < times; r++)
@@ -324,7 +294,7 @@ int sim_farm_events(bool json, int argc, char **argv)
 	json_t *steps = json_object_get(doc, "steps"), *s;
 	size_t k;
 	int rc = 0;
-	if (start_time(json_string_value(json_object_get(doc, "start")), &t0))
+	if (cli_time(json_string_value(json_object_get(doc, "start")), &t0))
 		rc = (snprintf(sc.why, sizeof(sc.why), "start: expected a time like 2026-01-01T00:00:00Z"), -1);
 	else if (!json_is_array(steps) || !json_array_size(steps))
 		rc = (snprintf(sc.why, sizeof(sc.why), "steps: expected a list of steps"), -1);

@@ -28,6 +28,11 @@ void cli_list(FILE *f, const cli_command *table, int width);
 int cli_fail(const char *prog, bool json, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The answer on stdout, indented, with a newline; takes the reference. */
 void cli_emit(json_t *o);
+/* A duration as the programs take it: "45" (seconds), "30s", "10m", "2h", "1d", or sums like "1h30m";
+ * -1 when s is not one. */
+long long cli_duration(const char *s);
+/* A time: seconds since 1970, or 2026-01-01T10:00:00Z (UTC); 0, or -1 when s is not one. */
+int cli_time(const char *s, long long *out);
 
 /* Removes every occurrence of `flag` after argv[0] (options like --json are accepted anywhere on the
  * command line) and returns whether there was one; argv stays NULL-terminated. */
