@@ -132,7 +132,7 @@ int cli_time(const char *s, long long *out)
 	if (!end || (strcmp(end, "Z") && *end))
 		return -1;
 	time_t t = timegm(&tm);
-	if (t == (time_t)-1)
+	if (t < 0 || t > (time_t)253402300799LL) /* before 1970 or after 9999 */
 		return -1;
 	*out = (long long)t;
 	return 0;

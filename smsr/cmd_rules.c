@@ -38,15 +38,6 @@ static void iso(long long t, char out[32])
 
 static const char event_types[] = "location data-usage connectivity notification job audit-mismatch";
 
-static bool known_type(const char *t)
-{
-	size_t n = strlen(t);
-	for (const char *c = event_types; (c = strstr(c, t)) != NULL; c += n)
-		if ((c == event_types || c[-1] == ' ') && (c[n] == ' ' || !c[n]))
-			return true;
-	return false;
-}
-
 /* a field's value as typed: a whole number without a leading zero, or a size (600MB), becomes a number;
  * anything else (an MNC of "01") stays text */
 static json_t *field_value(const char *v)
@@ -71,49 +62,16 @@ static json_t *field_value(const char *v)
  * a fault */
 static int event_of(smsr_ctx *x, json_t *o, store_event *e, char eid[33], char *why, size_t why_len)
 {
-	const char *k;
-	json_t *v;
-	memset(e, 0, sizeof(*e));
-	if (!json_is_object(o))
-		return snprintf(why, why_len, "expected a JSON object"), -1;
-	const char *id = json_string_value(json_object_get(o, "id")),
-		   *type = json_string_value(json_object_get(o, "type"));
-	const char *in = json_string_value(json_object_get(o, "eid"));
-	if (json_object_get(o, "id") && (!id || !*id || strlen(id) > 128))
-		return snprintf(why, why_len, "field 'id': expected a text of 1 to 128 characters"), -1;
-	if (!in)
-		return snprintf(why, why_len, "field 'eid': missing"), -1;
-	if (!type || !known_type(type))
-		return snprintf(why, why_len, "field 'type': expected one of %s", event_types), -1;
+	if (rules_event_parse(o, e, store_now(), why, why_len))
+		return -1;
 	char inner[400];
-	if (store_resolve_eid(x->c.st, in, eid, inner, sizeof(inner)))
-		return snprintf(why, why_len, "field 'eid': %s", inner), -1;
-	json_t *t = json_object_get(o, "time");
-	e->time = store_now();
-	if (t && !(json_is_integer(t) && json_integer_value(t) > 0) && smsr_parse_time(json_string_value(t), &e->time))
-		return snprintf(why, why_len, "field 'time': expected seconds since 1970 or 2026-01-01T00:00:00Z"), -1;
-	if (json_is_integer(t))
-		e->time = (long long)json_integer_value(t);
-	json_t *f = json_object_get(o, "fields");
-	if (f && !json_is_object(f))
-		return snprintf(why, why_len, "field 'fields': expected an object"), -1;
-	e->fields = f ? json_deep_copy(f) : json_object();
-	json_object_foreach(o, k, v) if (strcmp(k, "id") && strcmp(k, "eid") && strcmp(k, "type") &&
-					 strcmp(k, "time") && strcmp(k, "fields")) json_object_set(e->fields, k, v);
-	/* what the network reports is checked as the rules would read it: a misspelt field would match
-	 * no rule, silently */
-	bool network = !strcmp(type, "location") || !strcmp(type, "data-usage") || !strcmp(type, "connectivity");
-	json_object_foreach(e->fields, k, v)
-	{
-		if (network && rules_event_field(type, k, json_string_value(v), why, why_len)) {
-			json_decref(e->fields);
-			e->fields = NULL;
-			return -1;
-		}
+	if (store_resolve_eid(x->c.st, e->eid, eid, inner, sizeof(inner))) {
+		snprintf(why, why_len, "field 'eid': %s", inner);
+		json_decref(e->fields);
+		e->fields = NULL;
+		return -1;
 	}
-	e->id = id;
 	e->eid = eid;
-	e->type = type;
 	return 0;
 }
 

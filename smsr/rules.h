@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "core.h"
+#include "store.h"
 
 typedef enum { COND_EQUALS, COND_NOT, COND_IN, COND_PREFIX, COND_RANGE, COND_ABOVE, COND_BELOW } rule_cond_kind;
 
@@ -50,6 +51,10 @@ typedef struct {
 int rules_parse(const char *text, size_t len, ruleset *out, char *why, size_t why_len);
 void rules_free(ruleset *rs);
 json_t *rules_json(const ruleset *rs); /* the rules as checked, for `rules show` */
+/* An event as it arrives (a JSON object: id?, eid, type, time?, fields?, and any other key a field),
+ * checked and into e (e->fields to free; the strings are o's); the eUICC is not looked up. 0, or -1
+ * with why naming the field. */
+int rules_event_parse(json_t *o, store_event *e, long long now, char *why, size_t why_len);
 /* a field of an event of type as it arrives: one the type has, and for status, kind and state one of
  * their values (value NULL: not text); 0, or -1 with why naming the field */
 int rules_event_field(const char *type, const char *field, const char *value, char *why, size_t why_len);

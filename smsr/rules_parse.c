@@ -147,6 +147,53 @@ static bool in_words(const char *words, const char *w)
 	return false;
 }
 
+int rules_event_parse(json_t *o, store_event *e, long long now, char *why, size_t why_len)
+{
+	memset(e, 0, sizeof(*e));
+	if (!json_is_object(o))
+		return snprintf(why, why_len, "expected a JSON object"), -1;
+	const char *id = json_string_value(json_object_get(o, "id")),
+		   *type = json_string_value(json_object_get(o, "type"));
+	const char *eid = json_string_value(json_object_get(o, "eid"));
+	if (json_object_get(o, "id") && (!id || !*id || strlen(id) > 128))
+		return snprintf(why, why_len, "field 'id': expected a text of 1 to 128 characters"), -1;
+	if (!eid || !*eid)
+		return snprintf(why, why_len, "field 'eid': missing"), -1;
+	if (!type || type_index(type) < 0)
+		return snprintf(why, why_len,
+				"field 'type': expected one of location, data-usage, connectivity, notification, job, "
+				"audit-mismatch"),
+		       -1;
+	json_t *t = json_object_get(o, "time");
+	e->time = now;
+	if (json_is_integer(t) && json_integer_value(t) > 0)
+		e->time = (long long)json_integer_value(t);
+	else if (t && cli_time(json_string_value(t), &e->time))
+		return snprintf(why, why_len, "field 'time': expected seconds since 1970 or 2026-01-01T00:00:00Z"), -1;
+	json_t *f = json_object_get(o, "fields"), *v;
+	if (f && !json_is_object(f))
+		return snprintf(why, why_len, "field 'fields': expected an object"), -1;
+	e->fields = f ? json_deep_copy(f) : json_object();
+	const char *k;
+	json_object_foreach(o, k, v) if (strcmp(k, "id") && strcmp(k, "eid") && strcmp(k, "type") &&
+					 strcmp(k, "time") && strcmp(k, "fields")) json_object_set(e->fields, k, v);
+	/* what the network reports is checked as the rules would read it: a misspelt field would match
+	 * no rule, silently */
+	bool network = !strcmp(type, "location") || !strcmp(type, "data-usage") || !strcmp(type, "connectivity");
+	json_object_foreach(e->fields, k, v)
+	{
+		if (network && rules_event_field(type, k, json_string_value(v), why, why_len)) {
+			json_decref(e->fields);
+			e->fields = NULL;
+			return -1;
+		}
+	}
+	e->id = id;
+	e->eid = eid;
+	e->type = type;
+	return 0;
+}
+
 int rules_event_field(const char *type, const char *field, const char *value, char *why, size_t why_len)
 {
 	int ti = type_index(type);

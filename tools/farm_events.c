@@ -249,6 +249,52 @@ static int play(scenario *sc, json_t *doc, json_t *eis_lines, long long t0)
 	return rc;
 }
 
+int sim_scenario_check(json_t *doc, unsigned count, long long *start, char *why, size_t why_len)
+{
+	scenario sc;
+	memset(&sc, 0, sizeof(sc));
+	sc.f.count = count;
+	json_t *steps = json_object_get(doc, "steps"), *s;
+	size_t k, total = 0;
+	int rc = 0;
+	long long t0 = 0;
+	if (!json_is_object(doc))
+		rc = (snprintf(sc.why, sizeof(sc.why), "expected a JSON object with start and steps"), -1);
+	else if (cli_time(json_string_value(json_object_get(doc, "start")), &t0))
+		rc = (snprintf(sc.why, sizeof(sc.why), "start: expected a time like 2026-01-01T00:00:00Z"), -1);
+	else if (!json_is_array(steps) || !json_array_size(steps))
+		rc = (snprintf(sc.why, sizeof(sc.why), "steps: expected a list of steps"), -1);
+	if (!rc && json_object_get(doc, "cards")) {
+		json_t *whole = json_pack("{s:s,s:O,s:s}", "at", "0m", "cards", json_object_get(doc, "cards"),
+					  "connectivity", "service");
+		if (check_step(&sc, whole, 0)) {
+			rc = -1;
+			/* the message names steps[0]: it is the scenario's own cards */
+			char inner[sizeof(sc.why)];
+			const char *dot = strchr(sc.why, '.');
+			snprintf(inner, sizeof(inner), "%s", dot ? dot + 1 : sc.why);
+			snprintf(sc.why, sizeof(sc.why), "%s", inner);
+		}
+		json_decref(whole);
+	}
+	json_array_foreach(steps, k, s)
+	{
+		if (rc || check_step(&sc, s, k)) {
+			rc = -1;
+			break;
+		}
+		json_t *n = json_object_get(s, "times");
+		total += n ? (size_t)json_integer_value(n) : 1;
+		if (total > 1000000)
+			rc = (snprintf(sc.why, sizeof(sc.why), "steps[%zu]: more than 1,000,000 steps in all", k), -1);
+	}
+	if (start)
+		*start = t0;
+	if (rc)
+		snprintf(why, why_len, "%s", sc.why);
+	return rc;
+}
+
 /* the farm's EIS bundle, one object per card */
 static json_t *eis_lines(const farm_info *f, char *why, size_t why_len)
 {
@@ -291,20 +337,7 @@ int sim_farm_events(bool json, int argc, char **argv)
 	const char *base = strrchr(argv[3], '/');
 	const char *nm = json_string_value(json_object_get(doc, "name"));
 	snprintf(sc.name, sizeof(sc.name), "%s", nm ? nm : base ? base + 1 : argv[3]);
-	json_t *steps = json_object_get(doc, "steps"), *s;
-	size_t k;
-	int rc = 0;
-	if (cli_time(json_string_value(json_object_get(doc, "start")), &t0))
-		rc = (snprintf(sc.why, sizeof(sc.why), "start: expected a time like 2026-01-01T00:00:00Z"), -1);
-	else if (!json_is_array(steps) || !json_array_size(steps))
-		rc = (snprintf(sc.why, sizeof(sc.why), "steps: expected a list of steps"), -1);
-	else if (json_object_get(doc, "cards") &&
-		 check_step(&sc,
-			    json_pack("{s:s,s:O,s:s}", "at", "0m", "cards", json_object_get(doc, "cards"),
-				      "connectivity", "service"),
-			    0))
-		rc = -1;
-	json_array_foreach(steps, k, s) if (!rc && check_step(&sc, s, k)) rc = -1;
+	int rc = sim_scenario_check(doc, sc.f.count, &t0, sc.why, sizeof(sc.why));
 	if (!rc && !(eis = eis_lines(&sc.f, sc.why, sizeof(sc.why))))
 		rc = -1;
 	sc.usage = calloc(sc.f.count ? sc.f.count : 1, sizeof(long long));
