@@ -212,11 +212,7 @@ int store_job_update(smsr_store *s, long long id, const char *state, long long n
 	if (!rc && sqlite3_step(st) != SQLITE_DONE)
 		rc = -1;
 	store_unprep(s, st);
-	if (rc || store_commit(s)) {
-		store_rollback(s);
-		return -1;
-	}
-	return 0;
+	return store_end(s, rc);
 }
 
 json_t *store_jobs(smsr_store *s, long long campaign, const char *state)
@@ -307,11 +303,7 @@ int store_campaign_set_state(smsr_store *s, long long id, const char *state)
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 		store_unprep(s, st);
 	}
-	if (rc || store_commit(s)) {
-		exec(s, "ROLLBACK");
-		return -1;
-	}
-	return 0;
+	return store_end(s, rc);
 }
 
 /* the ICCID of the inventory profile reserved for or installed by a job, if any */
@@ -329,16 +321,13 @@ int store_smdp_of_job(smsr_store *s, long long job, char out[21])
 	return rc;
 }
 
-/* the ICCID on eid that came from pool (the inventory says installed there) */
-int store_smdp_on_card(smsr_store *s, const char *eid, const char *pool, char out[21])
+/* the first ICCID installed on eid (as the inventory says) whose column the query names equals key */
+static int installed_iccid(smsr_store *s, const char *sql, const char *eid, const char *key, char out[21])
 {
 	sqlite3_stmt *st;
-	store_prep(s,
-		   "SELECT iccid FROM smdp_profile WHERE eid = ? AND pool = ? AND state = 'installed' ORDER BY "
-		   "iccid LIMIT 1",
-		   &st);
+	store_prep(s, sql, &st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, pool, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 	int rc = -1;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(out, 21, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -346,6 +335,22 @@ int store_smdp_on_card(smsr_store *s, const char *eid, const char *pool, char ou
 	}
 	store_unprep(s, st);
 	return rc;
+}
+
+int store_smdp_on_card(smsr_store *s, const char *eid, const char *pool, char out[21])
+{
+	return installed_iccid(s,
+			       "SELECT iccid FROM smdp_profile WHERE eid = ? AND pool = ? AND state = 'installed' "
+			       "ORDER BY iccid LIMIT 1",
+			       eid, pool, out);
+}
+
+int store_smdp_of_operator(smsr_store *s, const char *eid, const char *operator_, char out[21])
+{
+	return installed_iccid(s,
+			       "SELECT iccid FROM smdp_profile WHERE eid = ? AND operator = ? AND state = "
+			       "'installed' ORDER BY iccid LIMIT 1",
+			       eid, operator_, out);
 }
 
 int store_campaign_state(smsr_store *s, long long id, char *out, size_t len)
@@ -370,22 +375,4 @@ bool store_campaign_waiting(smsr_store *s, long long id)
 	bool any = sqlite3_step(st) == SQLITE_ROW;
 	store_unprep(s, st);
 	return any;
-}
-
-int store_smdp_of_operator(smsr_store *s, const char *eid, const char *operator_, char out[21])
-{
-	sqlite3_stmt *st;
-	store_prep(s,
-		   "SELECT iccid FROM smdp_profile WHERE eid = ? AND operator = ? AND state = 'installed' ORDER BY "
-		   "iccid LIMIT 1",
-		   &st);
-	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, operator_, -1, SQLITE_STATIC);
-	int rc = -1;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(out, 21, "%s", (const char *)sqlite3_column_text(st, 0));
-		rc = 0;
-	}
-	store_unprep(s, st);
-	return rc;
 }

@@ -39,12 +39,7 @@ int store_notif_received(smsr_store *s, const char *eid, unsigned seq, unsigned 
 	if (!rc && sqlite3_step(st) != SQLITE_DONE)
 		rc = -1;
 	store_unprep(s, st);
-	if (rc || store_commit(s)) {
-		store_rollback(s);
-		return -1;
-	}
-	(void)type;
-	return 0;
+	return store_end(s, rc);
 }
 
 int store_notif_confirmed(smsr_store *s, const char *eid, unsigned seq)

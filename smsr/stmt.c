@@ -171,7 +171,6 @@ static int wal_sync(smsr_store *s)
 		s->wal_fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (s->wal_fd < 0 || sync_dir(db))
 			return -1;
-		s->wal_ino = (unsigned long long)st.st_ino;
 	}
 	return fdatasync(s->wal_fd);
 }
@@ -207,4 +206,12 @@ void store_rollback(smsr_store *s)
 int store_commit(smsr_store *s)
 {
 	return exec1(s, "COMMIT");
+}
+
+int store_end(smsr_store *s, int rc)
+{
+	if (!rc && !store_commit(s))
+		return 0;
+	store_rollback(s);
+	return -1;
 }

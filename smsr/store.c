@@ -555,8 +555,7 @@ int store_next_counter(smsr_store *s, const char *eid, int kvn, uint64_t *out)
 		rc = 0;
 	}
 	store_unprep(s, st);
-	if (rc || store_commit(s)) {
-		exec(s, "ROLLBACK");
+	if (store_end(s, rc)) {
 		memset(cb, 0, sizeof(*cb));
 		return -1;
 	}

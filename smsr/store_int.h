@@ -30,7 +30,6 @@ struct smsr_store {
 	bool sync_due; /* a BEFORE_SEND write is under way: its commit syncs the WAL (store_durability) */
 	bool writing;  /* holds the process's writer lock (stmt.c) */
 	int wal_fd;    /* the WAL, opened by us to sync it outside SQLite's write lock; -1 until needed */
-	unsigned long long wal_ino;
 };
 
 /* A prepared statement for SQL, which must be a string literal (the cache knows it by its address):
@@ -42,6 +41,8 @@ void store_stmts_free(smsr_store *s);
 void store_writer_enter(smsr_store *s, const char *sql);
 void store_writer_leave(smsr_store *s);
 void store_writer_committed(smsr_store *s); /* from the WAL hook: the commit is made, the lock goes */
+/* ends the transaction: committed when rc is 0 and the commit takes, else rolled back; 0 or -1 */
+int store_end(smsr_store *s, int rc);
 void now_iso(char out[32]);
 int exec(smsr_store *s, const char *sql);
 /* Two kinds of write (docs/fleet.md, "Durability"). Every commit is made with synchronous=NORMAL, so no
