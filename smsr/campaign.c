@@ -439,6 +439,17 @@ static void settle_job(runner *R, smsr_core *x, json_t *job, smsr_result *r, int
 	json_decref(res);
 }
 
+typedef struct {
+	runner *R;
+	smsr_core *x;
+} worker_trace;
+
+static void trace_step(void *ctx, const char *line)
+{
+	worker_trace *t = ctx;
+	t->R->o->on_trace(t->R->o->ctx, t->x->eid, line);
+}
+
 static void *worker(void *arg)
 {
 	runner *R = arg;
@@ -447,6 +458,11 @@ static void *worker(void *arg)
 	x.db_path = R->proto->db_path;
 	x.pki_dir = R->proto->pki_dir;
 	x.kek_path = R->proto->kek_path;
+	worker_trace wt = { R, &x };
+	if (R->o && R->o->on_trace) {
+		x.trace = trace_step;
+		x.trace_ctx = &wt;
+	}
 	char why[1300];
 	if (smsr_core_open(&x, why, sizeof(why))) {
 		pthread_mutex_lock(&R->lock);

@@ -27,6 +27,8 @@ typedef struct {
 	void *ctx;
 	volatile sig_atomic_t *stop; /* set (SIGINT, SIGTERM): jobs under way finish, then the run ends paused */
 	bool due_only; /* end when no job is due now (the rules engine's runs), leaving the campaign ready */
+	/* each step of a job decoded, with its eUICC (NULL: none); called from the job's worker thread */
+	void (*on_trace)(void *ctx, const char *eid, const char *line);
 } smsr_run_opts;
 
 /* Runs campaign id until no job is left (done), it is paused or cancelled (by `campaign pause|cancel`

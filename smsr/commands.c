@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "host/pki.h"
+#include "serve.h"
 #include "smsr.h"
 
 static int cmd_download(void *ctx, int argc, char **argv)
@@ -220,6 +221,11 @@ const cli_command smsr_table[] = {
 	  smsr_cmd_rules },
 	{ "history", "EID", "an eUICC's events, rule decisions, jobs and notifications in time order",
 	  smsr_cmd_history },
+	{ "serve", "[--listen HOST:PORT] [--tls-cert F --tls-key F] [--webhook URL]...",
+	  "the API, the portal, the live feed, job workers and rules engine in one process (docs/api.md)",
+	  smsr_cmd_serve },
+	{ "token", "create --role operator|viewer [--name N] | list | revoke NAME",
+	  "the API's bearer tokens (shown once, stored hashed)", smsr_cmd_token },
 	{ "pki", "init DIR", "create the test PKI (CI, EUM, SM-DP, SM-SR) in DIR", cmd_pki },
 	{ "profile", "new|show ...", "make or inspect a SAIP package (smsr profile --help)", smsr_cmd_profile },
 	{ "shell", "", "interactive: history, completion, `trace on|off`, `help`", cmd_shell },

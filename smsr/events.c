@@ -190,6 +190,19 @@ json_t *store_events_of(smsr_store *s, const char *eid, long long limit)
 	return a;
 }
 
+json_t *store_events_after(smsr_store *s, long long seq, long long limit)
+{
+	sqlite3_stmt *st;
+	store_prep(s, "SELECT " EVENT_COLS " FROM event WHERE seq > ? ORDER BY seq LIMIT ?", &st);
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, limit);
+	json_t *a = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(a, event_row(st));
+	store_unprep(s, st);
+	return a;
+}
+
 json_t *store_decisions_of(smsr_store *s, const char *eid)
 {
 	return decisions_of(s, "eid", 0, eid);

@@ -40,7 +40,7 @@ long long store_campaign_insert(smsr_store *s, const store_campaign_spec *c, jso
 		return -1;
 	store_prep(s,
 		   "INSERT INTO campaign (op, args, target, concurrency, rate, validity, retries, max_failures, "
-		   "state, created) VALUES (?,?,?,?,?,?,?,?,'ready',?)",
+		   "state, created, who) VALUES (?,?,?,?,?,?,?,?,'ready',?,?)",
 		   &st);
 	sqlite3_bind_text(st, 1, c->op, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, args, -1, SQLITE_STATIC);
@@ -51,6 +51,8 @@ long long store_campaign_insert(smsr_store *s, const store_campaign_spec *c, jso
 	sqlite3_bind_int(st, 7, c->retries);
 	sqlite3_bind_double(st, 8, c->max_failures);
 	sqlite3_bind_text(st, 9, ts, -1, SQLITE_STATIC);
+	if (s->actor[0])
+		sqlite3_bind_text(st, 10, s->actor, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_DONE)
 		id = sqlite3_last_insert_rowid(s->db);
 	store_unprep(s, st);
@@ -60,8 +62,8 @@ long long store_campaign_insert(smsr_store *s, const store_campaign_spec *c, jso
 	long long deadline = (first_try ? first_try : store_now()) + c->validity;
 	if (id > 0)
 		store_prep(s,
-			   "INSERT INTO job (campaign, eid, op, args, state, next_try, deadline, created) VALUES "
-			   "(?,?,?,?,'new',?,?,?)",
+			   "INSERT INTO job (campaign, eid, op, args, state, next_try, deadline, created, who) VALUES "
+			   "(?,?,?,?,'new',?,?,?,?)",
 			   &st);
 	json_array_foreach(eids, i, e)
 	{
@@ -75,6 +77,10 @@ long long store_campaign_insert(smsr_store *s, const store_campaign_spec *c, jso
 		sqlite3_bind_int64(st, 5, first_try);
 		sqlite3_bind_int64(st, 6, deadline);
 		sqlite3_bind_text(st, 7, ts, -1, SQLITE_STATIC);
+		if (s->actor[0])
+			sqlite3_bind_text(st, 8, s->actor, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 8);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			id = -1;
 	}
@@ -128,17 +134,22 @@ static json_t *job_row(sqlite3_stmt *st)
 	json_object_set_new(o, "decision",
 			    sqlite3_column_type(st, 14) == SQLITE_NULL ? json_null()
 								       : json_integer(sqlite3_column_int64(st, 14)));
-	if (sqlite3_column_count(st) > 15)
+	/* who asked for it: an API token's name, or null for the command line and the rules */
+	json_object_set_new(o, "who",
+			    sqlite3_column_type(st, 15) == SQLITE_NULL
+				    ? json_null()
+				    : json_string((const char *)sqlite3_column_text(st, 15)));
+	if (sqlite3_column_count(st) > 16)
 		json_object_set_new(o, "rule",
-				    sqlite3_column_type(st, 15) == SQLITE_NULL
+				    sqlite3_column_type(st, 16) == SQLITE_NULL
 					    ? json_null()
-					    : json_string((const char *)sqlite3_column_text(st, 15)));
+					    : json_string((const char *)sqlite3_column_text(st, 16)));
 	return o;
 }
 
 #define JOB_COLS                                                                                                       \
 	"id, campaign, eid, op, args, state, attempts, next_try, deadline, step, result, created, started, finished, " \
-	"decision"
+	"decision, who"
 
 json_t *store_job_claim(smsr_store *s, long long campaign, long long now)
 {
@@ -242,7 +253,7 @@ json_t *store_campaign(smsr_store *s, long long id)
 	sqlite3_stmt *st;
 	store_prep(s,
 		   "SELECT id, op, args, target, concurrency, rate, validity, retries, max_failures, state, "
-		   "created, finished FROM campaign WHERE id = ?",
+		   "created, finished, who FROM campaign WHERE id = ?",
 		   &st);
 	sqlite3_bind_int64(st, 1, id);
 	json_t *o = NULL;
@@ -258,6 +269,10 @@ json_t *store_campaign(smsr_store *s, long long id)
 				    sqlite3_column_type(st, 11) == SQLITE_NULL
 					    ? json_null()
 					    : json_string((const char *)sqlite3_column_text(st, 11)));
+		json_object_set_new(o, "who",
+				    sqlite3_column_type(st, 12) == SQLITE_NULL
+					    ? json_null()
+					    : json_string((const char *)sqlite3_column_text(st, 12)));
 	}
 	store_unprep(s, st);
 	if (!o)
@@ -375,4 +390,77 @@ bool store_campaign_waiting(smsr_store *s, long long id)
 	bool any = sqlite3_step(st) == SQLITE_ROW;
 	store_unprep(s, st);
 	return any;
+}
+
+json_t *store_job(smsr_store *s, long long id)
+{
+	sqlite3_stmt *st;
+	store_prep(s,
+		   "SELECT " JOB_COLS ", (SELECT rule FROM decision d WHERE d.id = job.decision) FROM job WHERE id = ?",
+		   &st);
+	sqlite3_bind_int64(st, 1, id);
+	json_t *o = sqlite3_step(st) == SQLITE_ROW ? job_row(st) : NULL;
+	store_unprep(s, st);
+	return o;
+}
+
+json_t *store_campaigns(smsr_store *s, const char *state)
+{
+	sqlite3_stmt *st;
+	json_t *ids = json_array(), *out = json_array(), *id;
+	store_prep(s, "SELECT id FROM campaign WHERE (?1 IS NULL OR state = ?1) ORDER BY id", &st);
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(ids, json_integer(sqlite3_column_int64(st, 0)));
+	store_unprep(s, st);
+	size_t i;
+	json_array_foreach(ids, i, id)
+	{
+		json_t *c = store_campaign(s, (long long)json_integer_value(id));
+		if (c)
+			json_array_append_new(out, c);
+	}
+	json_decref(ids);
+	return out;
+}
+
+json_t *store_last_contacts(smsr_store *s)
+{
+	sqlite3_stmt *st;
+	json_t *o = json_object();
+	store_prep(s, "SELECT eid, max(finished) FROM job WHERE finished IS NOT NULL GROUP BY eid", &st);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_object_set_new(o, (const char *)sqlite3_column_text(st, 0),
+				    json_string((const char *)sqlite3_column_text(st, 1)));
+	store_unprep(s, st);
+	return o;
+}
+
+long long store_job_add(smsr_store *s, long long campaign, const char *eid, const char *op, json_t *args,
+			long long validity)
+{
+	char ts[32], *a = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!a)
+		return -1;
+	now_iso(ts);
+	store_durability(s, STORE_BEFORE_SEND);
+	sqlite3_stmt *st;
+	store_prep(s,
+		   "INSERT INTO job (campaign, eid, op, args, state, next_try, deadline, created, who) VALUES "
+		   "(?,?,?,?,'new',0,?,?,?)",
+		   &st);
+	sqlite3_bind_int64(st, 1, campaign);
+	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, op, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, a, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, store_now() + validity);
+	sqlite3_bind_text(st, 6, ts, -1, SQLITE_STATIC);
+	if (s->actor[0])
+		sqlite3_bind_text(st, 7, s->actor, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
+	long long id = sqlite3_step(st) == SQLITE_DONE ? sqlite3_last_insert_rowid(s->db) : -1;
+	store_unprep(s, st);
+	free(a);
+	return id;
 }

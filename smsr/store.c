@@ -71,6 +71,11 @@ static const char *const migrations[] = {
 	"ALTER TABLE job ADD COLUMN decision INTEGER;",
 	/* 4: an event reads all its eUICC's rule states at once */
 	"CREATE INDEX rule_state_eid ON rule_state (eid);",
+	/* 5: the API's bearer tokens (hashed), and who made each campaign and job */
+	"CREATE TABLE token (name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,"
+	"  created TEXT NOT NULL);"
+	"ALTER TABLE campaign ADD COLUMN who TEXT;"
+	"ALTER TABLE job ADD COLUMN who TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -732,9 +737,9 @@ void store_log(smsr_store *s, const char *what, const char *eid, const char *res
 {
 	store_durability(s, STORE_SETTLED);
 	sqlite3_stmt *st;
-	char ts[32], who[64];
+	char ts[32], who[80];
 	now_iso(ts);
-	snprintf(who, sizeof(who), "%s", getenv("USER") ? getenv("USER") : "uid");
+	snprintf(who, sizeof(who), "%s", s->actor[0] ? s->actor : getenv("USER") ? getenv("USER") : "uid");
 	store_prep(s, "INSERT INTO oplog (ts, who, what, eid, result) VALUES (?,?,?,?,?)", &st);
 	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);

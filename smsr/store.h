@@ -137,6 +137,22 @@ int store_job_update(smsr_store *s, long long id, const char *state, long long n
 json_t *store_jobs(smsr_store *s, long long campaign, const char *state);
 json_t *store_jobs_of(smsr_store *s, long long campaign, const char *state, const char *eid); /* eid NULL: all */
 void store_log(smsr_store *s, const char *what, const char *eid, const char *result);
+json_t *store_job(smsr_store *s, long long id);		   /* one job as store_jobs has it, NULL: none */
+json_t *store_campaigns(smsr_store *s, const char *state); /* every campaign (state NULL: any), as store_campaign */
+/* one new job in campaign (due now, valid for validity seconds), committed; its id or -1 */
+long long store_job_add(smsr_store *s, long long campaign, const char *eid, const char *op, json_t *args,
+			long long validity);
+json_t *store_last_contacts(smsr_store *s); /* {EID: when its last job ended} */
+
+/* tokens.c: who changes the store, and the API's bearer tokens (only their SHA-256 is stored) */
+/* the name recorded with what follows on this connection (jobs, campaigns, the log); NULL: the user */
+void store_set_actor(smsr_store *s, const char *name);
+/* a new token for name with role operator|viewer: 1 made (the token in out, shown once), -1 with why */
+int store_token_create(smsr_store *s, const char *name, const char *role, char out[80], char *why, size_t why_len);
+/* the token's name and role: 0 known, 1 not known, -1 the store failed */
+int store_token_check(smsr_store *s, const char *token, char name[64], char role[16]);
+json_t *store_tokens(smsr_store *s);			 /* [{name, role, created}] */
+int store_token_revoke(smsr_store *s, const char *name); /* 0 revoked, 1 no such token, -1 */
 /* the clock of store_now, moved to now (a scenario's virtual time): it runs on from there */
 void store_set_clock(long long now);
 
@@ -159,6 +175,8 @@ json_t *store_event_get(smsr_store *s, const char *id);
 /* the last limit events of eid (NULL: all eUICCs; limit 0: all), oldest first */
 json_t *store_events_of(smsr_store *s, const char *eid, long long limit);
 json_t *store_decisions_of(smsr_store *s, const char *eid);
+/* at most limit events stored after sequence number seq, in order (a server's feed) */
+json_t *store_events_after(smsr_store *s, long long seq, long long limit);
 /* what a rule's `for` asks of an eUICC: {tags, enabled {iccid, operator} or null, states [ISD-P states]};
  * NULL: not in the store */
 json_t *store_euicc_facts(smsr_store *s, const char *eid);

@@ -27,9 +27,10 @@ struct smsr_store {
 	sqlite3 *db;
 	store_stmt stmts[STORE_STMTS];
 	counter_block cb;
-	bool sync_due; /* a BEFORE_SEND write is under way: its commit syncs the WAL (store_durability) */
-	bool writing;  /* holds the process's writer lock (stmt.c) */
-	int wal_fd;    /* the WAL, opened by us to sync it outside SQLite's write lock; -1 until needed */
+	bool sync_due;	/* a BEFORE_SEND write is under way: its commit syncs the WAL (store_durability) */
+	bool writing;	/* holds the process's writer lock (stmt.c) */
+	int wal_fd;	/* the WAL, opened by us to sync it outside SQLite's write lock; -1 until needed */
+	char actor[80]; /* who the changes are made for (store_set_actor), "" for the local user */
 };
 
 /* A prepared statement for SQL, which must be a string literal (the cache knows it by its address):
