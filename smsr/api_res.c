@@ -82,6 +82,9 @@ static void euicc(api_env *env, const char *eid, api_response *r)
 	}
 	json_t *o = json_incref(json_array_get(l, 0));
 	json_decref(l);
+	json_t *last = store_last_contacts(env->st), *t = json_object_get(last, eid);
+	json_object_set(o, "last_contact", t ? t : json_null());
+	json_decref(last);
 	json_object_set_new(o, "notifications", store_notifs(env->st, eid));
 	json_object_set_new(o, "jobs", store_jobs_of(env->st, 0, NULL, eid));
 	json_object_set_new(o, "decisions", store_decisions_of(env->st, eid));

@@ -93,7 +93,7 @@ void api_job_answer(api_env *env, long long job, api_response *r)
 {
 	json_t *j = store_job(env->st, job);
 	if (!j) {
-		api_error(r, 404, "not_found", NULL, "no job %lld", job);
+		api_error(r, 404, "not_found", "job", "no job %lld", job);
 		return;
 	}
 	api_response_free(r);

@@ -551,9 +551,10 @@ static void announce(smsr_ctx *x, server *srv, const serve_args *a)
 	char url[128];
 	snprintf(url, sizeof(url), "%s://%s:%u/", a->cert ? "https" : "http", host[0] ? host : "0.0.0.0", port);
 	if (x->json) {
-		char *js = json_dumps(json_pack("{s:s,s:i,s:b,s:I}", "url", url, "port", (int)port, "rules",
-						srv->s.rules, "api_campaign", (json_int_t)srv->s.api_campaign),
-				      JSON_COMPACT);
+		json_t *o = json_pack("{s:s,s:i,s:b,s:I}", "url", url, "port", (int)port, "rules", srv->s.rules,
+				      "api_campaign", (json_int_t)srv->s.api_campaign);
+		char *js = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
 		printf("%s\n", js ? js : "{}");
 		free(js);
 	} else {
