@@ -85,7 +85,11 @@ static void euicc(api_env *env, const char *eid, api_response *r)
 	json_t *last = store_last_contacts(env->st), *t = json_object_get(last, eid);
 	json_object_set(o, "last_contact", t ? t : json_null());
 	json_decref(last);
-	json_object_set_new(o, "notifications", store_notifs(env->st, eid));
+	json_t *notifs = store_notifs(env->st, eid), *nt;
+	size_t i;
+	json_array_foreach(notifs, i, nt) json_object_set_new(
+		nt, "kind", json_string(smsr_notif_key((unsigned)json_integer_value(json_object_get(nt, "type")))));
+	json_object_set_new(o, "notifications", notifs);
 	json_object_set_new(o, "jobs", store_jobs_of(env->st, 0, NULL, eid));
 	json_object_set_new(o, "decisions", store_decisions_of(env->st, eid));
 	json_object_set_new(o, "events", store_events_of(env->st, eid, 50));
