@@ -29,6 +29,12 @@ ensure_packages() {
 			missing+=("libclang-rt-$major-dev")
 		fi
 	fi
+	# Node.js and npm drive the portal's browser test; a machine may have them from elsewhere (NodeSource
+	# ships npm inside nodejs, and Debian's npm would conflict with it): only when absent
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+		dpkg-query -W -f='${Status}' nodejs 2>/dev/null | grep -q "install ok installed" || missing+=(nodejs)
+		command -v npm >/dev/null 2>&1 || missing+=(npm)
+	fi
 	[ ${#missing[@]} -eq 0 ] && return 0
 	say "installing missing Debian packages: ${missing[*]}"
 	local sudo=()
