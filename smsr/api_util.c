@@ -27,8 +27,16 @@ void api_error(api_response *r, int status, const char *code, const char *field,
 	r->status = status;
 	r->wait_job = 0;
 	r->json = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
-	if (field)
-		json_object_set_new(json_object_get(r->json, "error"), "field", json_string(field));
+	if (!r->json) {
+		/* the message quoted a path or value that is not UTF-8: its other bytes stand as '?' */
+		for (char *p = msg; *p; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+		r->json = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+	}
+	json_t *f = field ? json_string(field) : NULL;
+	if (f)
+		json_object_set_new(json_object_get(r->json, "error"), "field", f);
 }
 
 const char *api_query(const api_request *q, const char *k)
