@@ -56,16 +56,28 @@ static void euiccs(api_env *env, const api_request *q, api_response *r)
 	}
 	f.state = api_query(q, "state");
 	f.operator_ = api_query(q, "operator");
-	json_t *l = store_fleet(env->st, &f, true), *e, *last = store_last_contacts(env->st);
+	const char *lim = api_query(q, "limit"), *off = api_query(q, "offset");
+	long long limit = lim ? id_of(lim) : 0, offset = off ? (strcmp(off, "0") ? id_of(off) : 0) : 0;
+	if (limit < 0 || offset < 0) {
+		json_decref(f.tags);
+		api_error(r, 400, "bad_parameter", limit < 0 ? "limit" : "offset", "?%s=%s: a whole number%s",
+			  limit < 0 ? "limit" : "offset", limit < 0 ? lim : off, limit < 0 ? " from 1" : "");
+		return;
+	}
+	json_t *all = store_fleet(env->st, &f, true), *e, *last = store_last_contacts(env->st);
 	json_decref(f.tags);
-	size_t i;
+	size_t total = json_array_size(all), i;
+	json_t *l = json_array();
+	for (i = (size_t)offset; i < total && (!limit || i < (size_t)(offset + limit)); i++)
+		json_array_append(l, json_array_get(all, i));
+	json_decref(all);
 	json_array_foreach(l, i, e)
 	{
 		json_t *t = json_object_get(last, json_string_value(json_object_get(e, "eid")));
 		json_object_set(e, "last_contact", t ? t : json_null());
 	}
 	json_decref(last);
-	answer(r, 200, json_pack("{s:o,s:I}", "euiccs", l, "count", (json_int_t)json_array_size(l)));
+	answer(r, 200, json_pack("{s:o,s:I}", "euiccs", l, "count", (json_int_t)total));
 }
 
 static void euicc(api_env *env, const char *eid, api_response *r)

@@ -481,6 +481,10 @@ static void *worker(void *arg)
 		}
 		pace(R);
 		json_t *job = store_job_claim(x.st, R->id, store_now());
+		if (!job && R->o && R->o->idle) {
+			R->o->idle(R->o->ctx); /* a run that stays open: wait for work */
+			continue;
+		}
 		if (!job) {
 			if (!store_campaign_waiting(x.st, R->id) || (R->o && R->o->due_only))
 				break;				      /* nothing left for this worker */
@@ -554,7 +558,8 @@ static void watch(runner *R, smsr_core *x, long long id, const smsr_run_opts *o)
 			pthread_mutex_unlock(&R->lock);
 		}
 		const char *cs = json_string_value(json_object_get(c, "state"));
-		bool over = !left || (cs && strcmp(cs, "running")) || (o && o->stop && *o->stop) || R->ended;
+		bool over = (!left && !(o && o->idle)) || (cs && strcmp(cs, "running")) || (o && o->stop && *o->stop) ||
+			R->ended;
 		json_decref(c);
 		if (over)
 			break;
@@ -625,7 +630,7 @@ int smsr_campaign_run(const smsr_core *proto, long long id, const smsr_run_opts 
 		json_integer_value(json_object_get(cnt, "running"));
 	const char *cs = json_string_value(json_object_get(c, "state"));
 	if (cs && !strcmp(cs, "running"))
-		store_campaign_set_state(x.st, id, o && o->due_only ? "ready" : left ? "paused" : "done");
+		store_campaign_set_state(x.st, id, o && (o->due_only || o->idle) ? "ready" : left ? "paused" : "done");
 	json_decref(c);
 	if (R.errors) {
 		snprintf(why, why_len, "%s", R.why);

@@ -27,6 +27,9 @@ typedef struct {
 	void *ctx;
 	volatile sig_atomic_t *stop; /* set (SIGINT, SIGTERM): jobs under way finish, then the run ends paused */
 	bool due_only; /* end when no job is due now (the rules engine's runs), leaving the campaign ready */
+	/* a worker with nothing to claim: called instead of a 100 ms sleep (NULL: sleep); with it the run
+	 * stays open for new jobs until *stop (the server's own campaign) */
+	void (*idle)(void *ctx);
 	/* each step of a job decoded, with its eUICC (NULL: none); called from the job's worker thread */
 	void (*on_trace)(void *ctx, const char *eid, const char *line);
 } smsr_run_opts;

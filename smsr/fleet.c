@@ -142,10 +142,45 @@ static bool matches(const store_filter *f, json_t *tags, json_t *isdps, json_t *
 	return true;
 }
 
+/* every eUICC's ISD-Ps and enabled profile, in two queries (not two per eUICC) */
+static void fleet_profiles(smsr_store *s, json_t *isdps, json_t *enabled)
+{
+	sqlite3_stmt *st;
+	store_prep(
+		s,
+		"SELECT eid, aid, iccid, state, fallback, emergency, scp03_key IS NOT NULL FROM isdp ORDER BY eid, aid",
+		&st);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *eid = (const char *)sqlite3_column_text(st, 0);
+		json_t *l = json_object_get(isdps, eid);
+		if (!l)
+			json_object_set_new(isdps, eid, l = json_array());
+		json_array_append_new(l, store_isdp_row(st, 1));
+	}
+	store_unprep(s, st);
+	store_prep(s,
+		   "SELECT i.eid, i.iccid, p.operator FROM isdp i LEFT JOIN smdp_profile p ON p.iccid = i.iccid "
+		   "WHERE i.state = 'enabled'",
+		   &st);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = json_object();
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			json_object_set_new(o, "iccid", json_string((const char *)sqlite3_column_text(st, 1)));
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+			json_object_set_new(o, "operator", json_string((const char *)sqlite3_column_text(st, 2)));
+		json_object_set_new(enabled, (const char *)sqlite3_column_text(st, 0), o);
+	}
+	store_unprep(s, st);
+}
+
 json_t *store_fleet(smsr_store *s, const store_filter *f, bool details)
 {
 	sqlite3_stmt *st;
 	json_t *a = json_array();
+	bool need_isdps = details || (f && (f->state || f->operator_));
+	json_t *all_isdps = json_object(), *all_enabled = json_object();
+	if (need_isdps)
+		fleet_profiles(s, all_isdps, all_enabled);
 	store_prep(s,
 		   "SELECT e.eid, e.registered, k.counter, e.endpoint, e.tags FROM euicc e LEFT JOIN keyset k "
 		   "ON k.eid = e.eid AND k.kvn = 1 ORDER BY e.eid",
@@ -159,9 +194,12 @@ json_t *store_fleet(smsr_store *s, const store_filter *f, bool details)
 			json_decref(tags);
 			tags = json_object();
 		}
-		bool need_isdps = details || (f && (f->state || f->operator_));
-		json_t *isdps = need_isdps ? store_isdps(s, eid) : NULL;
-		json_t *enabled = details || (f && f->operator_) ? store_enabled(s, eid) : NULL;
+		json_t *isdps = NULL, *enabled = NULL;
+		if (need_isdps) {
+			isdps = json_object_get(all_isdps, eid);
+			isdps = isdps ? json_incref(isdps) : json_array();
+			enabled = json_incref(json_object_get(all_enabled, eid));
+		}
 		if (!matches(f, tags, isdps, enabled)) {
 			json_decref(tags);
 			json_decref(isdps);
@@ -189,6 +227,8 @@ json_t *store_fleet(smsr_store *s, const store_filter *f, bool details)
 		json_array_append_new(a, o);
 	}
 	store_unprep(s, st);
+	json_decref(all_isdps);
+	json_decref(all_enabled);
 	return a;
 }
 

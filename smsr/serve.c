@@ -50,6 +50,7 @@ typedef struct server {
 	req *waiters;
 	sse_client *clients;
 	bool quitting, log;
+	bool dirty; /* the feed has news or a job ended: the ticker looks now */
 	const embedded_file *openapi;
 } server;
 
@@ -311,6 +312,7 @@ static enum MHD_Result dispatch(server *srv, struct MHD_Connection *c, const cha
 		r->next = srv->waiters;
 		srv->waiters = r;
 		MHD_suspend_connection(c);
+		srv->dirty = true; /* the job may have ended already */
 		pthread_cond_broadcast(&srv->wcond);
 		pthread_mutex_unlock(&srv->wlock);
 		return MHD_YES;
@@ -376,6 +378,7 @@ static void wake_clients(void *ctx)
 {
 	server *srv = ctx;
 	pthread_mutex_lock(&srv->wlock);
+	srv->dirty = true;
 	pthread_cond_broadcast(&srv->wcond);
 	pthread_mutex_unlock(&srv->wlock);
 }
@@ -415,8 +418,10 @@ static void tick(server *srv, smsr_store *st)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000;
 	}
-	if (!srv->quitting)
-		pthread_cond_timedwait(&srv->wcond, &srv->wlock, &ts);
+	while (!srv->quitting && !srv->dirty)
+		if (pthread_cond_timedwait(&srv->wcond, &srv->wlock, &ts) == ETIMEDOUT)
+			break;
+	srv->dirty = false;
 	pthread_mutex_unlock(&srv->wlock);
 }
 

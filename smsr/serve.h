@@ -45,7 +45,8 @@ typedef struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* signalled when a request stored work */
 	bool poke;
-	bool rules; /* this process runs the rules engine (it holds DB.rules.lock) */
+	long long gen; /* counts the pokes: the API's idle workers wake on a new one */
+	bool rules;    /* this process runs the rules engine (it holds DB.rules.lock) */
 	int rules_lock;
 	long long api_campaign;
 	int concurrency; /* of the API's and the rules' jobs */

@@ -139,6 +139,7 @@ void sched_poke(sched *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->poke = true;
+	s->gen++;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -306,29 +307,41 @@ static void rules_step(sched *s, smsr_core *x, rules_view *v, long long campaign
 
 static pthread_t sched_thread, api_thread;
 
-/* the API's jobs, run as soon as they are stored */
+/* an API worker with nothing to do waits for the next poke (a job stored), or 200 ms at most (a retry
+ * coming due) */
+static void api_idle(void *ctx)
+{
+	sched *s = ctx;
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_nsec += 200 * 1000 * 1000;
+	if (t.tv_nsec >= 1000000000) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&s->lock);
+	long long g = s->gen;
+	while (g == s->gen && !*s->stop)
+		if (pthread_cond_timedwait(&s->cond, &s->lock, &t) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* the API's jobs: one run of their campaign that stays open, its workers woken as each job is stored */
 static void *api_main(void *arg)
 {
 	sched *s = arg;
-	smsr_core x;
-	memset(&x, 0, sizeof(x));
-	x.db_path = s->proto.db_path;
-	char why[700];
-	if (smsr_core_open(&x, why, sizeof(why))) {
-		fprintf(stderr, "serve: %s\n", why);
-		return NULL;
-	}
 	smsr_run_opts o;
-	run_opts(s, &o, true);
+	run_opts(s, &o, false);
+	o.idle = api_idle;
+	o.ctx = s;
+	char why[700];
 	while (!*s->stop) {
-		if (store_campaign_waiting(x.st, s->api_campaign) &&
-		    smsr_campaign_run(&s->proto, s->api_campaign, &o, why, sizeof(why)))
+		if (smsr_campaign_run(&s->proto, s->api_campaign, &o, why, sizeof(why))) {
 			fprintf(stderr, "serve: API jobs: %s\n", why);
-		/* a job not due yet (a retry) is looked at again within the second */
-		struct timespec d = { 0, 50 * 1000 * 1000 };
-		nanosleep(&d, NULL);
+			sleep(1);
+		}
 	}
-	smsr_core_close(&x);
 	return NULL;
 }
 

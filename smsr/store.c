@@ -75,7 +75,9 @@ static const char *const migrations[] = {
 	"CREATE TABLE token (name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,"
 	"  created TEXT NOT NULL);"
 	"ALTER TABLE campaign ADD COLUMN who TEXT;"
-	"ALTER TABLE job ADD COLUMN who TEXT;",
+	"ALTER TABLE job ADD COLUMN who TEXT;"
+	/* an eUICC's last contact, without reading every job's result */
+	"CREATE INDEX job_eid_finished ON job (eid, finished);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -708,18 +710,22 @@ json_t *store_isdps(smsr_store *s, const char *eid)
 		   "WHERE eid = ? ORDER BY aid",
 		   &st);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *o = json_pack("{s:s,s:s,s:b,s:b,s:b}", "aid", sqlite3_column_text(st, 0), "state",
-				      sqlite3_column_text(st, 2), "fallback", sqlite3_column_int(st, 3), "emergency",
-				      sqlite3_column_int(st, 4), "keys", sqlite3_column_int(st, 5));
-		json_object_set_new(o, "iccid",
-				    sqlite3_column_type(st, 1) == SQLITE_NULL
-					    ? json_null()
-					    : json_string((const char *)sqlite3_column_text(st, 1)));
-		json_array_append_new(a, o);
-	}
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(a, store_isdp_row(st, 0));
 	store_unprep(s, st);
 	return a;
+}
+
+json_t *store_isdp_row(sqlite3_stmt *st, int c)
+{
+	json_t *o = json_pack("{s:s,s:s,s:b,s:b,s:b}", "aid", sqlite3_column_text(st, c), "state",
+			      sqlite3_column_text(st, c + 2), "fallback", sqlite3_column_int(st, c + 3), "emergency",
+			      sqlite3_column_int(st, c + 4), "keys", sqlite3_column_int(st, c + 5));
+	json_object_set_new(o, "iccid",
+			    sqlite3_column_type(st, c + 1) == SQLITE_NULL
+				    ? json_null()
+				    : json_string((const char *)sqlite3_column_text(st, c + 1)));
+	return o;
 }
 
 int store_next_aid(smsr_store *s, const char *eid, char aid[33])

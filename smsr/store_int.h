@@ -45,6 +45,8 @@ void store_writer_committed(smsr_store *s); /* from the WAL hook: the commit is 
 /* ends the transaction: committed when rc is 0 and the commit takes, else rolled back; 0 or -1 */
 int store_end(smsr_store *s, int rc);
 void now_iso(char out[32]);
+/* an ISD-P as store_isdps has it, from columns c.. (aid, iccid, state, fallback, emergency, keys) */
+json_t *store_isdp_row(sqlite3_stmt *st, int c);
 int exec(smsr_store *s, const char *sql);
 /* Two kinds of write (docs/fleet.md, "Durability"). Every commit is made with synchronous=NORMAL, so no
  * sync happens under SQLite's write lock. BEFORE_SEND: what must be on disk before a packet may leave

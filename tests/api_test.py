@@ -202,6 +202,10 @@ try:
     st, o, _ = call("GET", "/euiccs?tag=slot%3D2", token=OPS)
     check("filter by tag", st == 200 and [e["eid"] for e in o["euiccs"]] == [E[2]], o)
     expect_error("a bad tag filter names ?tag", 400, "tag", "GET", "/euiccs?tag=noequals", token=OPS)
+    st, o, _ = call("GET", "/euiccs?limit=2&offset=3", token=VIEW)
+    check("a page of the fleet: 2 from the 4th, count of all", st == 200 and o["count"] == 6 and
+          [e["eid"] for e in o["euiccs"]] == sorted(E)[3:5], o.get("count"))
+    expect_error("a bad page size names ?limit", 400, "limit", "GET", "/euiccs?limit=0", token=VIEW)
     expect_error("an unknown resource: 404", 404, None, "GET", "/nothing", token=OPS)
     expect_error("a wrong method: 405", 405, None, "GET", "/es4/EnableProfile", token=OPS)
 
