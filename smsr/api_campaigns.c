@@ -219,6 +219,9 @@ static void change(api_env *env, long long id, const char *verb, api_response *r
 	} else if (store_campaign_set_state(env->st, id, to)) {
 		api_error(r, 503, "store_busy", NULL, "the store is busy; try again");
 	} else {
+		char what[40];
+		snprintf(what, sizeof(what), "campaign %s %lld", verb, id);
+		store_log(env->st, what, NULL, to); /* with the token's name */
 		answer(r, 200, store_campaign(env->st, id));
 		r->changed = true;
 	}

@@ -161,7 +161,8 @@ static void post_events(api_env *env, const api_request *q, api_response *r)
 	size_t n = json_array_size(list), i;
 	store_event *ev = calloc(n ? n : 1, sizeof(*ev));
 	char(*eids)[33] = calloc(n ? n : 1, 33);
-	char why[600], inner[300];
+	char why[600], inner[300], source[80];
+	snprintf(source, sizeof(source), "api:%s", r->who); /* who posted them */
 	size_t parsed = 0, stored = 0, dup = 0;
 	bool ok = ev && eids;
 	for (i = 0; ok && i < n; i++, parsed++) {
@@ -173,7 +174,7 @@ static void post_events(api_env *env, const api_request *q, api_response *r)
 			ok = false;
 		} else {
 			ev[i].eid = eids[i];
-			ev[i].source = "api";
+			ev[i].source = source;
 		}
 	}
 	if (ok && store_begin(env->st)) {
@@ -269,6 +270,9 @@ static void rules_put(api_env *env, const api_request *q, api_response *r)
 		api_error(r, 503, "store_busy", NULL, "the store cannot keep the rules now; try again");
 		return;
 	}
+	char ver[40];
+	snprintf(ver, sizeof(ver), "version %lld", v);
+	store_log(env->st, "rules load", NULL, ver); /* with the token's name */
 	answer(r, 200, json_pack("{s:b,s:I,s:o}", "ok", 1, "version", (json_int_t)v, "rules", rules_json(&rs)));
 	rules_free(&rs);
 	r->changed = true;

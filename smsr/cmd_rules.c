@@ -593,10 +593,13 @@ int smsr_cmd_history(void *ctx, int argc, char **argv)
 	{
 		json_t *res = json_object_get(o, "result");
 		const char *m = json_string_value(json_object_get(res, "message"));
-		snprintf(text, sizeof(text), "job %lld %s: %s%s%s",
+		const char *who = json_string_value(json_object_get(o, "who"));
+		snprintf(text, sizeof(text), "job %lld %s: %s%s%s%s%s",
 			 (long long)json_integer_value(json_object_get(o, "id")),
 			 json_string_value(json_object_get(o, "op")), json_string_value(json_object_get(o, "state")),
-			 m ? ", " : "", m ? m : "");
+			 m ? ", " : "", m ? m : "", who ? " (by " : "", who ? who : "");
+		if (who)
+			strncat(text, ")", sizeof(text) - strlen(text) - 1);
 		const char *when = json_string_value(json_object_get(o, "finished"));
 		add(all, iso_time(when ? when : json_string_value(json_object_get(o, "created"))), "job", text,
 		    json_incref(o));

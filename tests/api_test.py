@@ -444,6 +444,16 @@ try:
     tls.send_signal(signal.SIGTERM)
     tls.wait(timeout=30)
 
+    # ---- every change is recorded with the token's name
+    db = sqlite3.connect(DB)
+    log = db.execute("select who, what from oplog where what like 'campaign cancel%' or what = 'rules load'").fetchall()
+    src = db.execute("select source from event where id = 'api-roam-1'").fetchone()
+    hist = smsr("history", E[0])
+    check("changes carry the token's name: the log, events, the history", ("api:ops", "campaign cancel %d" % c3["id"])
+          in log and ("api:ops", "rules load") in log and src == ("api:ops",) and "(by api:ops)" in hist, log, src,
+          hist[-300:])
+    db.close()
+
     # ---- the OpenAPI document held for every answer
     check("every answer matches docs/openapi.json", not mismatches, *mismatches[:5])
     leaked = [k for k in keys if any(k in s.lower() for s in seen)]
