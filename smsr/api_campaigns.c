@@ -207,6 +207,7 @@ static void change(api_env *env, long long id, const char *verb, api_response *r
 	const char *to = !strcmp(verb, "pause") ? "paused" : !strcmp(verb, "resume") ? "ready" : "cancelled";
 	bool final = !strcmp(st, "done") || !strcmp(st, "cancelled");
 	const char *op = json_string_value(json_object_get(c, "op"));
+	int moved = 0;
 	if (!strcmp(op, "api") || !strcmp(op, "rules")) {
 		api_error(r, 409, "conflict", "campaign",
 			  "campaign %lld holds the %s's own jobs: it is not paused or cancelled", id, op);
@@ -216,8 +217,19 @@ static void change(api_env *env, long long id, const char *verb, api_response *r
 			  !strcmp(verb, "pause")	    ? "paused"
 				  : !strcmp(verb, "resume") ? "resumed"
 							    : "cancelled");
-	} else if (store_campaign_set_state(env->st, id, to)) {
-		api_error(r, 503, "store_busy", NULL, "the store is busy; try again");
+	} else if ((moved = store_campaign_move(env->st, id,
+						!strcmp(verb, "resume")		 ? "paused"
+							: !strcmp(verb, "pause") ? "ready,running"
+										 : "ready,running,paused",
+						to)) <= 0) {
+		if (moved < 0)
+			api_error(r, 503, "store_busy", NULL, "the store is busy; try again");
+		else
+			api_error(r, 409, "conflict", "campaign",
+				  "campaign %lld changed state meanwhile: it cannot be %s", id,
+				  !strcmp(verb, "pause")	    ? "paused"
+					  : !strcmp(verb, "resume") ? "resumed"
+								    : "cancelled");
 	} else {
 		char what[40];
 		snprintf(what, sizeof(what), "campaign %s %lld", verb, id);

@@ -430,7 +430,7 @@ static void settle_job(runner *R, smsr_core *x, json_t *job, smsr_result *r, int
 	double failed = (double)R->failed, fin = (double)R->finished;
 	double limit = json_real_value(json_object_get(R->campaign, "max_failures"));
 	if (limit < 100 && fin >= 10 && failed * 100.0 / fin > limit && !R->ended) {
-		store_campaign_set_state(x->st, R->id, "paused");
+		store_campaign_move(x->st, R->id, "running", "paused");
 		snprintf(R->why, sizeof(R->why), "paused: %.0f of %.0f finished jobs failed (more than %.0f%%)", failed,
 			 fin, limit);
 		R->ended = true;
@@ -603,8 +603,11 @@ int smsr_campaign_run(const smsr_core *proto, long long id, const smsr_run_opts 
 	json_array_foreach(stale, i, j)
 		store_job_update(x.st, (long long)json_integer_value(json_object_get(j, "id")), "new", 0, NULL, NULL);
 	json_decref(stale);
-	if (store_campaign_set_state(x.st, id, "running")) {
-		snprintf(why, why_len, "the store is busy");
+	/* running unless it was cancelled or finished meanwhile (by another process, the API) */
+	int moved = store_campaign_move(x.st, id, "ready,running,paused", "running");
+	if (moved <= 0) {
+		snprintf(why, why_len, moved ? "the store is busy" : "it was cancelled or finished: nothing run");
+		rc = moved ? -1 : 0;
 		goto out;
 	}
 	int n = (int)json_integer_value(json_object_get(R.campaign, "concurrency"));
@@ -630,7 +633,10 @@ int smsr_campaign_run(const smsr_core *proto, long long id, const smsr_run_opts 
 		json_integer_value(json_object_get(cnt, "running"));
 	const char *cs = json_string_value(json_object_get(c, "state"));
 	if (cs && !strcmp(cs, "running"))
-		store_campaign_set_state(x.st, id, o && (o->due_only || o->idle) ? "ready" : left ? "paused" : "done");
+		store_campaign_move(x.st, id, "running",
+				    o && (o->due_only || o->idle) ? "ready"
+					    : left		  ? "paused"
+								  : "done");
 	json_decref(c);
 	if (R.errors) {
 		snprintf(why, why_len, "%s", R.why);

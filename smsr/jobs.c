@@ -295,6 +295,12 @@ json_t *store_campaign(smsr_store *s, long long id)
 
 int store_campaign_set_state(smsr_store *s, long long id, const char *state)
 {
+	int rc = store_campaign_move(s, id, NULL, state);
+	return rc == 1 ? 0 : -1;
+}
+
+int store_campaign_move(smsr_store *s, long long id, const char *from, const char *state)
+{
 	store_durability(s, STORE_BEFORE_SEND);
 	char ts[32];
 	now_iso(ts);
@@ -302,14 +308,19 @@ int store_campaign_set_state(smsr_store *s, long long id, const char *state)
 	sqlite3_stmt *st;
 	if (store_begin(s))
 		return -1;
-	store_prep(s, "UPDATE campaign SET state = ?, finished = ? WHERE id = ?", &st);
+	store_prep(s,
+		   "UPDATE campaign SET state = ?1, finished = ?2 WHERE id = ?3 AND (?4 IS NULL OR instr(',' || ?4 || "
+		   "',', ',' || state || ',') > 0)",
+		   &st);
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
 	if (final)
 		sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, id);
-	int rc = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(s->db) == 1 ? 0 : -1;
+	sqlite3_bind_text(st, 4, from, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	int changed = sqlite3_changes(s->db) == 1;
 	store_unprep(s, st);
-	if (!rc && !strcmp(state, "cancelled")) {
+	if (!rc && changed && !strcmp(state, "cancelled")) {
 		/* what has not started never will; a running job finishes (or is settled) as it is */
 		store_prep(s, "UPDATE job SET state = 'cancelled', finished = ? WHERE campaign = ? AND state = 'new'",
 			   &st);
@@ -318,7 +329,9 @@ int store_campaign_set_state(smsr_store *s, long long id, const char *state)
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 		store_unprep(s, st);
 	}
-	return store_end(s, rc);
+	if (store_end(s, rc))
+		return -1;
+	return changed;
 }
 
 /* the ICCID of the inventory profile reserved for or installed by a job, if any */

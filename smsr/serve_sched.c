@@ -170,7 +170,7 @@ static void *campaign_runner(void *arg)
 		 * stays) */
 		if (!rc && *s->stop && !why[0] && !store_campaign_state(x.st, a->id, st, sizeof(st)) &&
 		    !strcmp(st, "paused"))
-			store_campaign_set_state(x.st, a->id, "ready");
+			store_campaign_move(x.st, a->id, "paused", "ready");
 		json_t *c = store_campaign(x.st, a->id);
 		if (c) {
 			webhooks_send(s->hooks, "campaign.ended", c);

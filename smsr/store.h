@@ -125,6 +125,9 @@ long long store_campaign_create(smsr_store *s, const store_campaign_spec *c, jso
 long long store_campaign_insert(smsr_store *s, const store_campaign_spec *c, json_t *eids, long long first_try);
 json_t *store_campaign(smsr_store *s, long long id); /* NULL: none; with "jobs" counts by state */
 int store_campaign_set_state(smsr_store *s, long long id, const char *state);
+/* the state changed only from one of from ("ready,paused"; NULL: any), in one statement (no other
+ * process's change in between): 1 changed, 0 it was in none of them, -1 the store failed */
+int store_campaign_move(smsr_store *s, long long id, const char *from, const char *state);
 /* the state alone (no counts): cheap enough to ask before every job */
 int store_campaign_state(smsr_store *s, long long id, char *out, size_t len);
 bool store_campaign_waiting(smsr_store *s, long long id); /* a job of it is new (due or not) */

@@ -324,7 +324,10 @@ try:
     expect_error("an unknown campaign: 404", 404, "campaign", "POST", "/campaigns/9999/cancel", token=OPS)
     st, c3, _ = call("POST", "/campaigns", {"op": "audit", "target": "eids:" + E[5], "rate": 0.01}, OPS)
     st2, c4, _ = call("POST", "/campaigns/%d/cancel" % c3["id"], token=OPS)
-    check("a campaign cancelled: its jobs not run are cancelled", st2 == 200 and c4["state"] == "cancelled", c4)
+    time.sleep(1)
+    c5 = call("GET", "/campaigns/%d" % c3["id"], token=VIEW)[1]
+    check("a campaign cancelled: its jobs not run are cancelled, and it stays so", st2 == 200 and c4["state"] ==
+          "cancelled" and c5["state"] == "cancelled" and c5["jobs"]["cancelled"] == 1, c4, c5)
     st, e1, _ = call("GET", "/euiccs/" + E[1], token=VIEW)
     check("the swap shows on the eUICC", e1["enabled"] and e1["enabled"]["operator"] == "home", e1.get("enabled"))
 
