@@ -322,12 +322,13 @@ try:
     expect_error("a bad report format: 400", 400, "format", "GET", "/campaigns/%d/report?format=xml" % c["id"], token=VIEW)
     expect_error("pausing a done campaign: 409", 409, "campaign", "POST", "/campaigns/%d/pause" % c["id"], token=OPS)
     expect_error("an unknown campaign: 404", 404, "campaign", "POST", "/campaigns/9999/cancel", token=OPS)
-    st, c3, _ = call("POST", "/campaigns", {"op": "audit", "target": "eids:" + E[5], "rate": 0.01}, OPS)
+    # two jobs at one per 100 s: the first may run at once, the second waits and is cancelled
+    st, c3, _ = call("POST", "/campaigns", {"op": "audit", "target": "eids:%s,%s" % (E[4], E[5]), "rate": 0.01}, OPS)
     st2, c4, _ = call("POST", "/campaigns/%d/cancel" % c3["id"], token=OPS)
     time.sleep(1)
     c5 = call("GET", "/campaigns/%d" % c3["id"], token=VIEW)[1]
     check("a campaign cancelled: its jobs not run are cancelled, and it stays so", st2 == 200 and c4["state"] ==
-          "cancelled" and c5["state"] == "cancelled" and c5["jobs"]["cancelled"] == 1, c4, c5)
+          "cancelled" and c5["state"] == "cancelled" and c5["jobs"]["cancelled"] >= 1, c4, c5)
     st, e1, _ = call("GET", "/euiccs/" + E[1], token=VIEW)
     check("the swap shows on the eUICC", e1["enabled"] and e1["enabled"]["operator"] == "home", e1.get("enabled"))
 
