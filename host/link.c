@@ -205,6 +205,28 @@ int link_protocol(const smsr_link *l)
 	return l->proto == SCARD_PROTOCOL_T0 ? 0 : 1;
 }
 
+size_t link_atr(smsr_link *l, uint8_t *out, size_t cap)
+{
+	if (l->inproc) {
+		uint8_t atr[EUICC_ATR_MAX];
+		size_t n = euicc_atr(l->card, atr);
+		if (n > cap)
+			return 0;
+		memcpy(out, atr, n);
+		return n;
+	}
+	char name[256];
+	DWORD nl = sizeof(name), state, proto, al = (DWORD)cap;
+	if (SCardStatus(l->h, name, &nl, &state, &proto, out, &al) != SCARD_S_SUCCESS)
+		return 0;
+	return al;
+}
+
+size_t link_atr_of(void *ctx, uint8_t *out, size_t cap)
+{
+	return link_atr(ctx, out, cap);
+}
+
 void link_close(smsr_link *l)
 {
 	if (!l)

@@ -6,10 +6,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages the bench needs (build, tests, the virtual reader, the SM-SR's store, JSON, fuzzing,
 # xmllint to check the replayer's JUnit output, clang-format for the formatting check; the HTTP server
-# and client of `smsr serve`, curl, jsonschema and chromium for its API and browser tests).
+# and client of `smsr serve`, curl, jsonschema and chromium for its API and browser tests; libpcap for
+# the captures and tshark to read them back).
 BENCH_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config python3 libssl-dev libpcsclite-dev pcscd
 	vsmartcard-vpcd pcsc-tools opensc check libreadline-dev libsqlite3-dev libjansson-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev clang clang-format libxml2-utils
-	curl python3-jsonschema chromium)
+	curl python3-jsonschema chromium libpcap-dev tshark)
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -458,6 +458,7 @@ static void *worker(void *arg)
 	x.db_path = R->proto->db_path;
 	x.pki_dir = R->proto->pki_dir;
 	x.kek_path = R->proto->kek_path;
+	x.cap = R->proto->cap;
 	worker_trace wt = { R, &x };
 	if (R->o && R->o->on_trace) {
 		x.trace = trace_step;

@@ -237,7 +237,7 @@ void smsr_usage(FILE *f)
 {
 	fputs("usage: smsr [--db FILE] [--reader NAME|N | --inproc STATE_FILE] [--kek FILE] [--pki DIR] [--now TIME] "
 	      "[--trace] [--json]\n"
-	      "            COMMAND [ARGS]\n"
+	      "            [--pcap FILE [--pcap-plaintext]] [--gsmtap HOST[:PORT]] COMMAND [ARGS]\n"
 	      "\n"
 	      "An SM-SR (SGP.02) with the SM-DP role it needs: it drives a fleet of eUICCs over the air (SCP80 in\n"
 	      "SMS-PP ENVELOPEs, playing the modem too), each at its endpoint: pcsc:READER, inproc:STATE_FILE or\n"
@@ -257,6 +257,9 @@ void smsr_usage(FILE *f)
 	      "key is smdp.kek beside it (made 0600 on first use) unless --kek. Keys are never printed.\n"
 	      "--now TIME (seconds since 1970 or 2026-01-01T10:00:00Z) starts the clock of events, jobs and rules\n"
 	      "there (a scenario's virtual time; docs/rules.md).\n"
+	      "--pcap FILE writes every APDU exchanged with the cards as GSMTAP (Wireshark reads it with no option),\n"
+	      "--gsmtap HOST[:PORT] sends them live over UDP (port 4729); --pcap-plaintext adds what each secured\n"
+	      "packet carried in clear as pcapng comments (never a key). docs/capture.md.\n"
 	      "Exit status: 0 ok, 1 the operation failed (the message says what and why), 2 bad arguments.\n",
 	      f);
 }

@@ -152,6 +152,21 @@ static int open_link(smsr_core *x, char *why, size_t why_len)
 	return link_open_uri(uri, &x->link, why, why_len);
 }
 
+/* each step decoded: to the caller's trace, and with --pcap-plaintext a note on the packet it explains
+ * (what is decoded from an answer goes on the exchange that brought it, the rest on the next one) */
+static void core_trace(void *ctx, const char *line)
+{
+	smsr_core *x = ctx;
+	if (capture_notes(x->cap)) {
+		const char *l = line + strspn(line, " ");
+		bool answered = !strncmp(l, "PoR", 3) || !strncmp(l, "proactive", 9) ||
+			!strncmp(l, "notification", 12) || !strncmp(l, "key establishment", 17);
+		capture_tap_note(&x->tap, line, answered);
+	}
+	if (x->trace)
+		x->trace(x->trace_ctx, line);
+}
+
 int smsr_connect(smsr_core *x, const char *eid)
 {
 	char why[1200];
@@ -176,12 +191,20 @@ int smsr_connect(smsr_core *x, const char *eid)
 	if (store_keyset(x->st, x->eid, 1, &ks, NULL))
 		return smsr_err(x, SMSR_INTERNAL, "eUICC %s has no OTA keyset 1 in the store", x->eid);
 	dev_transport t = link_transport(x->link);
+	if (x->cap) {
+		x->tap = (capture_tap){ .c = x->cap,
+					.card = capture_card(x->cap, x->eid),
+					.inner = t,
+					.atr = link_atr_of,
+					.atr_ctx = x->link };
+		t = capture_transport(&x->tap);
+	}
 	dev_init_keys(&x->h, &t, &ks);
 	scp80_keyset_clear(&ks);
 	x->h.next_counter = next_counter;
 	x->h.counter_ctx = x;
-	x->h.trace = x->trace;
-	x->h.trace_ctx = x->trace_ctx;
+	x->h.trace = x->trace || capture_notes(x->cap) ? core_trace : NULL;
+	x->h.trace_ctx = x;
 	x->connected = true;
 	/* the modem attaches: TERMINAL PROFILE; the card may send pending notifications */
 	if (dev_attach(&x->h))

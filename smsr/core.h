@@ -13,6 +13,7 @@
 
 #include "apdu/buf.h"
 #include "host/adapter.h"
+#include "host/capture.h"
 #include "host/link.h"
 #include "host/pki.h"
 #include "store.h"
@@ -63,6 +64,8 @@ typedef struct {
 	void *progress_ctx;
 	const char *pki_dir;  /* the test PKI (NULL: the default) */
 	const char *kek_path; /* the SM-DP inventory's key-encryption key (NULL: smdp.kek beside the store) */
+	capture *cap;	      /* every exchange with a card captured (NULL: none; shared by workers) */
+	capture_tap tap;
 	smsr_store *st;
 	smsr_link *link;
 	dev_host h;

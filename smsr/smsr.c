@@ -16,6 +16,8 @@ int main(int argc, char **argv)
 	smsr_ctx x;
 	memset(&x, 0, sizeof(x));
 	x.json = cli_take_flag(&argc, argv, "--json");
+	const char *pcap = NULL, *gsmtap = NULL;
+	bool plaintext = false;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *o = argv[i];
@@ -31,6 +33,10 @@ int main(int argc, char **argv)
 			x.trace = true;
 			continue;
 		}
+		if (!strcmp(o, "--pcap-plaintext")) {
+			plaintext = true;
+			continue;
+		}
 		if (i + 1 >= argc)
 			return smsr_fail(&x, CLI_USAGE, "option %s needs a value", o);
 		if (!strcmp(o, "--db"))
@@ -43,6 +49,10 @@ int main(int argc, char **argv)
 			x.c.kek_path = argv[++i];
 		else if (!strcmp(o, "--pki"))
 			x.c.pki_dir = argv[++i];
+		else if (!strcmp(o, "--pcap"))
+			pcap = argv[++i];
+		else if (!strcmp(o, "--gsmtap"))
+			gsmtap = argv[++i];
 		else if (!strcmp(o, "--now")) {
 			long long now;
 			if (smsr_parse_time(argv[++i], &now))
@@ -56,6 +66,11 @@ int main(int argc, char **argv)
 	}
 	if (x.c.reader && x.c.inproc)
 		return smsr_fail(&x, CLI_USAGE, "--reader and --inproc: give one of them");
+	if (plaintext && !pcap)
+		return smsr_fail(&x, CLI_USAGE, "--pcap-plaintext annotates a capture: give --pcap FILE too");
+	char why[600];
+	if ((pcap || gsmtap) && capture_open(pcap, gsmtap, plaintext, &x.c.cap, why, sizeof(why)))
+		return smsr_fail(&x, 1, "%s", why);
 	if (i >= argc) {
 		smsr_usage(stderr);
 		return CLI_USAGE;
@@ -64,5 +79,6 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	int rc = smsr_dispatch(&x, smsr_table, argc - i, argv + i);
 	smsr_core_close(&x.c);
+	capture_close(x.c.cap);
 	return rc;
 }

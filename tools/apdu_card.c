@@ -13,22 +13,44 @@
 #include "apdu/ids.h"
 #include "apdu/tlv.h"
 #include "host/cli.h"
+#include "host/capture.h"
 #include "host/link.h"
 #include "replay.h"
 #include "apdu_tool.h"
 
 /* ---------------- send / read-ids (a card through PC/SC or in-process) ---------------- */
 
+static capture *g_cap;	  /* --pcap / --gsmtap */
+static capture_tap g_tap; /* the card's exchanges into it */
+
+/* the card's transport, captured when asked */
+static dev_transport card_transport(smsr_link *l)
+{
+	g_tap = (capture_tap){ .c = g_cap, .card = 0, .inner = link_transport(l), .atr = link_atr_of, .atr_ctx = l };
+	return capture_transport(&g_tap);
+}
+
+static void close_card(smsr_link *l)
+{
+	link_close(l);
+	capture_close(g_cap);
+	g_cap = NULL;
+}
+
 static int open_card(int *argc, char **argv, smsr_link **out)
 {
-	const char *reader = NULL, *inproc = NULL;
+	const char *reader = NULL, *inproc = NULL, *pcap = NULL, *gsmtap = NULL;
 	int n = 0;
 	for (int i = 0; i < *argc; i++) {
-		if (i > 0 && (!strcmp(argv[i], "--reader") || !strcmp(argv[i], "--inproc")) && i + 1 < *argc) {
-			if (argv[i][2] == 'r')
-				reader = argv[++i];
-			else
-				inproc = argv[++i];
+		if (i > 0 &&
+		    (!strcmp(argv[i], "--reader") || !strcmp(argv[i], "--inproc") || !strcmp(argv[i], "--pcap") ||
+		     !strcmp(argv[i], "--gsmtap")) &&
+		    i + 1 < *argc) {
+			const char **slot = argv[i][2] == 'r' ? &reader
+				: argv[i][2] == 'i'	      ? &inproc
+				: argv[i][2] == 'p'	      ? &pcap
+							      : &gsmtap;
+			*slot = argv[++i];
 			continue;
 		}
 		argv[n++] = argv[i];
@@ -38,17 +60,24 @@ static int open_card(int *argc, char **argv, smsr_link **out)
 	if (reader && inproc)
 		return tool_fail(CLI_USAGE, "--reader and --inproc: give one of them");
 	char why[1200];
+	if ((pcap || gsmtap) && capture_open(pcap, gsmtap, false, &g_cap, why, sizeof(why)))
+		return tool_fail(CLI_FAIL, "%s", why);
 	int rc = inproc ? link_open_inproc(inproc, out, why, sizeof(why))
 			: link_open_pcsc(reader ? reader : "0", out, why, sizeof(why));
-	if (rc)
+	if (rc) {
+		capture_close(g_cap);
+		g_cap = NULL;
 		return tool_fail(CLI_FAIL, "%s", why);
+	}
 	return 0;
 }
 
 int cmd_send(int argc, char **argv)
 {
 	static const char help[] =
-		"usage: apdu send [--reader NAME|N | --inproc STATE_FILE] [--json] APDU_HEX...\n"
+		"usage: apdu send [--reader NAME|N | --inproc STATE_FILE] [--pcap FILE] [--gsmtap HOST[:PORT]] "
+		"[--json]\n"
+		"                 APDU_HEX...\n"
 		"\n"
 		"Sends each C-APDU to a card — a PC/SC reader (default reader 0) or an in-process software card — and\n"
 		"prints the response data and status word. 61xx is followed by GET RESPONSE, 6Cxx resent with Le.\n";
@@ -62,10 +91,10 @@ int cmd_send(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (argc < 2) {
-		link_close(l);
+		close_card(l);
 		return tool_fail(CLI_USAGE, "no APDU given (see --help)");
 	}
-	dev_transport t = link_transport(l);
+	dev_transport t = card_transport(l);
 	json_t *arr = json_array();
 	abuf a = ABUF_INIT, d = ABUF_INIT;
 	for (int i = 1; i < argc && !rc; i++) {
@@ -100,7 +129,7 @@ int cmd_send(int argc, char **argv)
 	json_decref(arr);
 	abuf_free(&a);
 	abuf_free(&d);
-	link_close(l);
+	close_card(l);
 	return rc;
 }
 
@@ -120,7 +149,8 @@ static void swapped_digits(const uint8_t *p, size_t len, char *out, size_t cap)
 int cmd_read_ids(int argc, char **argv)
 {
 	static const char help[] =
-		"usage: apdu read-ids [--reader NAME|N | --inproc STATE_FILE] [--json]\n"
+		"usage: apdu read-ids [--reader NAME|N | --inproc STATE_FILE] [--pcap FILE] [--gsmtap HOST[:PORT]] "
+		"[--json]\n"
 		"\n"
 		"Reads the ICCID (EF.ICCID), the USIM found through EF.DIR, its IMSI (EF.IMSI) and SPN (EF.SPN) with\n"
 		"standard UICC commands only, so it works on real cards too. JSON keys: iccid, usim_aid, imsi, spn.\n";
@@ -134,10 +164,10 @@ int cmd_read_ids(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (argc > 1) {
-		link_close(l);
+		close_card(l);
 		return tool_fail(CLI_USAGE, "unexpected argument '%s'", argv[1]);
 	}
-	dev_transport t = link_transport(l);
+	dev_transport t = card_transport(l);
 	abuf d = ABUF_INIT;
 	char iccid[24] = "", imsi[20] = "", spn[40] = "", aidh[40] = "";
 	uint16_t sw;
@@ -147,7 +177,7 @@ int cmd_read_ids(int argc, char **argv)
 	if (dev_exchange(&t, sel_iccid, sizeof(sel_iccid), &d, NULL) != 0x9000 ||
 	    (abuf_reset(&d), dev_exchange(&t, rd10, 5, &d, NULL)) != 0x9000 || d.len != 10) {
 		abuf_free(&d);
-		link_close(l);
+		close_card(l);
 		return tool_fail(CLI_FAIL, "cannot read EF.ICCID (no profile enabled?)");
 	}
 	swapped_digits(d.p, d.len, iccid, sizeof(iccid));
@@ -197,7 +227,7 @@ int cmd_read_ids(int argc, char **argv)
 		}
 	}
 	abuf_free(&d);
-	link_close(l);
+	close_card(l);
 	if (g_json) {
 		json_t *o = json_pack("{s:s}", "iccid", iccid);
 		json_object_set_new(o, "usim_aid", aidh[0] ? json_string(aidh) : json_null());
@@ -216,7 +246,9 @@ int cmd_replay(int argc, char **argv)
 {
 	static const char help[] =
 		"usage: apdu replay [--reader NAME|N [--reset-cmd CMD] | --inproc STATE_FILE] [--eis EIS.json]\n"
-		"                   [--pki DIR] [--tap | --junit FILE] [--stop-on-fail] FILE...\n"
+		"                   [--pki DIR] [--tap | --junit FILE] [--stop-on-fail] [--pcap FILE] [--gsmtap "
+		"HOST[:PORT]]\n"
+		"                   FILE...\n"
 		"       apdu replay --list FILE...      the cases: ID, the state each requires, file:line, title\n"
 		"\n"
 		"Replays conformance vectors (docs/vectors.md) against a card and prints TAP: one line per case, a\n"
@@ -253,6 +285,8 @@ int cmd_replay(int argc, char **argv)
 				: !strcmp(a, "--eis")		   ? &o.eis
 				: !strcmp(a, "--pki")		   ? &o.pki_dir
 				: !strcmp(a, "--junit")		   ? &o.junit
+				: !strcmp(a, "--pcap")		   ? &o.pcap
+				: !strcmp(a, "--gsmtap")	   ? &o.gsmtap
 								   : NULL;
 			if (!slot || !v) {
 				free(files);

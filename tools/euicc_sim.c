@@ -19,6 +19,7 @@
 #include "host/pki.h"
 #include "euicc/euicc.h"
 #include "euicc/vpcd.h"
+#include "host/capture.h"
 #include "euicc_sim.h"
 
 #define MAX_CARDS 64
@@ -77,7 +78,8 @@ static int run_farm(void *ctx, int argc, char **argv)
 static const cli_command sim_table[] = {
 	{ "new", "--state FILE [--eid EID] [--eis EIS.json] [--seed N] [--pki DIR] [--fallback-threshold N] [--force]",
 	  "create a card (EID, ECASD key and certificate, ISD-R OTA keysets) and its EIS for an SM-SR", run_new },
-	{ "run", "--state FILE [--vpcd HOST:PORT] [--state FILE --vpcd HOST:PORT]... [--trace]",
+	{ "run",
+	  "--state FILE [--vpcd HOST:PORT] [--state FILE --vpcd HOST:PORT]... [--trace] [--pcap F] [--gsmtap H:P]",
 	  "serve cards to vpcd (default 127.0.0.1:35963); reconnects when pcscd restarts; SIGINT/SIGTERM save and exit",
 	  run_run },
 	{ "show", "--state FILE [--json] [--show-secrets]",
@@ -124,7 +126,9 @@ enum {
 	O_SECRETS,
 	O_HELP,
 	O_RESET_FROM,
-	O_T0
+	O_T0,
+	O_PCAP,
+	O_GSMTAP
 };
 
 static int write_json_file(const char *path, json_t *o, char *why, size_t why_len)
@@ -360,6 +364,8 @@ static void trace_line(void *ctx, const char *line)
 
 static const uint8_t echo_atr[] = { 0x3B, 0x80, 0x80, 0x01, 0x01 };
 
+static capture *g_cap; /* --pcap / --gsmtap: every APDU the cards answer, and their ATRs */
+
 static int serve_frame(slot *s, const uint8_t *in, long len, uint8_t *out)
 {
 	size_t n = 0;
@@ -372,11 +378,11 @@ static int serve_frame(slot *s, const uint8_t *in, long len, uint8_t *out)
 			return 0;
 		case VPCD_CTRL_ON:
 			if (s->card)
-				euicc_power_on(s->card, atr);
+				capture_atr(g_cap, (unsigned)s->index, atr, euicc_power_on(s->card, atr));
 			return 0;
 		case VPCD_CTRL_RESET:
 			if (s->card)
-				euicc_reset(s->card, atr);
+				capture_atr(g_cap, (unsigned)s->index, atr, euicc_reset(s->card, atr));
 			return 0;
 		case VPCD_CTRL_ATR:
 			if (s->card)
@@ -397,6 +403,7 @@ static int serve_frame(slot *s, const uint8_t *in, long len, uint8_t *out)
 		out[1] = 0x00;
 		n = 2;
 	}
+	capture_apdu(g_cap, (unsigned)s->index, in, (size_t)len, out, n);
 	return vpcd_write_frame(s->fd, out, n);
 }
 
@@ -405,17 +412,23 @@ typedef struct {
 	const char *state[MAX_CARDS], *vpcd[MAX_CARDS];
 	int n, nvpcd;
 	bool trace, echo, t0;
-	const char *reset_from;
+	const char *reset_from, *pcap, *gsmtap;
 } run_cfg;
 
 /* 0, or the exit status (-1: --help was printed) */
 static int run_args(int argc, char **argv, run_cfg *cfg)
 {
 	static const struct option opts[] = {
-		{ "state", required_argument, NULL, O_STATE }, { "vpcd", required_argument, NULL, O_VPCD },
-		{ "trace", no_argument, NULL, O_TRACE },       { "echo", no_argument, NULL, O_ECHO },
-		{ "help", no_argument, NULL, O_HELP },	       { "reset-from", required_argument, NULL, O_RESET_FROM },
-		{ "t0-strict", no_argument, NULL, O_T0 },      { NULL, 0, NULL, 0 },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "vpcd", required_argument, NULL, O_VPCD },
+		{ "trace", no_argument, NULL, O_TRACE },
+		{ "echo", no_argument, NULL, O_ECHO },
+		{ "help", no_argument, NULL, O_HELP },
+		{ "reset-from", required_argument, NULL, O_RESET_FROM },
+		{ "t0-strict", no_argument, NULL, O_T0 },
+		{ "pcap", required_argument, NULL, O_PCAP },
+		{ "gsmtap", required_argument, NULL, O_GSMTAP },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	memset(cfg, 0, sizeof(*cfg));
@@ -437,6 +450,8 @@ static int run_args(int argc, char **argv, run_cfg *cfg)
 		case O_ECHO: cfg->echo = true; break;
 		case O_RESET_FROM: cfg->reset_from = optarg; break;
 		case O_T0: cfg->t0 = true; break;
+		case O_PCAP: cfg->pcap = optarg; break;
+		case O_GSMTAP: cfg->gsmtap = optarg; break;
 		case 'h':
 		case O_HELP: usage(stdout); return -1;
 		default:
@@ -575,6 +590,9 @@ static int cmd_run(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		slots[i].state = cfg.state[i];
 	bool started = false, saved_all = true;
+	char cwhy[600];
+	if ((cfg.pcap || cfg.gsmtap) && capture_open(cfg.pcap, cfg.gsmtap, false, &g_cap, cwhy, sizeof(cwhy)))
+		return fail(1, "run: %s", cwhy);
 	if ((rc = open_slots(slots, &cfg)))
 		goto out;
 	started = true;
@@ -639,6 +657,8 @@ out:
 	if (g_stop)
 		fprintf(stderr, "euicc-sim: stopped%s\n",
 			saved_all ? ", state saved" : "; a state was NOT saved (above)");
+	capture_close(g_cap);
+	g_cap = NULL;
 	return rc;
 }
 

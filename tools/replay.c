@@ -215,6 +215,12 @@ static bool run_case(runner *R, const vblock *c)
 		return true;
 	} else {
 		dev_transport t = link_transport(R->link);
+		if (R->cap) {
+			R->tap = (capture_tap){
+				.c = R->cap, .card = 0, .inner = t, .atr = link_atr_of, .atr_ctx = R->link
+			};
+			t = capture_transport(&R->tap);
+		}
 		if (R->have_host) {
 			/* one host for the whole run: its counter only grows */
 			R->h.t = t;
@@ -354,6 +360,8 @@ int replay_run(const replay_opts *o, char *why, size_t why_len)
 	}
 	if (load_keys(&R, o, why, why_len))
 		goto out;
+	if ((o->pcap || o->gsmtap) && capture_open(o->pcap, o->gsmtap, false, &R.cap, why, why_len))
+		goto out;
 	printf("TAP version 13\n1..%zu\n", L.ncases);
 	size_t failed = 0, run = 0, skipped = 0;
 	for (size_t i = 0; i < L.ncases; i++) {
@@ -397,6 +405,7 @@ int replay_run(const replay_opts *o, char *why, size_t why_len)
 	rc = failed ? 1 : 0;
 out:
 	runner_free(&R);
+	capture_close(R.cap);
 	for (size_t i = 0; i < L.ncases; i++)
 		free(res[i].detail);
 	free(res);

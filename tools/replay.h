@@ -13,6 +13,8 @@ typedef struct {
 	const char *eis;       /* keys and counters for OTA steps */
 	const char *pki_dir;   /* the SM-DP role's PKI (default: the bench's data directory) */
 	const char *junit;     /* also write JUnit XML here */
+	const char *pcap;      /* capture every APDU of the run (GSMTAP; NULL: none) */
+	const char *gsmtap;    /* and/or send them live (HOST[:PORT]) */
 	bool stop_on_fail;
 	bool list; /* print the cases (ID, title, required state, file:line) and run nothing */
 	const char **files;

@@ -14,6 +14,7 @@
 #include "host/adapter.h"
 #include "host/link.h"
 #include "host/pki.h"
+#include "host/capture.h"
 #include "replay.h"
 
 /* ---------------- the vector files ---------------- */
@@ -55,6 +56,8 @@ typedef struct {
 	const replay_opts *o;
 	const vlib *L;
 	smsr_link *link;
+	capture *cap; /* --pcap / --gsmtap */
+	capture_tap tap;
 	dev_host h;
 	bool have_host;
 	json_t *eis;

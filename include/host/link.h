@@ -18,6 +18,10 @@ dev_transport link_transport(smsr_link *l);
 const char *link_name(const smsr_link *l);
 /* the protocol the reader and card agreed: 0 T=0, 1 T=1, -1 in-process (no T=0 rules) */
 int link_protocol(const smsr_link *l);
+/* the card's ATR as it is now (its length; 0 when none can be read) */
+size_t link_atr(smsr_link *l, uint8_t *out, size_t cap);
+/* link_atr for capture_tap (ctx: the link) */
+size_t link_atr_of(void *ctx, uint8_t *out, size_t cap);
 void link_close(smsr_link *l);
 
 #endif
