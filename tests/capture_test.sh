@@ -5,9 +5,11 @@
 # ENVELOPE (91xx), FETCH, TERMINAL RESPONSE (9000) in order; the modem's SELECTs from apdu read-ids;
 # the same packets live over UDP (--gsmtap) as in the file, byte for byte; --pcap-plaintext comments on
 # the OTA packets (SPI, TAR, counter, PoR) and none without it; no key of the card or the profile in any
-# capture. Prints TAP.
+# capture. The Lua dissector (tools/wireshark/sgp02.lua), run by tshark as an unprivileged user (tshark
+# refuses Lua as root): every command packet's SPI, TAR and counter and every PoR's status equal to what
+# smsr --trace printed. Prints TAP.
 set -u
-SIM=${1:?euicc-sim}; SMSR=${2:?smsr}; APDU=${3:?apdu}; TESTS=${4:?tests dir}
+SIM=${1:?euicc-sim}; SMSR=${2:?smsr}; APDU=${3:?apdu}; TESTS=${4:?tests dir}; LUA=${5:?sgp02.lua}
 work=$(mktemp -d /tmp/euicc-capture-XXXXXX)
 export XDG_DATA_HOME="$work/data"
 cleanup() { [ -n "${KEEP:-}" ] || rm -rf "$work"; echo "# work $work"; }
@@ -82,12 +84,34 @@ PY
 ncom=$(TS -r dl.pcap -T fields -e frame.comment | grep -c .)
 [ "$ncom" -eq 0 ] && ok "no annotation without --pcap-plaintext" || not_ok "comments" "$ncom"
 
+# the Lua dissector, as a user that is not root, on a traced download
+"${S[@]}" profile new --iccid 8949449999999990015 --imsi 001010000000002 --k $K --opc $OPC --out B.der >/dev/null
+"${S[@]}" --inproc card.json --trace --pcap lua.pcapng --pcap-plaintext download B.der >/dev/null 2>trace.txt
+pub=$(mktemp -d /tmp/euicc-capture-pub-XXXXXX); chmod 755 "$pub"
+cp lua.pcapng dl.pcap "$LUA" "$pub/" && chmod 644 "$pub"/*
+LS() { if [ "$(id -u)" -eq 0 ]; then runuser -u nobody -- tshark -X "lua_script:$pub/sgp02.lua" "$@"; else tshark -X "lua_script:$pub/sgp02.lua" "$@"; fi 2>/dev/null; }
+LS -r "$pub/lua.pcapng" -Y sgp02 -T fields -E separator=, -e sgp02.packet -e sgp02.spi -e sgp02.tar -e sgp02.cntr -e sgp02.por.status >lua.txt
+python3 - trace.txt lua.txt <<'PY' && ok "sgp02.lua (tshark, not root): every OTA packet's SPI, TAR, counter and every PoR status as smsr --trace printed them" || not_ok "lua" "$(head -4 lua.txt | tr '\n' ' ')" "$(grep -E 'SCP80 packet|PoR: status' trace.txt | head -4 | tr '\n' ' ')"
+import re, sys
+tr = open(sys.argv[1]).read()
+want_cmd = re.findall(r"SCP80 packet: SPI (\w{4}) KIc \w+ KID \w+ TAR (\w{6}) CNTR (\w{10})", tr)
+want_por = [int(x, 16) for x in re.findall(r"PoR: status (\w\w)", tr)]
+rows = [l.strip().split(",") for l in open(sys.argv[2]) if l.strip()]
+cmd = [(r[1][2:], r[2], r[3].split(",")[-1]) for r in rows if r[0] == "command"]
+por = [int(r[4].split(",")[-1], 16) for r in rows if r[0] == "response" and r[4]]
+assert want_cmd and cmd == [(a.lower(), b, c) for a, b, c in want_cmd], (cmd[:3], want_cmd[:3])
+assert por == want_por, (por, want_por)
+PY
+plainspi=$(LS -r "$pub/dl.pcap" -Y 'sgp02.packet == "command"' -T fields -e sgp02.spi -e sgp02.tar -e sgp02.ciphered | sort -u)
+[[ "$plainspi" == 0x1639*000001*"CNTR, PCNTR and the secured data"* ]] && ok "sgp02.lua without annotations: SPI and TAR in clear, the counter said to be ciphered" || not_ok "lua plain" "$plainspi"
+rm -rf "$pub"
+
 # no key in any capture: the card's OTA keys, the profile's K and OPc
 keys=$(python3 -c "
 import json; e = json.load(open('eis.json'))
 print(' '.join(k[x]['key'] for k in e['ota_keysets'] for x in ('kic', 'kid')))")
 leak=""
-for f in dl.pcap ids.pcap live.pcap plain.pcapng; do
+for f in dl.pcap ids.pcap live.pcap plain.pcapng lua.pcapng; do
 	hex=$(od -An -v -tx1 "$f" | tr -d ' \n'); txt=$(strings -n 8 "$f" | tr 'A-F' 'a-f')
 	for k in $keys $K $OPC; do [[ "$hex" == *"$k"* || "$txt" == *"$k"* ]] && leak="$leak $f:$k"; done
 done
