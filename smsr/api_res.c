@@ -283,9 +283,18 @@ static void rules_check(const api_request *q, api_response *r)
 {
 	ruleset rs;
 	char why[700];
-	if (!q->body_len || memchr(q->body, 0, q->body_len) ||
-	    rules_parse(q->body, q->body_len, &rs, why, sizeof(why))) {
-		answer(r, 200, json_pack("{s:b,s:s}", "ok", 0, "message", q->body_len ? why : "the body is empty"));
+	if (!q->body_len)
+		snprintf(why, sizeof(why), "the body is empty");
+	else if (memchr(q->body, 0, q->body_len))
+		snprintf(why, sizeof(why), "the body is not text (it holds a NUL byte)");
+	else if (!rules_parse(q->body, q->body_len, &rs, why, sizeof(why)))
+		why[0] = '\0';
+	if (why[0]) {
+		/* the message may quote the file: bytes that are not UTF-8 stand as '?' */
+		for (char *c = why; *c; c++)
+			if ((unsigned char)*c >= 0x80)
+				*c = '?';
+		answer(r, 200, json_pack("{s:b,s:s}", "ok", 0, "message", why));
 		return;
 	}
 	answer(r, 200, json_pack("{s:b,s:o}", "ok", 1, "rules", rules_json(&rs)));
