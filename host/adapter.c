@@ -497,6 +497,10 @@ uint16_t dev_location(dev_host *h, uint8_t status)
 {
 	uint8_t a[] = { 0x80, 0xC2, 0x00, 0x00, 0x0C, 0xD6, 0x0A, 0x99,	 0x01,
 			0x03, 0x82, 0x02, 0x82, 0x81, 0x9B, 0x01, status };
+	dev_tracef(h, "  ENVELOPE EVENT DOWNLOAD location status: %s",
+		   status == 0		 ? "normal service"
+			   : status == 1 ? "limited service"
+					 : "no service");
 	uint16_t sw = dev_apdu_bin(h, a, sizeof(a), NULL);
 	dev_proactive_loop(h, sw);
 	return sw;
@@ -507,6 +511,10 @@ uint16_t dev_location_info(dev_host *h, uint8_t status, const uint8_t info[7])
 	uint8_t a[5 + 21] = { 0x80, 0xC2, 0x00, 0x00, 0x15, 0xD6, 0x13,	  0x99, 0x01, 0x03,
 			      0x82, 0x02, 0x82, 0x81, 0x9B, 0x01, status, 0x93, 0x07 };
 	memcpy(a + 19, info, 7);
+	dev_tracef(h, "  ENVELOPE EVENT DOWNLOAD location status: %s, with location information",
+		   status == 0		 ? "normal service"
+			   : status == 1 ? "limited service"
+					 : "no service");
 	uint16_t sw = dev_apdu_bin(h, a, sizeof(a), NULL);
 	dev_proactive_loop(h, sw);
 	return sw;

@@ -226,6 +226,8 @@ const cli_command smsr_table[] = {
 	  smsr_cmd_serve },
 	{ "token", "create --role operator|viewer [--name N] | list | revoke NAME",
 	  "the API's bearer tokens (shown once, stored hashed)", smsr_cmd_token },
+	{ "diagram", "IN.mmd... --out OUT.mmd|OUT.svg",
+	  "join sequence diagrams that --diagram wrote, as Mermaid or SVG", smsr_cmd_diagram },
 	{ "pki", "init DIR", "create the test PKI (CI, EUM, SM-DP, SM-SR) in DIR", cmd_pki },
 	{ "profile", "new|show ...", "make or inspect a SAIP package (smsr profile --help)", smsr_cmd_profile },
 	{ "shell", "", "interactive: history, completion, `trace on|off`, `help`", cmd_shell },
@@ -237,7 +239,8 @@ void smsr_usage(FILE *f)
 {
 	fputs("usage: smsr [--db FILE] [--reader NAME|N | --inproc STATE_FILE] [--kek FILE] [--pki DIR] [--now TIME] "
 	      "[--trace] [--json]\n"
-	      "            [--pcap FILE [--pcap-plaintext]] [--gsmtap HOST[:PORT]] COMMAND [ARGS]\n"
+	      "            [--pcap FILE [--pcap-plaintext]] [--gsmtap HOST[:PORT]] [--diagram FILE.mmd|FILE.svg]\n"
+	      "            COMMAND [ARGS]\n"
 	      "\n"
 	      "An SM-SR (SGP.02) with the SM-DP role it needs: it drives a fleet of eUICCs over the air (SCP80 in\n"
 	      "SMS-PP ENVELOPEs, playing the modem too), each at its endpoint: pcsc:READER, inproc:STATE_FILE or\n"
@@ -259,7 +262,8 @@ void smsr_usage(FILE *f)
 	      "there (a scenario's virtual time; docs/rules.md).\n"
 	      "--pcap FILE writes every APDU exchanged with the cards as GSMTAP (Wireshark reads it with no option),\n"
 	      "--gsmtap HOST[:PORT] sends them live over UDP (port 4729); --pcap-plaintext adds what each secured\n"
-	      "packet carried in clear as pcapng comments (never a key). docs/capture.md.\n"
+	      "packet carried in clear as pcapng comments (never a key); --diagram FILE draws the operation as a\n"
+	      "sequence diagram (Mermaid or SVG). docs/capture.md.\n"
 	      "Exit status: 0 ok, 1 the operation failed (the message says what and why), 2 bad arguments.\n",
 	      f);
 }

@@ -203,7 +203,8 @@ int smsr_connect(smsr_core *x, const char *eid)
 	scp80_keyset_clear(&ks);
 	x->h.next_counter = next_counter;
 	x->h.counter_ctx = x;
-	x->h.trace = x->trace || capture_notes(x->cap) ? core_trace : NULL;
+	/* core_trace reads x->trace when it is called: the shell's `trace on|off` takes effect at once */
+	x->h.trace = core_trace;
 	x->h.trace_ctx = x;
 	x->connected = true;
 	/* the modem attaches: TERMINAL PROFILE; the card may send pending notifications */

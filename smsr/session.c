@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "diagram.h"
 #include "smsr.h"
 
 int smsr_fail(smsr_ctx *x, int code, const char *fmt, ...)
@@ -31,6 +32,9 @@ void smsr_emit(smsr_ctx *x, json_t *o)
 static void trace_line(void *ctx, const char *line)
 {
 	smsr_ctx *x = ctx;
+	diagram_trace(x->diagram, line);
+	if (!x->trace)
+		return;
 	if (x->color)
 		fprintf(stderr, "\033[2m%s\033[0m\n", line);
 	else
@@ -57,12 +61,8 @@ int smsr_open_store(smsr_ctx *x)
 
 smsr_core *smsr_core_of(smsr_ctx *x)
 {
-	x->c.trace = x->trace ? trace_line : NULL;
+	x->c.trace = x->trace || x->diagram ? trace_line : NULL;
 	x->c.trace_ctx = x;
-	if (x->c.connected) {
-		x->c.h.trace = x->c.trace;
-		x->c.h.trace_ctx = x;
-	}
 	bool bar = isatty(2) && !x->json;
 	x->c.progress = bar ? progress : NULL;
 	x->c.progress_ctx = x;

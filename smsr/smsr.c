@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "host/cli.h"
+#include "diagram.h"
 #include "smsr.h"
 
 int main(int argc, char **argv)
@@ -16,7 +17,7 @@ int main(int argc, char **argv)
 	smsr_ctx x;
 	memset(&x, 0, sizeof(x));
 	x.json = cli_take_flag(&argc, argv, "--json");
-	const char *pcap = NULL, *gsmtap = NULL;
+	const char *pcap = NULL, *gsmtap = NULL, *diagram_path = NULL;
 	bool plaintext = false;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -53,6 +54,8 @@ int main(int argc, char **argv)
 			pcap = argv[++i];
 		else if (!strcmp(o, "--gsmtap"))
 			gsmtap = argv[++i];
+		else if (!strcmp(o, "--diagram"))
+			diagram_path = argv[++i];
 		else if (!strcmp(o, "--now")) {
 			long long now;
 			if (smsr_parse_time(argv[++i], &now))
@@ -71,6 +74,13 @@ int main(int argc, char **argv)
 	char why[600];
 	if ((pcap || gsmtap) && capture_open(pcap, gsmtap, plaintext, &x.c.cap, why, sizeof(why)))
 		return smsr_fail(&x, 1, "%s", why);
+	if (diagram_path) {
+		const char *dot = strrchr(diagram_path, '.');
+		if (!dot || (strcmp(dot, ".mmd") && strcmp(dot, ".svg")))
+			return smsr_fail(&x, CLI_USAGE, "--diagram %s: the name ends in .mmd (Mermaid) or .svg",
+					 diagram_path);
+		x.diagram = diagram_new();
+	}
 	if (i >= argc) {
 		smsr_usage(stderr);
 		return CLI_USAGE;
@@ -80,5 +90,8 @@ int main(int argc, char **argv)
 	int rc = smsr_dispatch(&x, smsr_table, argc - i, argv + i);
 	smsr_core_close(&x.c);
 	capture_close(x.c.cap);
+	if (x.diagram && diagram_write(x.diagram, diagram_path, why, sizeof(why)) && !rc)
+		rc = smsr_fail(&x, 1, "%s", why);
+	diagram_free(x.diagram);
 	return rc;
 }

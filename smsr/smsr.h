@@ -12,8 +12,11 @@
 #include "core.h"
 #include "host/cli.h"
 
+typedef struct diagram diagram;
+
 typedef struct {
 	smsr_core c;
+	diagram *diagram; /* --diagram: the trace recorded as a sequence diagram */
 	bool trace;
 	bool json;
 	bool color;
@@ -56,6 +59,7 @@ int smsr_cmd_jobs(void *ctx, int argc, char **argv);
 int smsr_cmd_event(void *ctx, int argc, char **argv); /* cmd_rules.c */
 int smsr_cmd_rules(void *ctx, int argc, char **argv);
 int smsr_cmd_history(void *ctx, int argc, char **argv);
+int smsr_cmd_diagram(void *ctx, int argc, char **argv); /* cmd_diagram.c */
 /* seconds since 1970, or 2026-01-01T10:00:00Z: 0, else -1 */
 int smsr_parse_time(const char *s, long long *out);
 
