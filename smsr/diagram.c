@@ -79,7 +79,7 @@ static void add(diagram *d, int from, int to, bool reply, double ms, const char 
 		d->v = v;
 		d->cap = cap;
 	}
-	arrow *a = &d->v[d->n++];
+	arrow *a = &d->v[d->n];
 	a->from = from;
 	a->to = to;
 	a->reply = reply;
@@ -88,10 +88,12 @@ static void add(diagram *d, int from, int to, bool reply, double ms, const char 
 	va_start(ap, fmt);
 	vsnprintf(a->text, sizeof(a->text), fmt, ap);
 	va_end(ap);
-	/* Mermaid's own separators stay out of the text */
+	/* Mermaid's own separators stay out of the text, and a step has one */
 	for (char *p = a->text; *p; p++)
-		if (*p == ';' || *p == '#')
+		if (*p == ';' || *p == '#' || *p == '\r' || *p == '\n')
 			*p = ',';
+	if (a->text[strspn(a->text, " ")])
+		d->n++;
 }
 
 static double tick(diagram *d)
@@ -194,9 +196,17 @@ int diagram_read_mermaid(diagram *d, const char *text)
 		char line[300];
 		snprintf(line, sizeof(line), "%.*s", (int)(eol ? eol - p : (long)strlen(p)), p);
 		char *t = line + strspn(line, " ");
-		char *times = strstr(t, " (+");
-		if (times && sscanf(times, " (+%lf ms)", &ms) == 1)
+		/* the timing is the last " (+N ms)" of the line, when a message stays before it */
+		char *times = NULL;
+		for (char *q = strstr(t, " (+"); q; q = strstr(q + 1, " (+"))
+			times = q;
+		char *colon = strstr(t, ": ");
+		size_t tl = times ? strlen(times) : 0;
+		if (times && colon && times > colon + 2 && tl > 4 && !strcmp(times + tl - 4, " ms)") &&
+		    sscanf(times, " (+%lf ms)", &ms) == 1)
 			*times = '\0';
+		else
+			ms = -1;
 		if (sscanf(t, "Note over %7[^,],%7[^:]: %199[^\n]", from, to, msg) == 3 && part_of(from) >= 0 &&
 		    part_of(to) >= 0) {
 			add(d, part_of(from), -part_of(to) - 1, false, ms, "%s", msg);
