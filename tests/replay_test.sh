@@ -56,7 +56,8 @@ else
 fi
 
 # 1. the whole library
-"$APDU" replay "${CARD[@]}" --eis "$work/eis.json" --junit "$work/all.xml" "$VEC"/*.vec >"$work/all.tap" 2>&1; rc=$?
+"$APDU" replay "${CARD[@]}" --eis "$work/eis.json" --junit "$work/all.xml" --pcap "$work/all.pcap" "$VEC"/*.vec \
+	>"$work/all.tap" 2>&1; rc=$?
 passed=$(grep '^ok ' "$work/all.tap" | grep -vc '# SKIP'); nok=$(grep -c '^not ok ' "$work/all.tap")
 skipped=$(grep -c '^ok .*# SKIP' "$work/all.tap")
 # only a strict T=0 card skips (the cases marked `protocol t1`), and it must skip exactly those
@@ -68,6 +69,20 @@ else
 	not_ok "the vector library ($MODE): exit $rc, $passed passed, $nok failed of $ncases" "$(grep -A8 '^not ok' "$work/all.tap" | head -40)"
 fi
 [ "$ncases" -ge 50 ] && ok "the library has $ncases cases" || not_ok "only $ncases cases"
+# apdu replay --pcap, read by the Lua dissector (tshark as a user that is not root): the packets sent in
+# clear (SCP80-06, SPI 1239) show their counter and the command inside by name
+if [ "$MODE" = inproc ] && command -v tshark >/dev/null; then
+	pub=$(mktemp -d /tmp/euicc-replay-pub-XXXXXX); chmod 755 "$pub"
+	cp "$work/all.pcap" "$ROOT/tools/wireshark/sgp02.lua" "$pub/" && chmod 644 "$pub"/*
+	run_ts() { if [ "$(id -u)" -eq 0 ]; then runuser -u nobody -- tshark "$@"; else tshark "$@"; fi 2>/dev/null; }
+	clear=$(run_ts -X "lua_script:$pub/sgp02.lua" -r "$pub/all.pcap" -Y 'sgp02.spi == 0x1239' -T fields \
+		-e sgp02.cntr -e sgp02.apdu | sort -u | head -3)
+	n80=$(run_ts -r "$pub/all.pcap" -Y 'gsm_sim' | wc -l)
+	rm -rf "$pub"
+	[[ "$clear" == *"GET STATUS (audit)"* ]] && [[ "$clear" =~ ^[0-9a-f]{10} ]] && [ "$n80" -gt 500 ] &&
+		ok "replay --pcap ($n80 APDUs); sgp02.lua shows a packet in clear with its counter and its GET STATUS" ||
+		not_ok "replay capture" "$clear" "$n80 packets"
+fi
 # every group file has cases and every case a unique ID
 dups=$(cat "$VEC"/*.vec | awk '/^case /{print $2}' | sort | uniq -d)
 [ -z "$dups" ] && ok "case IDs are unique" || not_ok "duplicate case IDs" "$dups"

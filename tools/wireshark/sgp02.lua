@@ -2,7 +2,8 @@
 -- euicc-bench: a Wireshark dissector for what Wireshark lacks of SGP.02 over SMS-PP (docs/capture.md).
 -- On top of gsm_sim / etsi_cat / gsm_sms, for every GSMTAP SIM APDU: the ETSI TS 102 225 command packet
 -- of an ENVELOPE (SMS-PP download) -- CPI (UDH IEI 70), CPL, CHL, SPI with its bits named, KIc, KID,
--- TAR, and CNTR and PCNTR when they are in clear -- and the response packet a FETCH brings back (IEI 71:
+-- TAR, and CNTR, PCNTR and the ES5/ES8 commands inside when they are in clear -- and the response packet
+-- a FETCH brings back (IEI 71:
 -- RPL, RHL, TAR, CNTR, PCNTR, the PoR status by name when in clear). What is ciphered is said so; when
 -- the capture carries the SM-SR's annotations (--pcap-plaintext), the counter, the PoR status and the
 -- command in clear are shown from them.
@@ -44,6 +45,7 @@ local f = {
   status = ProtoField.uint8("sgp02.por.status", "PoR status", base.HEX, por_names),
   ciphered = ProtoField.string("sgp02.ciphered", "Ciphered"),
   command = ProtoField.string("sgp02.command", "In clear (SM-SR annotation)"),
+  apdu = ProtoField.string("sgp02.apdu", "C-APDU (in clear)"),
 }
 p.fields = f
 
@@ -79,6 +81,50 @@ end
 
 local function hex(r) return tostring(r:bytes()):lower() end
 
+local dgi_names = {
+  [0x3A01] = "key establishment: SM-DP certificate", [0x3A02] = "key establishment: ePK.DP, signature",
+  [0x3A03] = "EnableProfile", [0x3A04] = "DisableProfile", [0x3A05] = "SetFallBackAttribute",
+  [0x3A06] = "SetEmergencyProfileAttribute", [0x3A07] = "UpdateConnectivityParameters",
+  [0x3A08] = "notification confirmation", [0x3A09] = "POL1",
+}
+
+-- an ES5/ES8 command by name (INSTALL for the ISD-P, STORE DATA by its DGI, GET STATUS, DELETE)
+local function apdu_name(a)
+  if a:len() < 4 then return "?" end
+  local ins, p1 = a(1, 1):uint(), a(2, 1):uint()
+  if ins == 0xE6 then return p1 == 0x20 and "INSTALL [for personalization]" or "INSTALL [for install] (CreateISDP)" end
+  if ins == 0xE4 then return "DELETE (DeleteProfile)" end
+  if ins == 0xF2 then return "GET STATUS (audit)" end
+  if ins == 0xCA then return "GET DATA" end
+  if ins == 0xE2 then
+    if a:len() >= 7 then
+      local dgi = a(5, 2):uint()
+      return string.format("STORE DATA %04X", dgi) .. (dgi_names[dgi] and (" (" .. dgi_names[dgi] .. ")") or "")
+    end
+    return "STORE DATA"
+  end
+  return string.format("command %02X", ins)
+end
+
+-- the script of a packet in clear: expanded (AA { 22 APDU ... }) or compact (the first APDU named)
+local function script(t, sd)
+  if sd:len() < 4 then return end
+  if sd(0, 1):uint() == 0xAA and sd:len() >= 2 then
+    local o, hl = 2, 2
+    if sd(1, 1):uint() == 0x81 then hl = 3 end
+    o = hl
+    while o + 2 <= sd:len() do
+      local tag, len, l2 = sd(o, 1):uint(), sd(o + 1, 1):uint(), 2
+      if len == 0x81 and o + 2 < sd:len() then len, l2 = sd(o + 2, 1):uint(), 3 end
+      if o + l2 + len > sd:len() then break end
+      if tag == 0x22 then t:add(f.apdu, sd(o + l2, len), apdu_name(sd(o + l2, len))) end
+      o = o + l2 + len
+    end
+  else
+    t:add(f.apdu, sd, apdu_name(sd))
+  end
+end
+
 local function command_packet(t, cp, src)
   local st = t:add(p, cp, "Command packet (ETSI TS 102 225)")
   st:add(f.kind, "command")
@@ -97,6 +143,10 @@ local function command_packet(t, cp, src)
   if bit.band(v, 0x0400) == 0 and cp:len() >= 16 then
     st:add(f.cntr, cp(10, 5), hex(cp(10, 5)))
     st:add(f.pcntr, cp(15, 1))
+    local chl = cp(2, 1):uint()
+    local pad = cp(15, 1):uint()
+    local n = cp:len() - 3 - chl - pad
+    if n > 0 then script(st, cp(3 + chl, n)) end
   else
     st:add(f.ciphered, cp(10), "CNTR, PCNTR and the secured data (KIc " .. string.format("%02x", cp(5, 1):uint()) .. ")")
   end
