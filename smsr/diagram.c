@@ -131,7 +131,7 @@ void diagram_trace(diagram *d, const char *line)
 	if (!d)
 		return;
 	const char *l = line + strspn(line, " ");
-	char a[96] = "", b[96] = "";
+	char a[96] = "", kind[40] = "", size[40] = "";
 	unsigned st;
 	if (!strncmp(l, "SCP80 packet:", 13)) {
 		flush_envelopes(d);
@@ -150,9 +150,9 @@ void diagram_trace(diagram *d, const char *line)
 		arrow cmd = { ke ? P_DP : P_SR, ke ? P_P : P_R, false, "", -1 };
 		snprintf(cmd.text, sizeof(cmd.text), "%s %s", ke ? "ES8" : "ES5", a);
 		command(d, &cmd);
-	} else if (!strncmp(l, "SCP03t ", 7) && sscanf(l, "SCP03t %95s TLV (%95[^)])", a, b) == 2) {
+	} else if (!strncmp(l, "SCP03t ", 7) && sscanf(l, "SCP03t %39s TLV (%39[^)])", kind, size) == 2) {
 		arrow cmd = { P_DP, P_P, false, "", -1 };
-		snprintf(cmd.text, sizeof(cmd.text), "ES8 SCP03t %s (%s)", a, b);
+		snprintf(cmd.text, sizeof(cmd.text), "ES8 SCP03t %s (%s)", kind, size);
 		command(d, &cmd);
 	} else if (!strncmp(l, "ENVELOPE EVENT DOWNLOAD location status: ", 41)) {
 		flush_envelopes(d);

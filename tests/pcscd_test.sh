@@ -35,7 +35,7 @@ ok "pcscd with two vpcd readers on ports $P1 and $P2"
 check "euicc-sim new (card 1)" "$SIM" new --state "$work/c1.json" --eis "$work/eis1.json" --seed 1
 check "euicc-sim new (card 2)" "$SIM" new --state "$work/c2.json" --seed 2
 "$SIM" run --state "$work/c1.json" --vpcd "127.0.0.1:$P1" --state "$work/c2.json" --vpcd "127.0.0.1:$P2" \
-	--pcap "$work/cards.pcap" >"$work/sim.log" 2>&1 &
+	--pcap "$work/cards.pcapng" --pcap-plaintext >"$work/sim.log" 2>&1 &
 SIM_PIDS+=($!)
 R1=$(vpcd_reader_name "$P1" 0); R2=$(vpcd_reader_name "$P1" 1)
 EID1=$("$SIM" show --json --state "$work/c1.json" | sed -n 's/.*"eid": "\([0-9]*\)".*/\1/p')
@@ -88,15 +88,19 @@ wait "${SIM_PIDS[0]}"; rc=$?
 SIM_PIDS=()
 if [ $rc -eq 0 ] && grep -q "state saved" "$work/sim.log"; then ok "SIGTERM saves and exits 0"; else not_ok "SIGTERM" "rc=$rc $(tail -n 3 "$work/sim.log")"; fi
 check "the state loads after the stop" "$SIM" show --state "$work/c1.json"
-# euicc-sim run --pcap: the card side's capture, one stream per card
+# euicc-sim run --pcap --pcap-plaintext: the card side's capture, one stream per card, the card's own
+# view of an exchange as its comment
 if command -v tshark >/dev/null; then
-	sel=$(tshark -r "$work/cards.pcap" -Y 'ip.src == 10.0.0.1 && gsm_sim.apdu.ins == 0xa4 && gsm_sim.apdu.sw == 0x9000' 2>/dev/null | wc -l)
-	eid2=$(tshark -r "$work/cards.pcap" -Y 'ip.src == 10.0.0.2 && gsm_sim.apdu.ins == 0xca' 2>/dev/null | wc -l)
-	all=$(tshark -r "$work/cards.pcap" -Y 'udp.payload[12:1] == 00' 2>/dev/null | wc -l)
-	atr=$(tshark -r "$work/cards.pcap" -Y 'udp.payload[12:1] == 01' 2>/dev/null | wc -l)
+	sel=$(tshark -r "$work/cards.pcapng" -Y 'ip.src == 10.0.0.1 && gsm_sim.apdu.ins == 0xa4 && gsm_sim.apdu.sw == 0x9000' 2>/dev/null | wc -l)
+	eid2=$(tshark -r "$work/cards.pcapng" -Y 'ip.src == 10.0.0.2 && gsm_sim.apdu.ins == 0xca' 2>/dev/null | wc -l)
+	all=$(tshark -r "$work/cards.pcapng" -Y 'udp.payload[12:1] == 00' 2>/dev/null | wc -l)
+	atr=$(tshark -r "$work/cards.pcapng" -Y 'udp.payload[12:1] == 01' 2>/dev/null | wc -l)
 	[ "$sel" -ge 2 ] && [ "$eid2" -ge 1 ] && [ "$all" -ge 20000 ] && [ "$atr" -ge 2 ] &&
 		ok "euicc-sim run --pcap: card 1's SELECTs from 10.0.0.1, card 2's GET DATA from 10.0.0.2, $all APDUs and $atr ATRs" ||
 		not_ok "euicc-sim --pcap" "select $sel, card 2 $eid2, apdus $all, atrs $atr"
+	noted=$(tshark -r "$work/cards.pcapng" -Y 'gsm_sim.apdu.ins == 0xa4 && frame.comment contains "SELECT ISD-R"' 2>/dev/null | wc -l)
+	[ "$noted" -ge 1 ] && ok "--pcap-plaintext on the card: its SELECT ISD-R noted on the packet ($noted)" ||
+		not_ok "card notes" "$noted"
 fi
 perm=$(stat -c %a "$work/c1.json")
 if [ "$perm" = "600" ]; then ok "NVM file is 0600"; else not_ok "NVM file mode $perm"; fi

@@ -79,7 +79,8 @@ static const cli_command sim_table[] = {
 	{ "new", "--state FILE [--eid EID] [--eis EIS.json] [--seed N] [--pki DIR] [--fallback-threshold N] [--force]",
 	  "create a card (EID, ECASD key and certificate, ISD-R OTA keysets) and its EIS for an SM-SR", run_new },
 	{ "run",
-	  "--state FILE [--vpcd HOST:PORT] [--state FILE --vpcd HOST:PORT]... [--trace] [--pcap F] [--gsmtap H:P]",
+	  "--state FILE [--vpcd HOST:PORT] [--state FILE --vpcd HOST:PORT]... [--trace] [--pcap F [--pcap-plaintext]] "
+	  "[--gsmtap H:P]",
 	  "serve cards to vpcd (default 127.0.0.1:35963); reconnects when pcscd restarts; SIGINT/SIGTERM save and exit",
 	  run_run },
 	{ "show", "--state FILE [--json] [--show-secrets]",
@@ -128,7 +129,8 @@ enum {
 	O_RESET_FROM,
 	O_T0,
 	O_PCAP,
-	O_GSMTAP
+	O_GSMTAP,
+	O_PLAIN
 };
 
 static int write_json_file(const char *path, json_t *o, char *why, size_t why_len)
@@ -338,7 +340,9 @@ typedef struct {
 	double backoff;
 	int index;
 	bool was_connected;
-	vpcd_framer fr; /* this connection's frame so far: one stalled peer holds up only its own card */
+	vpcd_framer fr;	  /* this connection's frame so far: one stalled peer holds up only its own card */
+	char notes[1024]; /* --pcap-plaintext: what the card decoded of the exchange under way */
+	bool print;	  /* --trace */
 } slot;
 
 static double now_s(void)
@@ -356,15 +360,23 @@ static void on_signal(int sig)
 		g_stop = 1;
 }
 
+static capture *g_cap; /* --pcap / --gsmtap: every APDU the cards answer, and their ATRs */
+
 static void trace_line(void *ctx, const char *line)
 {
 	slot *s = ctx;
-	fprintf(stderr, "[card %d] %s\n", s->index, line);
+	if (s->print)
+		fprintf(stderr, "[card %d] %s\n", s->index, line);
+	/* the card's own view of the exchange under way, as a note on its packet; the raw APDUs are the
+	 * packet itself */
+	const char *l = line + strspn(line, " ");
+	if (capture_notes(g_cap) && strncmp(l, "C-APDU", 6) && strncmp(l, "R-APDU", 6) && strncmp(l, "FETCH ->", 8)) {
+		size_t have = strlen(s->notes);
+		snprintf(s->notes + have, sizeof(s->notes) - have, "%s%s", have ? "; " : "", l);
+	}
 }
 
 static const uint8_t echo_atr[] = { 0x3B, 0x80, 0x80, 0x01, 0x01 };
-
-static capture *g_cap; /* --pcap / --gsmtap: every APDU the cards answer, and their ATRs */
 
 static int serve_frame(slot *s, const uint8_t *in, long len, uint8_t *out)
 {
@@ -403,7 +415,8 @@ static int serve_frame(slot *s, const uint8_t *in, long len, uint8_t *out)
 		out[1] = 0x00;
 		n = 2;
 	}
-	capture_apdu(g_cap, (unsigned)s->index, in, (size_t)len, out, n);
+	capture_apdu_noted(g_cap, (unsigned)s->index, in, (size_t)len, out, n, s->notes[0] ? s->notes : NULL);
+	s->notes[0] = '\0';
 	return vpcd_write_frame(s->fd, out, n);
 }
 
@@ -411,7 +424,7 @@ static int serve_frame(slot *s, const uint8_t *in, long len, uint8_t *out)
 typedef struct {
 	const char *state[MAX_CARDS], *vpcd[MAX_CARDS];
 	int n, nvpcd;
-	bool trace, echo, t0;
+	bool trace, echo, t0, plaintext;
 	const char *reset_from, *pcap, *gsmtap;
 } run_cfg;
 
@@ -428,6 +441,7 @@ static int run_args(int argc, char **argv, run_cfg *cfg)
 		{ "t0-strict", no_argument, NULL, O_T0 },
 		{ "pcap", required_argument, NULL, O_PCAP },
 		{ "gsmtap", required_argument, NULL, O_GSMTAP },
+		{ "pcap-plaintext", no_argument, NULL, O_PLAIN },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -452,6 +466,7 @@ static int run_args(int argc, char **argv, run_cfg *cfg)
 		case O_T0: cfg->t0 = true; break;
 		case O_PCAP: cfg->pcap = optarg; break;
 		case O_GSMTAP: cfg->gsmtap = optarg; break;
+		case O_PLAIN: cfg->plaintext = true; break;
 		case 'h':
 		case O_HELP: usage(stdout); return -1;
 		default:
@@ -491,7 +506,7 @@ static void reset_card(slot *s, const run_cfg *cfg)
 		euicc_set_t0_strict(s->card, t0);
 		if (euicc_lock(s->card, why, sizeof(why)))
 			fprintf(stderr, "euicc-sim: card 0: %s\n", why);
-		if (trace)
+		if (trace || cfg->plaintext)
 			euicc_set_trace(s->card, trace_line, s);
 		uint8_t atr[EUICC_ATR_MAX];
 		euicc_power_on(s->card, atr);
@@ -572,7 +587,8 @@ static int open_slots(slot *slots, const run_cfg *cfg)
 			euicc_set_t0_strict(s->card, cfg->t0);
 			if (euicc_load_note(s->card))
 				fprintf(stderr, "euicc-sim: card %d: %s\n", i, euicc_load_note(s->card));
-			if (cfg->trace)
+			s->print = cfg->trace;
+			if (cfg->trace || cfg->plaintext)
 				euicc_set_trace(s->card, trace_line, s);
 		}
 	}
@@ -591,7 +607,9 @@ static int cmd_run(int argc, char **argv)
 		slots[i].state = cfg.state[i];
 	bool started = false, saved_all = true;
 	char cwhy[600];
-	if ((cfg.pcap || cfg.gsmtap) && capture_open(cfg.pcap, cfg.gsmtap, false, &g_cap, cwhy, sizeof(cwhy)))
+	if (cfg.plaintext && !cfg.pcap)
+		return fail(CLI_USAGE, "run: --pcap-plaintext annotates a capture: give --pcap FILE too");
+	if ((cfg.pcap || cfg.gsmtap) && capture_open(cfg.pcap, cfg.gsmtap, cfg.plaintext, &g_cap, cwhy, sizeof(cwhy)))
 		return fail(1, "run: %s", cwhy);
 	if ((rc = open_slots(slots, &cfg)))
 		goto out;
