@@ -86,6 +86,21 @@ void cli_emit(json_t *o)
 	json_decref(o);
 }
 
+void cli_xml_text(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default:
+			/* control characters have no place in XML 1.0 */
+			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+				fputc(*s, f);
+		}
+}
+
 long long cli_duration(const char *s)
 {
 	if (!s || !*s)

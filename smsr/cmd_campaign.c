@@ -360,18 +360,6 @@ static const char *msg_of(json_t *j)
 	return m ? m : "";
 }
 
-static void xml_text(FILE *f, const char *s)
-{
-	for (; *s; s++)
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
-		}
-}
-
 static int campaign_report(smsr_ctx *x, int argc, char **argv)
 {
 	long long id = campaign_id(x, argc, argv, "report");
@@ -434,7 +422,7 @@ static int campaign_report(smsr_ctx *x, int argc, char **argv)
 			       json_string_value(json_object_get(j, "eid")));
 			if (!strcmp(st, "failed") || !strcmp(st, "expired")) {
 				printf("<%s message=\"", !strcmp(st, "failed") ? "failure" : "error");
-				xml_text(stdout, msg_of(j));
+				cli_xml_text(stdout, msg_of(j));
 				printf("\"/>");
 			} else if (strcmp(st, "done")) {
 				printf("<skipped message=\"%s\"/>", st);

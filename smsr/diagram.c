@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "diagram.h"
+#include "host/cli.h"
 
 enum { P_DP, P_SR, P_M, P_R, P_P, P_N };
 static const char *const part_id[P_N] = { "DP", "SR", "M", "R", "P" };
@@ -241,18 +242,6 @@ static void write_mermaid(const diagram *d, FILE *f)
 
 /* ---------------- SVG ---------------- */
 
-static void xml(FILE *f, const char *s)
-{
-	for (; *s; s++)
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
-		}
-}
-
 static void write_svg(const diagram *d, FILE *f)
 {
 	const int colw = 190, left = 90, top = 60, row = 30;
@@ -296,7 +285,7 @@ static void write_svg(const diagram *d, FILE *f)
 				x1, y, x2 + (x2 > x1 ? -2 : 2), y, a->reply ? " stroke-dasharray=\"5 3\"" : "");
 			fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">", (x1 + x2) / 2, y - 5);
 		}
-		xml(f, a->text);
+		cli_xml_text(f, a->text);
 		if (t[0])
 			fprintf(f, "<tspan fill=\"#5b6673\">%s</tspan>", t);
 		fprintf(f, "</text>\n");

@@ -4,22 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "host/cli.h"
 #include "replay_int.h"
-
-static void xml_text(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default:
-			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
-				fputc(*s, f);
-		}
-	}
-}
 
 int replay_write_junit(const char *path, const vlib *L, const result *res, size_t failed, char *why, size_t why_len)
 {
@@ -41,17 +27,17 @@ int replay_write_junit(const char *path, const vlib *L, const result *res, size_
 		if (!nt)
 			continue;
 		fprintf(f, "  <testsuite name=\"");
-		xml_text(f, L->files[fi]);
+		cli_xml_text(f, L->files[fi]);
 		fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\">\n", nt, nf, ns);
 		for (size_t i = 0; i < L->ncases; i++) {
 			if (L->cases[i].file != L->files[fi])
 				continue;
 			fprintf(f, "    <testcase classname=\"");
-			xml_text(f, L->files[fi]);
+			cli_xml_text(f, L->files[fi]);
 			fprintf(f, "\" name=\"");
-			xml_text(f, L->cases[i].name);
+			cli_xml_text(f, L->cases[i].name);
 			fputc(' ', f);
-			xml_text(f, L->cases[i].title);
+			cli_xml_text(f, L->cases[i].title);
 			fprintf(f, "\" time=\"%.3f\"", res[i].secs);
 			if (!res[i].done) {
 				fprintf(f, "><skipped message=\"not run (--stop-on-fail)\"/></testcase>\n");
@@ -68,9 +54,9 @@ int replay_write_junit(const char *path, const vlib *L, const result *res, size_
 				char *nl = strchr(first, '\n');
 				if (nl)
 					*nl = '\0';
-				xml_text(f, first);
+				cli_xml_text(f, first);
 				fprintf(f, "\">");
-				xml_text(f, res[i].detail);
+				cli_xml_text(f, res[i].detail);
 				fprintf(f, "</failure></testcase>\n");
 			}
 		}

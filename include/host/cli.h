@@ -31,6 +31,9 @@ void cli_emit(json_t *o);
 /* A duration as the programs take it: "45" (seconds), "30s", "10m", "2h", "1d", or sums like "1h30m";
  * -1 when s is not one. */
 long long cli_duration(const char *s);
+/* s as XML character data or an attribute value (< > & " escaped, control characters left out), for
+ * JUnit reports and SVG */
+void cli_xml_text(FILE *f, const char *s);
 /* A time: seconds since 1970, or 2026-01-01T10:00:00Z (UTC); 0, or -1 when s is not one. */
 int cli_time(const char *s, long long *out);
 
