@@ -493,31 +493,36 @@ int dev_confirm_notifications(dev_host *h)
 	return 0;
 }
 
-uint16_t dev_location(dev_host *h, uint8_t status)
+/* EVENT DOWNLOAD location status (TS 102 223 7.5.1), with the location information when info is given */
+static uint16_t location_event(dev_host *h, uint8_t status, const uint8_t info[7])
 {
-	uint8_t a[] = { 0x80, 0xC2, 0x00, 0x00, 0x0C, 0xD6, 0x0A, 0x99,	 0x01,
-			0x03, 0x82, 0x02, 0x82, 0x81, 0x9B, 0x01, status };
-	dev_tracef(h, "  ENVELOPE EVENT DOWNLOAD location status: %s",
+	uint8_t a[5 + 21] = { 0x80, 0xC2, 0x00, 0x00, 0x0C, 0xD6, 0x0A,	  0x99, 0x01, 0x03,
+			      0x82, 0x02, 0x82, 0x81, 0x9B, 0x01, status, 0x93, 0x07 };
+	size_t len = 17;
+	if (info) {
+		a[4] = 0x15;
+		a[6] = 0x13;
+		memcpy(a + 19, info, 7);
+		len = sizeof(a);
+	}
+	dev_tracef(h, "  ENVELOPE EVENT DOWNLOAD location status: %s%s",
 		   status == 0		 ? "normal service"
 			   : status == 1 ? "limited service"
-					 : "no service");
-	uint16_t sw = dev_apdu_bin(h, a, sizeof(a), NULL);
+					 : "no service",
+		   info ? ", with location information" : "");
+	uint16_t sw = dev_apdu_bin(h, a, len, NULL);
 	dev_proactive_loop(h, sw);
 	return sw;
 }
 
+uint16_t dev_location(dev_host *h, uint8_t status)
+{
+	return location_event(h, status, NULL);
+}
+
 uint16_t dev_location_info(dev_host *h, uint8_t status, const uint8_t info[7])
 {
-	uint8_t a[5 + 21] = { 0x80, 0xC2, 0x00, 0x00, 0x15, 0xD6, 0x13,	  0x99, 0x01, 0x03,
-			      0x82, 0x02, 0x82, 0x81, 0x9B, 0x01, status, 0x93, 0x07 };
-	memcpy(a + 19, info, 7);
-	dev_tracef(h, "  ENVELOPE EVENT DOWNLOAD location status: %s, with location information",
-		   status == 0		 ? "normal service"
-			   : status == 1 ? "limited service"
-					 : "no service");
-	uint16_t sw = dev_apdu_bin(h, a, sizeof(a), NULL);
-	dev_proactive_loop(h, sw);
-	return sw;
+	return location_event(h, status, info);
 }
 
 int dev_fail(dev_host *h, const char *m)
