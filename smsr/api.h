@@ -54,6 +54,8 @@ void api_job_answer(api_env *env, long long job, api_response *r);
 /* an error answer: {"error": {"code", "message", "field"}} (field NULL: none) */
 void api_error(api_response *r, int status, const char *code, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* text that quotes what a client sent, made safe for a JSON string: bytes above 0x7f stand as '?' */
+void api_ascii(char *s);
 /* the campaign that holds the API's jobs (made the first time); -1 */
 long long api_campaign_of(smsr_store *s);
 /* whether a job in this state has ended */

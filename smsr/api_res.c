@@ -290,10 +290,7 @@ static void rules_check(const api_request *q, api_response *r)
 	else if (!rules_parse(q->body, q->body_len, &rs, why, sizeof(why)))
 		why[0] = '\0';
 	if (why[0]) {
-		/* the message may quote the file: bytes that are not UTF-8 stand as '?' */
-		for (char *c = why; *c; c++)
-			if ((unsigned char)*c >= 0x80)
-				*c = '?';
+		api_ascii(why); /* the message may quote the file, which may not be UTF-8 */
 		answer(r, 200, json_pack("{s:b,s:s}", "ok", 0, "message", why));
 		return;
 	}

@@ -16,6 +16,13 @@ void api_response_free(api_response *r)
 	r->text = NULL;
 }
 
+void api_ascii(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			*s = '?';
+}
+
 void api_error(api_response *r, int status, const char *code, const char *field, const char *fmt, ...)
 {
 	char msg[1024];
@@ -28,10 +35,8 @@ void api_error(api_response *r, int status, const char *code, const char *field,
 	r->wait_job = 0;
 	r->json = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
 	if (!r->json) {
-		/* the message quoted a path or value that is not UTF-8: its other bytes stand as '?' */
-		for (char *p = msg; *p; p++)
-			if ((unsigned char)*p >= 0x80)
-				*p = '?';
+		/* the message quoted a path or value that is not UTF-8 */
+		api_ascii(msg);
 		r->json = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
 	}
 	json_t *f = field ? json_string(field) : NULL;
@@ -74,15 +79,7 @@ bool api_job_final(const char *state)
 
 long long api_campaign_of(smsr_store *s)
 {
-	json_t *l = store_campaigns(s, NULL), *c;
-	size_t i;
-	long long id = 0;
-	json_array_foreach(l, i, c) if (!strcmp(json_string_value(json_object_get(c, "op")), "api"))
-	{
-		id = (long long)json_integer_value(json_object_get(c, "id"));
-		break;
-	}
-	json_decref(l);
+	long long id = store_campaign_of_op(s, "api");
 	if (id)
 		return id;
 	store_campaign_spec c0 = {

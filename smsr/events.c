@@ -488,9 +488,7 @@ json_t *store_ruleset(smsr_store *s)
 long long store_rules_campaign(smsr_store *s, int concurrency, int retries, long long validity)
 {
 	sqlite3_stmt *st;
-	store_prep(s, "SELECT id FROM campaign WHERE op = 'rules' ORDER BY id LIMIT 1", &st);
-	long long id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	store_unprep(s, st);
+	long long id = store_campaign_of_op(s, "rules");
 	if (id) {
 		store_durability(s, STORE_SETTLED);
 		store_prep(s, "UPDATE campaign SET concurrency = ?, retries = ?, validity = ? WHERE id = ?", &st);

@@ -477,3 +477,13 @@ long long store_job_add(smsr_store *s, long long campaign, const char *eid, cons
 	free(a);
 	return id;
 }
+
+long long store_campaign_of_op(smsr_store *s, const char *op)
+{
+	sqlite3_stmt *st;
+	store_prep(s, "SELECT id FROM campaign WHERE op = ? ORDER BY id LIMIT 1", &st);
+	sqlite3_bind_text(st, 1, op, -1, SQLITE_STATIC);
+	long long id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	store_unprep(s, st);
+	return id;
+}

@@ -145,7 +145,9 @@ json_t *store_campaigns(smsr_store *s, const char *state); /* every campaign (st
 /* one new job in campaign (due now, valid for validity seconds), committed; its id or -1 */
 long long store_job_add(smsr_store *s, long long campaign, const char *eid, const char *op, json_t *args,
 			long long validity);
-json_t *store_last_contacts(smsr_store *s); /* {EID: when its last job ended} */
+json_t *store_last_contacts(smsr_store *s);
+/* the first campaign of op (the rules' and the API's own campaigns), 0: none */
+long long store_campaign_of_op(smsr_store *s, const char *op); /* {EID: when its last job ended} */
 
 /* tokens.c: who changes the store, and the API's bearer tokens (only their SHA-256 is stored) */
 /* the name recorded with what follows on this connection (jobs, campaigns, the log); NULL: the user */
