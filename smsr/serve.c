@@ -412,12 +412,7 @@ static void tick(server *srv, smsr_store *st)
 			MHD_resume_connection(k->conn);
 		}
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += 50 * 1000 * 1000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	deadline_in(&ts, 50);
 	while (!srv->quitting && !srv->dirty)
 		if (pthread_cond_timedwait(&srv->wcond, &srv->wlock, &ts) == ETIMEDOUT)
 			break;

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -36,6 +37,8 @@ webhooks *webhooks_start(json_t *urls, const char *secret_path, char *why, size_
 void webhooks_send(webhooks *w, const char *type, json_t *data); /* data borrowed */
 void webhooks_stop(webhooks *w);
 long long webhooks_pending(webhooks *w);
+/* the CLOCK_REALTIME time ms from now, for pthread_cond_timedwait (the server's threads share it) */
+void deadline_in(struct timespec *t, long ms);
 
 typedef struct {
 	smsr_core proto; /* the store path, PKI and KEK that every connection and worker opens */

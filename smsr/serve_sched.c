@@ -121,10 +121,7 @@ static void run_opts(sched *s, smsr_run_opts *o, bool due_only)
 static bool wait_poke(sched *s, long ms)
 {
 	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	t.tv_nsec += (ms % 1000) * 1000000;
-	t.tv_sec += ms / 1000 + t.tv_nsec / 1000000000;
-	t.tv_nsec %= 1000000000;
+	deadline_in(&t, ms);
 	pthread_mutex_lock(&s->lock);
 	while (!s->poke && !*s->stop)
 		if (pthread_cond_timedwait(&s->cond, &s->lock, &t) == ETIMEDOUT)
@@ -313,12 +310,7 @@ static void api_idle(void *ctx)
 {
 	sched *s = ctx;
 	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	t.tv_nsec += 200 * 1000 * 1000;
-	if (t.tv_nsec >= 1000000000) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000;
-	}
+	deadline_in(&t, 200);
 	pthread_mutex_lock(&s->lock);
 	long long g = s->gen;
 	while (g == s->gen && !*s->stop)

@@ -39,6 +39,14 @@ struct webhooks {
 	pthread_t th;
 };
 
+void deadline_in(struct timespec *t, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, t);
+	t->tv_nsec += (ms % 1000) * 1000000;
+	t->tv_sec += ms / 1000 + t->tv_nsec / 1000000000;
+	t->tv_nsec %= 1000000000;
+}
+
 static double now_s(void)
 {
 	struct timespec t;
@@ -145,14 +153,7 @@ static void *deliverer(void *arg)
 			}
 		if (!d) {
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			long ns = (long)((soonest - t) * 1e9);
-			ts.tv_sec += ns / 1000000000;
-			ts.tv_nsec += ns % 1000000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
+			deadline_in(&ts, (long)((soonest - t) * 1e3) + 1);
 			pthread_cond_timedwait(&w->cond, &w->lock, &ts);
 			continue;
 		}
