@@ -222,9 +222,15 @@ size_t link_atr(smsr_link *l, uint8_t *out, size_t cap)
 	return al;
 }
 
-size_t link_atr_of(void *ctx, uint8_t *out, size_t cap)
+static size_t link_atr_of(void *ctx, uint8_t *out, size_t cap)
 {
 	return link_atr(ctx, out, cap);
+}
+
+dev_transport link_captured(smsr_link *l, capture *c, unsigned card, capture_tap *tap)
+{
+	*tap = (capture_tap){ .c = c, .card = card, .inner = link_transport(l), .atr = link_atr_of, .atr_ctx = l };
+	return capture_transport(tap);
 }
 
 void link_close(smsr_link *l)

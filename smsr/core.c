@@ -190,15 +190,7 @@ int smsr_connect(smsr_core *x, const char *eid)
 	scp80_keyset ks;
 	if (store_keyset(x->st, x->eid, 1, &ks, NULL))
 		return smsr_err(x, SMSR_INTERNAL, "eUICC %s has no OTA keyset 1 in the store", x->eid);
-	dev_transport t = link_transport(x->link);
-	if (x->cap) {
-		x->tap = (capture_tap){ .c = x->cap,
-					.card = capture_card(x->cap, x->eid),
-					.inner = t,
-					.atr = link_atr_of,
-					.atr_ctx = x->link };
-		t = capture_transport(&x->tap);
-	}
+	dev_transport t = link_captured(x->link, x->cap, capture_card(x->cap, x->eid), &x->tap);
 	dev_init_keys(&x->h, &t, &ks);
 	scp80_keyset_clear(&ks);
 	x->h.next_counter = next_counter;

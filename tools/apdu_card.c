@@ -26,8 +26,7 @@ static capture_tap g_tap; /* the card's exchanges into it */
 /* the card's transport, captured when asked */
 static dev_transport card_transport(smsr_link *l)
 {
-	g_tap = (capture_tap){ .c = g_cap, .card = 0, .inner = link_transport(l), .atr = link_atr_of, .atr_ctx = l };
-	return capture_transport(&g_tap);
+	return link_captured(l, g_cap, 0, &g_tap);
 }
 
 static void close_card(smsr_link *l)

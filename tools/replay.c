@@ -214,13 +214,7 @@ static bool run_case(runner *R, const vblock *c)
 	} else if (c->t1_only && link_protocol(R->link) == 0) {
 		return true;
 	} else {
-		dev_transport t = link_transport(R->link);
-		if (R->cap) {
-			R->tap = (capture_tap){
-				.c = R->cap, .card = 0, .inner = t, .atr = link_atr_of, .atr_ctx = R->link
-			};
-			t = capture_transport(&R->tap);
-		}
+		dev_transport t = link_captured(R->link, R->cap, 0, &R->tap);
 		if (R->have_host) {
 			/* one host for the whole run: its counter only grows */
 			R->h.t = t;

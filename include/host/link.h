@@ -4,6 +4,7 @@
 #define SMSR_LINK_H
 
 #include "host/adapter.h"
+#include "host/capture.h"
 
 typedef struct smsr_link smsr_link;
 
@@ -20,8 +21,9 @@ const char *link_name(const smsr_link *l);
 int link_protocol(const smsr_link *l);
 /* the card's ATR as it is now (its length; 0 when none can be read) */
 size_t link_atr(smsr_link *l, uint8_t *out, size_t cap);
-/* link_atr for capture_tap (ctx: the link) */
-size_t link_atr_of(void *ctx, uint8_t *out, size_t cap);
+/* the link's transport recorded into c as card (its ATR now and after each reset) through tap, which
+ * lives as long as the transport; c NULL: the transport itself */
+dev_transport link_captured(smsr_link *l, capture *c, unsigned card, capture_tap *tap);
 void link_close(smsr_link *l);
 
 #endif
