@@ -310,7 +310,7 @@ apdu_err crypto_ec_generate(crypto_curve curve, crypto_eckey **out)
 	return eckey_wrap(pkey, curve, out);
 }
 
-static apdu_err ec_fromdata(crypto_curve curve, const uint8_t *d, const uint8_t *pub, size_t pub_len,
+static apdu_err ec_fromdata(crypto_curve curve, const uint8_t *d, bool derive, const uint8_t *pub, size_t pub_len,
 			    crypto_eckey **out)
 {
 	const char *name = curve_name(curve);
@@ -334,28 +334,30 @@ static apdu_err ec_fromdata(crypto_curve curve, const uint8_t *d, const uint8_t 
 		bn = BN_bin2bn(d, 32, NULL);
 		if (!bn || BN_is_zero(bn))
 			goto out;
-		/* derive the public point so the key is complete */
 		fetch();
 		grp = fetched_group[curve == CRYPTO_CURVE_P256 ? 0 : 1];
 		if (!grp)
 			grp = own = EC_GROUP_new_by_curve_name(OBJ_sn2nid(name));
-		bnctx = BN_CTX_new();
-		pt = grp ? EC_POINT_new(grp) : NULL;
-		if (!pt || !bnctx || BN_cmp(bn, EC_GROUP_get0_order(grp)) >= 0)
+		if (!grp || BN_cmp(bn, EC_GROUP_get0_order(grp)) >= 0)
 			goto out;
-		if (EC_POINT_mul(grp, pt, bn, NULL, NULL, bnctx) != 1)
+	}
+	if (d && derive) {
+		/* derive the public point so the key is complete */
+		bnctx = BN_CTX_new();
+		pt = EC_POINT_new(grp);
+		if (!pt || !bnctx || EC_POINT_mul(grp, pt, bn, NULL, NULL, bnctx) != 1)
 			goto out;
 		if (EC_POINT_point2oct(grp, pt, POINT_CONVERSION_UNCOMPRESSED, derived, 65, bnctx) != 65)
 			goto out;
 		pub = derived;
 		pub_len = 65;
 	}
-	if (pub_len != 65 || pub[0] != 0x04) {
+	if (!d && (pub_len != 65 || pub[0] != 0x04)) {
 		ret = APDU_E_BAD_LENGTH;
 		goto out;
 	}
 	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, name, 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, pub_len))
+	    (pub && !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, pub_len)))
 		goto out;
 	if (bn && !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn))
 		goto out;
@@ -392,12 +394,17 @@ out:
 
 apdu_err crypto_ec_from_private(crypto_curve curve, const uint8_t d[32], crypto_eckey **out)
 {
-	return ec_fromdata(curve, d, NULL, 0, out);
+	return ec_fromdata(curve, d, true, NULL, 0, out);
+}
+
+apdu_err crypto_ec_agreement_key(crypto_curve curve, const uint8_t d[32], crypto_eckey **out)
+{
+	return ec_fromdata(curve, d, false, NULL, 0, out);
 }
 
 apdu_err crypto_ec_from_public(crypto_curve curve, const uint8_t *pub, size_t len, crypto_eckey **out)
 {
-	return ec_fromdata(curve, NULL, pub, len, out);
+	return ec_fromdata(curve, NULL, false, pub, len, out);
 }
 
 apdu_err crypto_ec_public(const crypto_eckey *k, uint8_t out[65])
@@ -440,7 +447,10 @@ apdu_err crypto_ecdh(const crypto_eckey *priv, const crypto_eckey *peer, uint8_t
 	size_t len = 32;
 	if (!ctx)
 		return APDU_E_NOMEM;
-	if (EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, peer->pkey) == 1 &&
+	/* no second check of the peer: every public key here came in through crypto_ec_from_public (on the
+	 * curve, which with cofactor 1 is the whole check) or was derived; OpenSSL's own check at this point
+	 * is the full one, a scalar multiplication by the order, as costly as the agreement itself */
+	if (EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer_ex(ctx, peer->pkey, 0) == 1 &&
 	    EVP_PKEY_derive(ctx, z, &len) == 1 && len == 32)
 		ret = APDU_OK;
 	EVP_PKEY_CTX_free(ctx);

@@ -179,6 +179,10 @@ apdu_err pki_load_or_create(const char *dir, bench_pki *out, char *why, size_t w
 		pki_free(&p);
 		return e;
 	}
+	/* every download checks a card's ECASD certificate up to the CI; the EUM's link is the same each
+	 * time */
+	gpcert eum;
+	p.eum_verified = !gpcert_parse(p.eum_cert.p, p.eum_cert.len, &eum) && !gpcert_verify(&eum, p.ci);
 	*out = p;
 	return APDU_OK;
 }

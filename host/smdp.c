@@ -20,11 +20,10 @@ static const uint8_t isdr_tar[3] = PROTO_TAR_BYTES(PROTO_TAR_ISDR);
 static int ecasd_key(dev_host *h, const bench_pki *pki, json_t *eis, crypto_eckey **out)
 {
 	abuf ecert = ABUF_INIT;
-	gpcert ec, eum;
+	gpcert ec;
 	const char *ech = json_string_value(json_object_get(json_object_get(eis, "ecasd"), "certificate"));
-	int ok = ech && !hex_decode(ech, &ecert, NULL) && !gpcert_parse(ecert.p, ecert.len, &ec) &&
-		!gpcert_parse(pki->eum_cert.p, pki->eum_cert.len, &eum) && !gpcert_verify(&ec, pki->eum) &&
-		!gpcert_verify(&eum, pki->ci) && !gpcert_pubkey(&ec, out);
+	int ok = pki->eum_verified && ech && !hex_decode(ech, &ecert, NULL) && !gpcert_parse(ecert.p, ecert.len, &ec) &&
+		!gpcert_verify(&ec, pki->eum) && !gpcert_pubkey(&ec, out);
 	abuf_free(&ecert);
 	return ok ? 0 : dev_fail(h, "ECASD certificate does not verify up to the CI");
 }

@@ -96,7 +96,7 @@ static eu_status ke_establish(euicc_card *c, int isdp, const uint8_t *data, size
 		st = EU_WRONG_DATA;
 		goto out;
 	}
-	if (crypto_ec_from_private(c->nvm.curve, c->nvm.ecasd_sk, &ecasd) || crypto_ecdh(ecasd, eph, z) ||
+	if (crypto_ec_agreement_key(c->nvm.curve, c->nvm.ecasd_sk, &ecasd) || crypto_ecdh(ecasd, eph, z) ||
 	    euicc_random(c, dr, sizeof(dr))) {
 		st = EU_TECHNICAL;
 		goto out;

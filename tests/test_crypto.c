@@ -151,6 +151,14 @@ static void ec_roundtrip(crypto_curve curve)
 	ck_assert_int_eq(crypto_ec_public(a2, pa2), APDU_OK);
 	ck_assert_int_eq(memcmp(pa, pa2, 65), 0);
 	ck_assert_int_eq(crypto_ec_curve(a2), curve);
+	/* the agreement key (no public part) agrees on the same secret, and has no public point to give */
+	crypto_eckey *ag = NULL;
+	uint8_t zag[32], none[65];
+	ck_assert_int_eq(crypto_ec_agreement_key(curve, d, &ag), APDU_OK);
+	ck_assert_int_eq(crypto_ecdh(ag, bpub, zag), APDU_OK);
+	ck_assert_int_eq(memcmp(za, zag, 32), 0);
+	ck_assert_int_ne(crypto_ec_public(ag, none), APDU_OK);
+	crypto_ec_free(ag);
 	/* raw r‖s signatures verify with the public key only, and fail when anything changes */
 	const uint8_t msg[] = "3A02 A6 7F49 85";
 	ck_assert_int_eq(crypto_ecdsa_sign(a2, msg, sizeof(msg), sig), APDU_OK);
@@ -199,8 +207,13 @@ START_TEST(ec_known_key)
 		      "7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299",
 		      "RFC 6979 A.2.5 public key");
 	crypto_ec_free(k);
-	uint8_t zero[32] = { 0 };
+	uint8_t zero[32] = { 0 }, order[32];
 	ck_assert_int_ne(crypto_ec_from_private(CRYPTO_CURVE_P256, zero, &k), APDU_OK);
+	ck_assert_int_ne(crypto_ec_agreement_key(CRYPTO_CURVE_P256, zero, &k), APDU_OK);
+	/* a scalar that is not below the group's order is no key, either way */
+	tu_hexfix(order, 32, "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+	ck_assert_int_ne(crypto_ec_from_private(CRYPTO_CURVE_P256, order, &k), APDU_OK);
+	ck_assert_int_ne(crypto_ec_agreement_key(CRYPTO_CURVE_P256, order, &k), APDU_OK);
 	ck_assert_int_eq(crypto_ec_generate((crypto_curve)7, &k), APDU_E_UNSUPPORTED);
 }
 END_TEST

@@ -52,6 +52,9 @@ typedef struct crypto_eckey crypto_eckey;
 APDU_MUST_CHECK apdu_err crypto_ec_generate(crypto_curve curve, crypto_eckey **out);
 /* From a 32-byte private scalar (the public point is derived). */
 APDU_MUST_CHECK apdu_err crypto_ec_from_private(crypto_curve curve, const uint8_t d[32], crypto_eckey **out);
+/* The private key d for crypto_ecdh alone: no public part (crypto_ec_public fails on it), which spares
+ * the scalar multiplication that derives it. */
+APDU_MUST_CHECK apdu_err crypto_ec_agreement_key(crypto_curve curve, const uint8_t d[32], crypto_eckey **out);
 /* From an uncompressed point 04 ‖ X ‖ Y (65 bytes); refuses points not on the curve. */
 APDU_MUST_CHECK apdu_err crypto_ec_from_public(crypto_curve curve, const uint8_t *pub, size_t len, crypto_eckey **out);
 APDU_MUST_CHECK apdu_err crypto_ec_public(const crypto_eckey *k, uint8_t out[65]);

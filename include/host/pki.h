@@ -5,6 +5,7 @@
 #ifndef APDU_PKI_H
 #define APDU_PKI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "apdu/buf.h"
@@ -16,6 +17,7 @@ typedef struct {
 	crypto_curve curve;
 	crypto_eckey *ci, *eum, *smdp, *smsr;
 	abuf ci_cert, eum_cert, smdp_cert, smsr_cert;
+	bool eum_verified; /* the EUM certificate verifies under the CI (checked once, at load) */
 } bench_pki;
 
 /* $XDG_DATA_HOME/euicc-bench/NAME (~/.local/share/euicc-bench/NAME): where the bench keeps its data. */
