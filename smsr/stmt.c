@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store_int.h"
@@ -175,6 +176,58 @@ static int wal_sync(smsr_store *s)
 	return fdatasync(s->wal_fd);
 }
 
+/* Another connection holds the write lock (a campaign's other workers, another smsr): SQLite's own
+ * timeout sleeps 1, 2, 5 … 100 ms between tries, long beside a write that takes tens of microseconds;
+ * this tries every 50 µs for the first 10 ms, then every millisecond, 5 s in all. */
+int store_busy_wait(void *ctx, int n)
+{
+	(void)ctx;
+	if (n >= 200 + 4990)
+		return 0;
+	struct timespec d = { 0, n < 200 ? 50 * 1000 : 1000 * 1000 };
+	nanosleep(&d, NULL);
+	return 1;
+}
+
+/* SQLite's own automatic checkpoint (passive) tries again at every commit once the WAL holds 1,000
+ * frames. With several workers reading, it seldom reaches the WAL's end (it stops at the first frame a
+ * reader still needs), so the WAL never started over: it grew past 1 GB over 10,000 swap jobs, and every
+ * commit synced the WAL and the database once more for a few frames (15 SM-SR syncs a swap job instead
+ * of 6). Here the process tries again only once the WAL has grown by 250 frames, and from 4,000 frames
+ * on a restart checkpoint waits for the readers (up to 20 ms; writers wait meanwhile, readers do not),
+ * after which the next writer starts the WAL over. */
+static int ckpt_next;
+static pthread_mutex_t ckpt_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* a restart checkpoint waits for the readers at most 20 ms: writers wait on it meanwhile */
+static int ckpt_busy(void *ctx, int n)
+{
+	(void)ctx;
+	if (n >= 20)
+		return 0;
+	struct timespec d = { 0, 1000 * 1000 };
+	nanosleep(&d, NULL);
+	return 1;
+}
+
+static void checkpoint(sqlite3 *db, const char *name, int frames)
+{
+	pthread_mutex_lock(&ckpt_mu);
+	if (frames < 1000)
+		ckpt_next = 1000; /* started over */
+	bool go = frames >= 1000 && frames >= ckpt_next;
+	if (go)
+		ckpt_next = frames + 250;
+	pthread_mutex_unlock(&ckpt_mu);
+	if (go && frames < 4000) {
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	} else if (go) {
+		sqlite3_busy_handler(db, ckpt_busy, NULL);
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+		sqlite3_busy_handler(db, store_busy_wait, NULL);
+	}
+}
+
 /* after every commit of this connection, with the write lock released: the sync a BEFORE_SEND write
  * needs, then SQLite's own automatic checkpoint (which this hook replaces) */
 int store_wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
@@ -187,8 +240,7 @@ int store_wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
 		if (wal_sync(s))
 			rc = SQLITE_IOERR_FSYNC;
 	}
-	if (frames >= 1000)
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	checkpoint(db, name, frames);
 	return rc;
 }
 

@@ -151,19 +151,6 @@ static int open_readonly(const char *path, smsr_store **out, char *why, size_t w
 	return 0;
 }
 
-/* Another connection holds the write lock (a campaign's other workers, another smsr): SQLite's own
- * timeout sleeps 1, 2, 5 … 100 ms between tries, long beside a write that takes tens of microseconds;
- * this tries every 50 µs for the first 10 ms, then every millisecond, 5 s in all. */
-static int busy_wait(void *ctx, int n)
-{
-	(void)ctx;
-	if (n >= 200 + 4990)
-		return 0;
-	struct timespec d = { 0, n < 200 ? 50 * 1000 : 1000 * 1000 };
-	nanosleep(&d, NULL);
-	return 1;
-}
-
 int store_open(const char *path, smsr_store **out, char *why, size_t why_len)
 {
 	if (mkdirs_for(path)) {
@@ -196,7 +183,7 @@ int store_open(const char *path, smsr_store **out, char *why, size_t why_len)
 		store_close(s);
 		return -1;
 	}
-	sqlite3_busy_handler(s->db, busy_wait, NULL);
+	sqlite3_busy_handler(s->db, store_busy_wait, NULL);
 	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL")) {
 		int ec = sqlite3_errcode(s->db) & 0xFF;
 		if (ec == SQLITE_NOTADB || ec == SQLITE_CORRUPT)

@@ -48,6 +48,8 @@ void now_iso(char out[32]);
 /* an ISD-P as store_isdps has it, from columns c.. (aid, iccid, state, fallback, emergency, keys) */
 json_t *store_isdp_row(sqlite3_stmt *st, int c);
 int exec(smsr_store *s, const char *sql);
+/* the busy handler of every connection: tries every 50 µs, then every millisecond, 5 s in all */
+int store_busy_wait(void *ctx, int n);
 /* Two kinds of write (docs/fleet.md, "Durability"). Every commit is made with synchronous=NORMAL, so no
  * sync happens under SQLite's write lock. BEFORE_SEND: what must be on disk before a packet may leave
  * (a counter block, a job's claim, a reservation, a notification received, keys): the WAL is synced
