@@ -170,11 +170,19 @@ json_t *store_job_claim(smsr_store *s, long long campaign, long long now)
 	sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
 	json_t *j = sqlite3_step(st) == SQLITE_ROW ? job_row(st) : NULL;
 	store_unprep(s, st);
+	/* The job's first packet needs a counter block of the ISD-R's keyset: reserved in the claim's
+	 * commit, it costs no sync of its own (a job that sends nothing leaves 64 counters unused, which
+	 * the card's 'higher' counter mode allows). An eUICC without keyset 1 takes its block later. */
+	const char *eid = json_string_value(json_object_get(j, "eid"));
+	uint64_t end = 0;
+	bool block = eid && !store_counter_block_in(s, eid, 1, &end);
 	if (store_commit(s)) {
 		exec(s, "ROLLBACK");
 		json_decref(j);
 		return NULL;
 	}
+	if (block)
+		store_counter_block_taken(s, eid, 1, end);
 	return j;
 }
 

@@ -535,30 +535,42 @@ int store_next_counter(smsr_store *s, const char *eid, int kvn, uint64_t *out)
 	 * of it leaves, so a crash never reuses one; what a crash leaves unused is skipped (the card accepts
 	 * any higher counter, SPI counter mode 'higher') */
 	store_durability(s, STORE_BEFORE_SEND);
-	sqlite3_stmt *st;
-	int rc = -1;
-	uint64_t end = 0;
 	if (store_begin(s))
 		return -1;
+	uint64_t end = 0;
+	int rc = store_counter_block_in(s, eid, kvn, &end);
+	if (store_end(s, rc)) {
+		memset(cb, 0, sizeof(*cb));
+		return -1;
+	}
+	store_counter_block_taken(s, eid, kvn, end);
+	*out = cb->next++;
+	return 0;
+}
+
+int store_counter_block_in(smsr_store *s, const char *eid, int kvn, uint64_t *end)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
 	store_prep(s, "UPDATE keyset SET counter = counter + ? WHERE eid = ? AND kvn = ? RETURNING counter", &st);
 	sqlite3_bind_int(st, 1, STORE_COUNTER_BLOCK);
 	sqlite3_bind_text(st, 2, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, kvn);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		end = (uint64_t)sqlite3_column_int64(st, 0);
+		*end = (uint64_t)sqlite3_column_int64(st, 0);
 		rc = 0;
 	}
 	store_unprep(s, st);
-	if (store_end(s, rc)) {
-		memset(cb, 0, sizeof(*cb));
-		return -1;
-	}
+	return rc;
+}
+
+void store_counter_block_taken(smsr_store *s, const char *eid, int kvn, uint64_t end)
+{
+	counter_block *cb = &s->cb;
 	snprintf(cb->eid, sizeof(cb->eid), "%s", eid);
 	cb->kvn = kvn;
 	cb->limit = end;
 	cb->next = end - STORE_COUNTER_BLOCK + 1;
-	*out = cb->next++;
-	return 0;
 }
 
 int store_set_counter(smsr_store *s, const char *eid, int kvn, uint64_t value)

@@ -48,6 +48,10 @@ void now_iso(char out[32]);
 /* an ISD-P as store_isdps has it, from columns c.. (aid, iccid, state, fallback, emergency, keys) */
 json_t *store_isdp_row(sqlite3_stmt *st, int c);
 int exec(smsr_store *s, const char *sql);
+/* Inside a transaction: the next block of kvn's counters for eid reserved (its last counter in *end),
+ * to be taken by store_counter_block_taken once the transaction is committed. 0 or -1 (no keyset). */
+int store_counter_block_in(smsr_store *s, const char *eid, int kvn, uint64_t *end);
+void store_counter_block_taken(smsr_store *s, const char *eid, int kvn, uint64_t end);
 /* the busy handler of every connection: tries every 50 µs, then every millisecond, 5 s in all */
 int store_busy_wait(void *ctx, int n);
 /* Two kinds of write (docs/fleet.md, "Durability"). Every commit is made with synchronous=NORMAL, so no
