@@ -178,11 +178,11 @@ static int wal_sync(smsr_store *s)
 
 /* Another connection holds the write lock (a campaign's other workers, another smsr): SQLite's own
  * timeout sleeps 1, 2, 5 … 100 ms between tries, long beside a write that takes tens of microseconds;
- * this tries every 50 µs for the first 10 ms, then every millisecond, 5 s in all. */
+ * this tries every 50 µs for the first 10 ms, then every millisecond, 5 s in all, or as many tries as
+ * the int ctx points to. */
 int store_busy_wait(void *ctx, int n)
 {
-	(void)ctx;
-	if (n >= 200 + 4990)
+	if (n >= (ctx ? *(const int *)ctx : 200 + 4990))
 		return 0;
 	struct timespec d = { 0, n < 200 ? 50 * 1000 : 1000 * 1000 };
 	nanosleep(&d, NULL);
@@ -199,16 +199,9 @@ int store_busy_wait(void *ctx, int n)
 static int ckpt_next;
 static pthread_mutex_t ckpt_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* a restart checkpoint waits for the readers at most 20 ms: writers wait on it meanwhile */
-static int ckpt_busy(void *ctx, int n)
-{
-	(void)ctx;
-	if (n >= 20)
-		return 0;
-	struct timespec d = { 0, 1000 * 1000 };
-	nanosleep(&d, NULL);
-	return 1;
-}
+/* a restart checkpoint waits for the readers at most 20 ms (10 at 50 µs, then 10 at 1 ms): writers
+ * wait on it meanwhile */
+static int ckpt_tries = 200 + 10;
 
 static void checkpoint(sqlite3 *db, const char *name, int frames)
 {
@@ -222,7 +215,7 @@ static void checkpoint(sqlite3 *db, const char *name, int frames)
 	if (go && frames < 4000) {
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	} else if (go) {
-		sqlite3_busy_handler(db, ckpt_busy, NULL);
+		sqlite3_busy_handler(db, store_busy_wait, &ckpt_tries);
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
 		sqlite3_busy_handler(db, store_busy_wait, NULL);
 	}

@@ -52,7 +52,8 @@ int exec(smsr_store *s, const char *sql);
  * to be taken by store_counter_block_taken once the transaction is committed. 0 or -1 (no keyset). */
 int store_counter_block_in(smsr_store *s, const char *eid, int kvn, uint64_t *end);
 void store_counter_block_taken(smsr_store *s, const char *eid, int kvn, uint64_t end);
-/* the busy handler of every connection: tries every 50 µs, then every millisecond, 5 s in all */
+/* the busy handler of every connection: tries every 50 µs, then every millisecond, 5 s in all (ctx
+ * NULL) or as many tries as the int ctx points to */
 int store_busy_wait(void *ctx, int n);
 /* Two kinds of write (docs/fleet.md, "Durability"). Every commit is made with synchronous=NORMAL, so no
  * sync happens under SQLite's write lock. BEFORE_SEND: what must be on disk before a packet may leave
