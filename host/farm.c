@@ -30,6 +30,29 @@ static FILE *open_private(const char *path)
 	return f;
 }
 
+/* The card's journal file, made empty beside its state file and its folder synced: the first change then
+ * finds it (making a file in a campaign cost an ext4 inode search, a seventh of a swap job's CPU time
+ * here), and an empty journal takes an inode but no block. */
+static int empty_journal(const char *card, char *why, size_t why_len)
+{
+	char jp[PATH_MAX + 80];
+	snprintf(jp, sizeof(jp), "%s.journal", card);
+	int fd = open(jp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || close(fd)) {
+		snprintf(why, why_len, "%.300s: %s", jp, strerror(errno));
+		return -1;
+	}
+	char *slash = strrchr(jp, '/');
+	*slash = '\0';
+	int dfd = open(jp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = dfd < 0 || fsync(dfd) ? -1 : 0;
+	if (rc)
+		snprintf(why, why_len, "cannot sync %.300s: %s", jp, strerror(errno));
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
 static bool dir_empty(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -126,7 +149,7 @@ int farm_create(const char *dir, unsigned count, const euicc_new_opts *opts, far
 		}
 		snprintf(path, sizeof(path), "%s/cards/%06u/card.nvm", abs, i);
 		json_t *e = euicc_eis(c);
-		int w = euicc_save(c, path, inner, sizeof(inner));
+		int w = euicc_save(c, path, inner, sizeof(inner)) || empty_journal(path, inner, sizeof(inner));
 		euicc_eid(c, eid);
 		euicc_free(c);
 		if (w || !e || json_dumpf(e, eis, JSON_COMPACT | JSON_SORT_KEYS) || fputc('\n', eis) == EOF) {

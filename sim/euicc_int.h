@@ -23,7 +23,8 @@
 /* 2: the snapshot names a journal (STATE.journal) and may leave out a profile's files as installed;
  * a build that reads only version 1 would silently ignore both, so it refuses version 2 instead */
 #define EUICC_NVM_VERSION 2
-#define EUICC_NVM_OLDEST  1 /* version-1 files load (no journal, files always present) */
+#define EUICC_NVM_OLDEST  1		    /* version-1 files load (no journal, files always present) */
+#define NVM_FORMAT	  "euicc-bench-nvm" /* the document's "format" */
 
 typedef struct {
 	bool used;
@@ -100,6 +101,10 @@ typedef struct {
 	nvm_profile profiles[EUICC_MAX_PROFILES]; /* last: see nvm_copy */
 } euicc_nvm;
 
+/* nvm_text.c: the document as text (malloc'd, NUL-terminated, holds keys: wipe before free), with the
+ * journal id a snapshot names (or NULL) and, for a record, "=" for the blobs of each profile whose
+ * inline_blob[i] is false (inline_blob NULL: every blob written); NULL when out of memory */
+char *nvm_render(const euicc_nvm *n, const uint8_t *journal_id, const bool *inline_blob, size_t *out_len);
 /* Copy up to the blobs' lengths. */
 void nvm_copy(euicc_nvm *dst, const euicc_nvm *src);
 /* The same without the blobs (package, files): the card's snapshot before every state-changing command
@@ -177,13 +182,15 @@ typedef enum { CTX_CONTACT, CTX_OTA } eu_context;
 #define JOURNAL_MAC	16
 
 typedef struct {
-	int fd;		/* open once the first record is written, else -1 */
-	bool have_id;	/* the snapshot names a journal (a file without one gets a snapshot first) */
-	uint8_t id[16]; /* the snapshot's "journal": records of any other id are not this state's */
-	uint32_t seq;	/* records so far; the next is seq + 1 */
-	uint64_t end;	/* offset of the next record */
-	uint64_t size;	/* the file's size (JOURNAL_BYTES; tests make it smaller) */
-	bool header_ok; /* the file's header names id */
+	int fd;		    /* open once the first record is written, else -1 */
+	bool have_id;	    /* the snapshot names a journal (a file without one gets a snapshot first) */
+	uint8_t id[16];	    /* the snapshot's "journal": records of any other id are not this state's */
+	uint32_t seq;	    /* records so far; the next is seq + 1 */
+	uint64_t end;	    /* offset of the next record */
+	uint64_t size;	    /* the file's size (JOURNAL_BYTES; tests make it smaller) */
+	bool header_ok;	    /* the file's header names id */
+	uint64_t fill_from; /* open: zeros still to be written from here to size (size: none) */
+	bool dir_unsynced;  /* open: made by this card, its directory entry not synced yet */
 } nvm_journal;
 
 void journal_init(nvm_journal *j);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The card's NVM journal (STATE.journal). A state change is one record written in place into a file
  * whose blocks already exist, then one fdatasync: no new file, no block allocation, no rename, so the
- * file system commits no metadata. The JSON snapshot (STATE) stays the whole state at rest; a
- * checkpoint writes it anew (with a new journal id) and the journal starts over.
+ * file system commits no metadata (the first record writes the whole file, zeros around it, and syncs
+ * it with its size: one sync). The JSON snapshot (STATE) stays the whole state at rest; a checkpoint
+ * writes it anew (with a new journal id) and the journal starts over.
  *
  * Layout, integers big-endian:
  *   page 0     header  "EUICCJNL" | format u32 | id[16] | SHA-256 of the 28 bytes before, first 16
@@ -361,8 +362,9 @@ static int pwrite_all(int fd, const void *p, size_t len, off_t off)
 	return 0;
 }
 
-/* the journal file open, as long as j->size, every block written once (so that later writes allocate
- * nothing); a file created here has its directory entry synced */
+/* the journal file open, with where its zeros must start for it to be as long as j->size (fill_from) and
+ * whether it was made here (its directory entry not synced yet). A farm makes its cards' journals empty
+ * (host/farm.c): those are opened as they are, no new inode. */
 static int journal_open(nvm_journal *j, const char *path, char *why, size_t why_len)
 {
 	if (j->fd >= 0)
@@ -372,7 +374,11 @@ static int journal_open(nvm_journal *j, const char *path, char *why, size_t why_
 		snprintf(why, why_len, "out of memory");
 		return -1;
 	}
-	int fd = open(jp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(jp, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(jp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		j->dir_unsynced = fd >= 0;
+	}
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st)) {
 		snprintf(why, why_len, "cannot open %s: %s", jp, strerror(errno));
@@ -381,29 +387,28 @@ static int journal_open(nvm_journal *j, const char *path, char *why, size_t why_
 		free(jp);
 		return -1;
 	}
-	if ((uint64_t)st.st_size < j->size) {
-		/* the whole journal written once (zeros) and synced with its directory entry, so that an
-		 * append never grows the file and a power loss never leaves it holding anything but zeros */
-		uint64_t from = (uint64_t)st.st_size / JOURNAL_PAGE * JOURNAL_PAGE;
-		uint8_t *zero = calloc(1, (size_t)(j->size - from));
-		if (!zero || pwrite_all(fd, zero, (size_t)(j->size - from), (off_t)from)) {
-			snprintf(why, why_len, "cannot write %s: %s", jp, zero ? strerror(errno) : "out of memory");
-			free(zero);
-			close(fd);
-			free(jp);
-			return -1;
-		}
-		free(zero);
-		if (fsync(fd) || sync_dir_of(jp)) {
-			snprintf(why, why_len, "cannot sync %s: %s", jp, strerror(errno));
-			close(fd);
-			free(jp);
-			return -1;
-		}
-	}
 	free(jp);
+	j->fill_from = (uint64_t)st.st_size < j->size ? (uint64_t)st.st_size / JOURNAL_PAGE * JOURNAL_PAGE : j->size;
 	j->fd = fd;
 	return 0;
+}
+
+/* A journal shorter than j->size is written whole (zeros) before the record, and the one fsync that
+ * follows covers both: from then on an append never grows the file, so its fdatasync commits no
+ * metadata. A crash before that fsync leaves zeros, a torn record or the record whole, each of which
+ * loads (the record was never acknowledged). A file made here has its directory entry synced too;
+ * one found (the farm's) has its entry on disk already. */
+static int journal_fill(nvm_journal *j)
+{
+	uint64_t from = j->fill_from;
+	if (from >= j->size)
+		return 0;
+	uint8_t *zero = calloc(1, (size_t)(j->size - from));
+	if (!zero)
+		return -1;
+	int rc = pwrite_all(j->fd, zero, (size_t)(j->size - from), (off_t)from);
+	free(zero);
+	return rc;
 }
 
 int journal_append(nvm_journal *j, const char *path, const char *payload, size_t len, char *why, size_t why_len)
@@ -429,8 +434,8 @@ int journal_append(nvm_journal *j, const char *path, const char *payload, size_t
 		snprintf(why, why_len, "cannot compute the journal's MAC (out of memory)");
 		return -1;
 	}
-	int rc = 0;
-	if (!j->header_ok) {
+	int rc = journal_fill(j);
+	if (!rc && !j->header_ok) {
 		/* the header and the first record go to disk in the same sync: a record whose header did not
 		 * make it is ignored, and it was never acknowledged */
 		rc = pwrite_all(j->fd, h, sizeof(h), 0);
@@ -438,7 +443,9 @@ int journal_append(nvm_journal *j, const char *path, const char *payload, size_t
 	if (!rc)
 		rc = pwrite_all(j->fd, rec, wlen, (off_t)j->end);
 	if (!rc)
-		rc = fdatasync(j->fd);
+		rc = j->fill_from < j->size ? fsync(j->fd) : fdatasync(j->fd);
+	if (!rc && j->dir_unsynced)
+		rc = sync_dir_of(path);
 	if (rc) {
 		snprintf(why, why_len, "cannot write the journal of %s: %s", path, strerror(errno));
 		/* best effort: the record must not count at the next load, since the command is undone */
@@ -446,6 +453,8 @@ int journal_append(nvm_journal *j, const char *path, const char *payload, size_t
 		if (!pwrite_all(j->fd, zero, sizeof(zero), (off_t)j->end))
 			(void)fdatasync(j->fd);
 	} else {
+		j->fill_from = j->size;
+		j->dir_unsynced = false;
 		j->header_ok = true;
 		j->seq++;
 		j->end = page_up(j->end + framed);

@@ -24,8 +24,10 @@ bool euicc_unsaved(const euicc_card *c)
 		return false;
 	if (c->jr.seq > 0 || c->lazy_pending)
 		return true;
+	/* a journal with records of its own (an empty one is where a farm card's records will go) */
 	char *jp = journal_path(c->path);
-	bool j = jp && access(jp, F_OK) == 0;
+	struct stat st;
+	bool j = jp && stat(jp, &st) == 0 && st.st_size > 0;
 	free(jp);
 	return j;
 }

@@ -18,8 +18,6 @@
 #include "apdu/ids.h"
 #include "euicc_int.h"
 
-#define NVM_FORMAT "euicc-bench-nvm"
-
 void nvm_copy(euicc_nvm *dst, const euicc_nvm *src)
 {
 	memcpy(dst, src, offsetof(euicc_nvm, profiles));
@@ -93,32 +91,12 @@ static json_t *pins_json(const nvm_pin *p, int n, bool secrets)
 	return a;
 }
 
-/* The two large blobs of a profile (package, files) go into the file as placeholders that
- * nvm_write_file replaces with their hex: jansson would otherwise copy, validate and escape-check
- * some 60 KB per profile on every write. */
-#define BLOB_MARK "\x01"
-static json_t *blob(const uint8_t *p, size_t len, bool placeholder, char kind, int slot)
-{
-	if (!placeholder)
-		return euicc_hexj(p, len);
-	char m[4] = { BLOB_MARK[0], kind, (char)('0' + slot), 0 };
-	return json_string(m);
-}
-
-static json_t *to_json(const euicc_nvm *n, bool secrets, bool placeholders, const uint8_t *journal_id);
-
+/* the document as a tree (`show`, tests); what the card writes is nvm_render's text of the same */
 json_t *nvm_to_json(const euicc_nvm *n, bool secrets)
-{
-	return to_json(n, secrets, false, NULL);
-}
-
-static json_t *to_json(const euicc_nvm *n, bool secrets, bool placeholders, const uint8_t *journal_id)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "format", json_string(NVM_FORMAT));
 	json_object_set_new(o, "version", json_integer(EUICC_NVM_VERSION));
-	if (journal_id)
-		json_object_set_new(o, "journal", euicc_hexj(journal_id, 16));
 	json_object_set_new(o, "eid", euicc_hexj(n->eid, 16));
 	json_object_set_new(o, "curve", json_integer(n->curve));
 	if (secrets)
@@ -163,10 +141,10 @@ static json_t *to_json(const euicc_nvm *n, bool secrets, bool placeholders, cons
 			json_object_set_new(j, "scp03", json_null());
 		}
 		if (secrets) {
-			json_object_set_new(j, "package", blob(p->package, p->package_len, placeholders, 'P', i));
+			json_object_set_new(j, "package", euicc_hexj(p->package, p->package_len));
 			/* files as installed from the package are not saved: loading installs them again */
 			if (!p->files_pristine)
-				json_object_set_new(j, "files", blob(p->fsdata, p->fsdata_len, placeholders, 'F', i));
+				json_object_set_new(j, "files", euicc_hexj(p->fsdata, p->fsdata_len));
 		} else {
 			json_object_set_new(j, "package_len", json_integer(p->package_len));
 			json_object_set_new(j, "files_len", json_integer(p->fsdata_len));
@@ -483,57 +461,11 @@ out:
 	return v.bad ? -1 : 0;
 }
 
-/* the document with its placeholders ("\u0001P0" ...) replaced by the blobs' hex, or by "=" (kept from
- * the state before) for a profile whose inline[i] is false; a snapshot (inline NULL) names journal_id */
-static char *render(const euicc_nvm *n, const uint8_t *journal_id, const bool *inline_blob, size_t *out_len)
-{
-	json_t *o = to_json(n, true, true, journal_id);
-	char *small = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(o);
-	if (!small)
-		return NULL;
-	size_t total = strlen(small) + 1;
-	for (int i = 0; i < EUICC_MAX_PROFILES; i++)
-		total += 2 * ((size_t)n->profiles[i].package_len + n->profiles[i].fsdata_len);
-	char *text = malloc(total);
-	if (!text) {
-		free(small);
-		return NULL;
-	}
-	static const char mark[] = "\\u0001";
-	size_t w = 0;
-	const char *r = small;
-	for (;;) {
-		const char *m = strstr(r, mark);
-		if (!m || !m[6] || m[7] < '0' || m[7] >= '0' + EUICC_MAX_PROFILES) {
-			size_t rest = strlen(r);
-			memcpy(text + w, r, rest + 1);
-			w += rest;
-			break;
-		}
-		memcpy(text + w, r, (size_t)(m - r));
-		w += (size_t)(m - r);
-		const nvm_profile *p = &n->profiles[m[7] - '0'];
-		if (inline_blob && !inline_blob[m[7] - '0'])
-			memcpy(text + w, "=", 2);
-		else if (m[6] == 'P')
-			hex_encode(p->package, p->package_len, text + w);
-		else
-			hex_encode(p->fsdata, p->fsdata_len, text + w);
-		w += strlen(text + w);
-		r = m + 8;
-	}
-	crypto_wipe(small, strlen(small));
-	free(small);
-	*out_len = w;
-	return text;
-}
-
 int nvm_write_snapshot(const euicc_nvm *n, const char *path, const uint8_t id[16], int *lock_fd, char *why,
 		       size_t why_len)
 {
 	size_t len = 0;
-	char *text = render(n, id, NULL, &len);
+	char *text = nvm_render(n, id, NULL, &len);
 	if (!text) {
 		snprintf(why, why_len, "out of memory serialising the NVM");
 		return -1;
@@ -622,8 +554,13 @@ int nvm_commit(euicc_card *c, const bool touched[EUICC_MAX_PROFILES], char *why,
 {
 	if (nvm_still_ours(c, why, why_len))
 		return -1;
+	/* The generator's mark moves with the first record a session writes, when nothing is left below
+	 * it (as after every load): the draw that follows (key establishment) then changes no NVM, where
+	 * it would have cost a record of its own. */
+	if (c->rng_pos >= c->nvm.rng_counter)
+		c->nvm.rng_counter = c->rng_pos + 1024;
 	size_t len = 0;
-	char *text = render(&c->nvm, NULL, touched, &len);
+	char *text = nvm_render(&c->nvm, NULL, touched, &len);
 	if (!text) {
 		snprintf(why, why_len, "out of memory serialising the NVM");
 		return -1;

@@ -173,7 +173,10 @@ int smsr_connect(smsr_core *x, const char *eid)
 	if (smsr_core_open(x, why, sizeof(why)))
 		return smsr_err(x, SMSR_INTERNAL, "%s", why);
 	char e[33];
-	if (store_resolve_eid(x->st, eid, e, why, sizeof(why)))
+	/* a job's functions each connect: the card already connected under this EID needs no lookup */
+	if (x->connected && eid && !strcmp(eid, x->eid))
+		snprintf(e, sizeof(e), "%s", eid);
+	else if (store_resolve_eid(x->st, eid, e, why, sizeof(why)))
 		return smsr_err(x, SMSR_NOT_FOUND, "%s", why);
 	if (x->r)
 		snprintf(x->r->eid, sizeof(x->r->eid), "%s", e);

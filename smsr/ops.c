@@ -76,7 +76,26 @@ static const bench_pki *core_pki(smsr_core *x)
 	return &x->pki;
 }
 
-static int download(smsr_core *x, const char *eid, const uint8_t *pkg, size_t len, smsr_result *r)
+/* A download's outcome in the store as one commit: the ISD-P's keys (synced before anything else is sent),
+ * its state and, for a profile of the SM-DP's inventory (inv), that profile installed. Three commits
+ * before, each writing the pages the others write again. */
+static void download_done(smsr_core *x, const char *aid, const char *iccid, const char *inv)
+{
+	bool txn = !store_begin(x->st);
+	for (int pass = txn ? 0 : 1; pass < 2; pass++) {
+		if (x->h.have_scp03_key)
+			store_isdp_keys(x->st, x->eid, aid, x->h.scp03_key, x->h.scp03_kvn);
+		store_isdp_put(x->st, x->eid, aid, iccid, "disabled", 0, 0);
+		if (inv)
+			store_smdp_set(x->st, inv, "installed", x->eid);
+		if (pass == 1 || !store_commit(x->st))
+			break;
+		store_rollback(x->st); /* the commit failed: each write on its own */
+	}
+	crypto_wipe(x->h.scp03_key, 16);
+}
+
+static int download(smsr_core *x, const char *eid, const uint8_t *pkg, size_t len, const char *inv, smsr_result *r)
 {
 	char why[600];
 	json_t *d = profile_describe(pkg, len, false, why, sizeof(why));
@@ -122,7 +141,7 @@ static int download(smsr_core *x, const char *eid, const uint8_t *pkg, size_t le
 	int rc = smdp_download(&x->h, pki, eis, aidb, pkg, len, PROTO_SCP03T_SEGMENT);
 	x->h.progress = NULL;
 	json_decref(eis);
-	if (x->h.have_scp03_key) {
+	if (rc && x->h.have_scp03_key) {
 		store_isdp_keys(x->st, x->eid, aid, x->h.scp03_key, x->h.scp03_kvn);
 		crypto_wipe(x->h.scp03_key, 16);
 	}
@@ -139,7 +158,7 @@ static int download(smsr_core *x, const char *eid, const uint8_t *pkg, size_t le
 		bool transport = !x->h.have_por && strstr(reason, "transport");
 		return smsr_err(x, transport ? SMSR_TRANSPORT : SMSR_REFUSED, "download failed: %s", reason);
 	}
-	store_isdp_put(x->st, x->eid, aid, r->iccid, "disabled", 0, 0);
+	download_done(x, aid, r->iccid, inv);
 	r->sw = 0x9000;
 	return 0;
 }
@@ -148,7 +167,7 @@ int smsr_download_profile(smsr_core *x, const char *eid, const uint8_t *pkg, siz
 {
 	op_clock c;
 	op_begin(x, r, "download", &c);
-	return op_end(x, r, &c, download(x, eid, pkg, len, r));
+	return op_end(x, r, &c, download(x, eid, pkg, len, NULL, r));
 }
 
 /* enable / disable / delete / set-fallback / set-emergency / set-pol1 */
@@ -375,7 +394,9 @@ static int inventory_download(smsr_core *x, const char *eid, const char *iccid, 
 	uint8_t kek[32];
 	if (smsr_core_open(x, why, sizeof(why)))
 		return smsr_err(x, SMSR_INTERNAL, "%s", why);
-	if (store_resolve_eid(x->st, eid, e, why, sizeof(why)))
+	if (x->connected && eid && !strcmp(eid, x->eid))
+		snprintf(e, sizeof(e), "%s", eid); /* a job's card, connected already */
+	else if (store_resolve_eid(x->st, eid, e, why, sizeof(why)))
 		return smsr_err(x, SMSR_NOT_FOUND, "%s", why);
 	snprintf(r->eid, sizeof(r->eid), "%s", e);
 	if (smsr_kek(x, false, kek, why, sizeof(why)))
@@ -396,7 +417,7 @@ static int inventory_download(smsr_core *x, const char *eid, const char *iccid, 
 		return smsr_err(x, SMSR_SECURITY, "SM-DP: %s", why);
 	}
 	smsr_note(x, "SM-DP: profile %s reserved for eUICC %s", got, e);
-	rc = download(x, e, pkg.p, pkg.len, r);
+	rc = download(x, e, pkg.p, pkg.len, got, r);
 	crypto_wipe(pkg.p, pkg.len);
 	abuf_free(&pkg);
 	if (rc) {
@@ -413,8 +434,7 @@ static int inventory_download(smsr_core *x, const char *eid, const char *iccid, 
 		memcpy(r->msg, msg, sizeof(msg));
 		return -1;
 	}
-	store_smdp_set(x->st, got, "installed", x->eid);
-	return 0;
+	return 0; /* installed in the inventory with the download's outcome (download_done) */
 }
 
 int smsr_download_from_inventory(smsr_core *x, const char *eid, const char *iccid, const char *pool, long long job,

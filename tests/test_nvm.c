@@ -114,6 +114,65 @@ START_TEST(changes_go_to_the_journal)
 }
 END_TEST
 
+/* the text the card writes (nvm_render) is jansson's compact dump of the document nvm_to_json builds,
+ * byte for byte, with the journal id where a snapshot names it and "=" for kept blobs */
+static void render_matches(const euicc_nvm *n)
+{
+	json_t *doc = nvm_to_json(n, true);
+	char *want = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	size_t len = 0;
+	char *got = nvm_render(n, NULL, NULL, &len);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_eq(len, strlen(got));
+	ck_assert_msg(!strcmp(want, got), "render differs:\n want %.400s\n  got %.400s", want, got);
+	free(got);
+	free(want);
+	static const uint8_t id[16] = { 0xA5, 1, 2, 3 };
+	got = nvm_render(n, id, NULL, &len);
+	json_t *back = json_loadb(got, len, JSON_REJECT_DUPLICATES, NULL);
+	ck_assert_ptr_nonnull(back);
+	ck_assert_str_eq(json_string_value(json_object_get(back, "journal")), "a5010203000000000000000000000000");
+	json_object_del(back, "journal");
+	ck_assert(json_equal(back, doc));
+	json_decref(back);
+	free(got);
+	bool keep[EUICC_MAX_PROFILES] = { false };
+	got = nvm_render(n, NULL, keep, &len);
+	back = json_loadb(got, len, JSON_REJECT_DUPLICATES, NULL);
+	ck_assert_ptr_nonnull(back);
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(back, "profiles"), i, p)
+	{
+		ck_assert_str_eq(json_string_value(json_object_get(p, "package")), "=");
+		json_t *f = json_object_get(p, "files");
+		ck_assert(!f || !strcmp(json_string_value(f), "="));
+	}
+	size_t used = 0;
+	for (int k = 0; k < EUICC_MAX_PROFILES; k++)
+		used += n->profiles[k].used;
+	ck_assert_uint_eq(json_array_size(json_object_get(back, "profiles")), used);
+	json_decref(back);
+	free(got);
+	json_decref(doc);
+}
+
+START_TEST(rendered_text_is_the_document)
+{
+	render_matches(&F.card->nvm);
+	ck_assert_int_eq(cu_install(&F, 0, "8949449999999990015"), 0);
+	ck_assert_uint_eq(cu_create(&F, 1), 0x9000);
+	render_matches(&F.card->nvm);
+	/* files changed since the install, a notification pending, characters jansson escapes */
+	euicc_nvm *n = &F.card->nvm;
+	n->profiles[0].files_pristine = false;
+	n->notifs[3] = (nvm_notif){ .used = true, .seq = 7, .type = 2, .aid = { 0xA0 } };
+	snprintf(n->smsr.digits, sizeof(n->smsr.digits), "4\"7\\\n\x01");
+	n->rng_counter = 0x7FFFFFFFFFFFFFFFull;
+	render_matches(n);
+}
+END_TEST
+
 START_TEST(torn_last_record_is_a_crash)
 {
 	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
@@ -609,6 +668,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, changes_go_to_the_journal);
+	tcase_add_test(tc, rendered_text_is_the_document);
 	tcase_add_test(tc, torn_last_record_is_a_crash);
 	tcase_add_test(tc, damage_before_good_records_refused);
 	tcase_add_test(tc, well_framed_bad_records_refused);

@@ -94,7 +94,7 @@ static int farm_show(bool json, int argc, char **argv)
 		bytes += (unsigned long long)st.st_size;
 		char jp[4300];
 		snprintf(jp, sizeof(jp), "%s.journal", path);
-		if (!stat(jp, &js)) {
+		if (!stat(jp, &js) && js.st_size > 0) { /* a farm makes each journal empty */
 			touched++;
 			bytes += (unsigned long long)js.st_size;
 		}

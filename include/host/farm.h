@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* A device farm: many software eUICCs in one directory, each a small NVM file that takes a journal only
- * once it changes, with one EIS bundle and one fleet file that `smsr fleet import` reads.
+/* A device farm: many software eUICCs in one directory, each a small NVM file and an empty journal file
+ * that takes blocks only once the card changes, with one EIS bundle and one fleet file that `smsr fleet
+ * import` reads.
  *
  *   DIR/farm.json      {"format":1,"count":N,...}, written last: a farm without it is unfinished
- *   DIR/cards/NNNNNN/card.nvm  card i (its journal beside it once it changed), a folder per card so
+ *   DIR/cards/NNNNNN/card.nvm  card i (card.nvm.journal beside it: empty until it changes), a folder per card so
  *                      that loading one never reads the names of all the others
  *   DIR/eis.jsonl      the EIS of card i on line i (0-based); holds OTA keys: 0600
  *   DIR/fleet.csv      eis,endpoint,tags: eis.jsonl#i,farm:DIR#i,farm=NAME;slot=i
@@ -20,7 +21,7 @@
 
 #define FARM_FORMAT	   1
 #define FARM_MAX_CARDS	   1000000u
-#define FARM_JOURNAL_BYTES (128u * 1024u) /* each card's journal, once it has one */
+#define FARM_JOURNAL_BYTES (128u * 1024u) /* each card's journal, once it changed */
 
 typedef struct {
 	char dir[4096]; /* absolute */
