@@ -175,8 +175,9 @@ typedef enum { CTX_CONTACT, CTX_OTA } eu_context;
 
 /* journal.c: the NVM's write-ahead journal (STATE.journal), see the layout there */
 #define JOURNAL_PAGE	4096u
-#define JOURNAL_BYTES	(1u << 20) /* preallocated once; a snapshot is written when it is full */
-#define JOURNAL_FORMAT	2u	   /* 2: the slot after each record starts zeroed (1 still loads) */
+#define JOURNAL_BYTES	(1u << 20)    /* preallocated once; a snapshot is written when it is full */
+#define JOURNAL_CHUNK	(64u * 1024u) /* blocks written ahead of the records, this much at a time */
+#define JOURNAL_FORMAT	2u	      /* 2: the slot after each record starts zeroed (1 still loads) */
 #define JOURNAL_HDR	44
 #define JOURNAL_REC_HDR 28
 #define JOURNAL_MAC	16
@@ -189,7 +190,7 @@ typedef struct {
 	uint64_t end;	    /* offset of the next record */
 	uint64_t size;	    /* the file's size (JOURNAL_BYTES; tests make it smaller) */
 	bool header_ok;	    /* the file's header names id */
-	uint64_t fill_from; /* open: zeros still to be written from here to size (size: none) */
+	uint64_t fill_from; /* open: the file is written (records or zeros) up to here */
 	bool dir_unsynced;  /* open: made by this card, its directory entry not synced yet */
 } nvm_journal;
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The card's NVM journal (STATE.journal). A state change is one record written in place into a file
  * whose blocks already exist, then one fdatasync: no new file, no block allocation, no rename, so the
- * file system commits no metadata (the first record writes the whole file, zeros around it, and syncs
- * it with its size: one sync). The JSON snapshot (STATE) stays the whole state at rest; a checkpoint
+ * file system commits no metadata (the record that first needs a block writes the next 64 KiB of zeros
+ * with it and syncs them with the file's size: one sync). The JSON snapshot (STATE) stays the whole state at rest; a checkpoint
  * writes it anew (with a new journal id) and the journal starts over.
  *
  * Layout, integers big-endian:
@@ -362,7 +362,7 @@ static int pwrite_all(int fd, const void *p, size_t len, off_t off)
 	return 0;
 }
 
-/* the journal file open, with where its zeros must start for it to be as long as j->size (fill_from) and
+/* the journal file open, with how much of it is written (fill_from, whole pages) and
  * whether it was made here (its directory entry not synced yet). A farm makes its cards' journals empty
  * (host/farm.c): those are opened as they are, no new inode. */
 static int journal_open(nvm_journal *j, const char *path, char *why, size_t why_len)
@@ -388,27 +388,31 @@ static int journal_open(nvm_journal *j, const char *path, char *why, size_t why_
 		return -1;
 	}
 	free(jp);
-	j->fill_from = (uint64_t)st.st_size < j->size ? (uint64_t)st.st_size / JOURNAL_PAGE * JOURNAL_PAGE : j->size;
+	j->fill_from = (uint64_t)st.st_size / JOURNAL_PAGE * JOURNAL_PAGE;
 	j->fd = fd;
 	return 0;
 }
 
-/* A journal shorter than j->size is written whole (zeros) before the record, and the one fsync that
- * follows covers both: from then on an append never grows the file, so its fdatasync commits no
- * metadata. A crash before that fsync leaves zeros, a torn record or the record whole, each of which
- * loads (the record was never acknowledged). A file made here has its directory entry synced too;
- * one found (the farm's) has its entry on disk already. */
-static int journal_fill(nvm_journal *j)
+/* The journal's blocks are written (zeros) ahead of the records, JOURNAL_CHUNK at a time up to j->size,
+ * in the write of the record that first needs them, and the one fsync that follows covers both: an
+ * append within what is written never grows the file, so its fdatasync commits no metadata. A crash
+ * before that fsync leaves zeros, a torn record or the record whole, each of which loads (the record
+ * was never acknowledged). A file made here has its directory entry synced too; one found (the farm's)
+ * has its entry on disk already. Returns the new written length (unchanged: nothing to write), or 0. */
+static uint64_t journal_fill(nvm_journal *j, uint64_t need)
 {
 	uint64_t from = j->fill_from;
-	if (from >= j->size)
-		return 0;
-	uint8_t *zero = calloc(1, (size_t)(j->size - from));
+	if (need <= from)
+		return from;
+	uint64_t to = (need + JOURNAL_CHUNK - 1) / JOURNAL_CHUNK * JOURNAL_CHUNK;
+	if (to > j->size)
+		to = j->size;
+	uint8_t *zero = calloc(1, (size_t)(to - from));
 	if (!zero)
-		return -1;
-	int rc = pwrite_all(j->fd, zero, (size_t)(j->size - from), (off_t)from);
+		return 0;
+	int rc = pwrite_all(j->fd, zero, (size_t)(to - from), (off_t)from);
 	free(zero);
-	return rc;
+	return rc ? 0 : to;
 }
 
 int journal_append(nvm_journal *j, const char *path, const char *payload, size_t len, char *why, size_t why_len)
@@ -434,7 +438,8 @@ int journal_append(nvm_journal *j, const char *path, const char *payload, size_t
 		snprintf(why, why_len, "cannot compute the journal's MAC (out of memory)");
 		return -1;
 	}
-	int rc = journal_fill(j);
+	uint64_t filled = journal_fill(j, j->end + wlen);
+	int rc = filled ? 0 : -1;
 	if (!rc && !j->header_ok) {
 		/* the header and the first record go to disk in the same sync: a record whose header did not
 		 * make it is ignored, and it was never acknowledged */
@@ -443,7 +448,7 @@ int journal_append(nvm_journal *j, const char *path, const char *payload, size_t
 	if (!rc)
 		rc = pwrite_all(j->fd, rec, wlen, (off_t)j->end);
 	if (!rc)
-		rc = j->fill_from < j->size ? fsync(j->fd) : fdatasync(j->fd);
+		rc = filled > j->fill_from ? fsync(j->fd) : fdatasync(j->fd);
 	if (!rc && j->dir_unsynced)
 		rc = sync_dir_of(path);
 	if (rc) {
@@ -453,7 +458,7 @@ int journal_append(nvm_journal *j, const char *path, const char *payload, size_t
 		if (!pwrite_all(j->fd, zero, sizeof(zero), (off_t)j->end))
 			(void)fdatasync(j->fd);
 	} else {
-		j->fill_from = j->size;
+		j->fill_from = filled;
 		j->dir_unsynced = false;
 		j->header_ok = true;
 		j->seq++;

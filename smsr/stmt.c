@@ -155,6 +155,48 @@ static int sync_dir(const char *file)
 	return rc;
 }
 
+/* Group commit among a process's connections (a campaign's workers): a commit's frames are written
+ * before its hook runs, so an fdatasync that starts after the hook took its ticket covers it. A commit
+ * whose ticket a finished sync of the same file covered returns at once; one that a sync in progress
+ * covers waits for it; otherwise it syncs for every commit made so far. With the card journals' syncs
+ * on the same disk a sync waits milliseconds in the queue, long enough for others to join it. */
+static pthread_mutex_t gc_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gc_cv = PTHREAD_COND_INITIALIZER;
+static unsigned long long gc_tickets, gc_synced, gc_running; /* gc_running: the ticket a sync covers */
+static bool gc_busy;
+static dev_t gc_dev;
+static ino_t gc_ino; /* the file gc_synced (and a sync in progress) is of */
+
+static int group_sync(int fd, dev_t dev, ino_t ino)
+{
+	pthread_mutex_lock(&gc_mu);
+	unsigned long long me = ++gc_tickets;
+	int rc = 0;
+	for (;;) {
+		bool same = gc_dev == dev && gc_ino == ino;
+		if (same && gc_synced >= me)
+			break;
+		if (gc_busy) {
+			pthread_cond_wait(&gc_cv, &gc_mu); /* covered by it or not, then look again */
+			continue;
+		}
+		gc_busy = true;
+		gc_dev = dev;
+		gc_ino = ino;
+		gc_running = gc_tickets;
+		pthread_mutex_unlock(&gc_mu);
+		rc = fdatasync(fd);
+		pthread_mutex_lock(&gc_mu);
+		gc_busy = false;
+		if (!rc && gc_running > gc_synced)
+			gc_synced = gc_running;
+		pthread_cond_broadcast(&gc_cv);
+		break; /* a failure is this commit's own; a waiter syncs again for itself */
+	}
+	pthread_mutex_unlock(&gc_mu);
+	return rc;
+}
+
 /* fdatasync of the WAL through a descriptor of our own (the same file SQLite writes: checked by inode,
  * since SQLite may delete and create it again); a new WAL's directory entry is synced once */
 static int wal_sync(smsr_store *s)
@@ -170,10 +212,10 @@ static int wal_sync(smsr_store *s)
 	}
 	if (s->wal_fd < 0) {
 		s->wal_fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (s->wal_fd < 0 || sync_dir(db))
+		if (s->wal_fd < 0 || sync_dir(db) || fstat(s->wal_fd, &st))
 			return -1;
 	}
-	return fdatasync(s->wal_fd);
+	return group_sync(s->wal_fd, st.st_dev, st.st_ino);
 }
 
 /* Another connection holds the write lock (a campaign's other workers, another smsr): SQLite's own

@@ -314,12 +314,33 @@ START_TEST(full_journal_makes_a_snapshot)
 }
 END_TEST
 
+/* the journal's blocks are written a chunk ahead of the records: a record past the first chunk writes
+ * the next one, and the card loads as it runs at every step */
+START_TEST(journal_grows_a_chunk_at_a_time)
+{
+	char why[600];
+	ck_assert_int_eq(euicc_save(F.card, snap, why, sizeof(why)), 0);
+	euicc_set_journal_size(F.card, 2 * JOURNAL_CHUNK);
+	struct stat st;
+	for (int i = 0; i < 12; i++) {
+		ck_assert_uint_eq(cu_create(&F, i % 3), 0x9000);
+		ck_assert_uint_eq(cu_delete(&F, i % 3), 0x9000);
+		ck_assert_int_eq(stat(jrnl, &st), 0);
+		bool past = F.card->jr.end + JOURNAL_REC_HDR > JOURNAL_CHUNK;
+		ck_assert_uint_eq((uint64_t)st.st_size, past ? 2 * JOURNAL_CHUNK : JOURNAL_CHUNK);
+		ck_assert_uint_eq(F.card->jr.fill_from, (uint64_t)st.st_size);
+		loads_as(NULL);
+	}
+	ck_assert_uint_gt(F.card->jr.end, JOURNAL_CHUNK); /* it did cross */
+}
+END_TEST
+
 START_TEST(save_leaves_one_file)
 {
 	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
 	struct stat st;
 	ck_assert_int_eq(stat(jrnl, &st), 0);
-	ck_assert_uint_eq((uint64_t)st.st_size, JOURNAL_BYTES);
+	ck_assert_uint_eq((uint64_t)st.st_size, JOURNAL_CHUNK); /* blocks written a chunk ahead */
 	ck_assert_uint_eq(st.st_mode & 0777, 0600);
 	char why[600];
 	ck_assert_int_eq(euicc_save(F.card, snap, why, sizeof(why)), 0);
@@ -676,6 +697,7 @@ int main(void)
 	tcase_add_test(tc, journal_of_another_snapshot_ignored);
 	tcase_add_test(tc, full_journal_makes_a_snapshot);
 	tcase_add_test(tc, save_leaves_one_file);
+	tcase_add_test(tc, journal_grows_a_chunk_at_a_time);
 	tcase_add_test(tc, confirmation_waits_for_the_next_write);
 	tcase_add_test(tc, failed_write_undoes_the_command);
 	tcase_add_test(tc, one_writer_per_state_file);
