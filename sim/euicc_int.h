@@ -318,6 +318,9 @@ uint16_t gsm_sw_of(eu_status s);
 
 /* ota.c */
 eu_status ota_envelope_sms_pp(euicc_card *c, const uint8_t *data, size_t len, abuf *out);
+/* each keyset whose accepted counter reached its NVM mark gets the next block (nvm_commit, before a
+ * record: the counter's own record is spared) */
+void ota_reserve_ahead(euicc_card *c);
 
 /* cat.c */
 eu_status cat_terminal_profile(euicc_card *c, const capdu *a);

@@ -554,11 +554,12 @@ int nvm_commit(euicc_card *c, const bool touched[EUICC_MAX_PROFILES], char *why,
 {
 	if (nvm_still_ours(c, why, why_len))
 		return -1;
-	/* The generator's mark moves with the first record a session writes, when nothing is left below
-	 * it (as after every load): the draw that follows (key establishment) then changes no NVM, where
-	 * it would have cost a record of its own. */
+	/* The generator's and the OTA counters' marks move with the first record a session writes, when
+	 * nothing is left below them (as after every load): the draw that follows (key establishment) and
+	 * the first packet then change no NVM, where each would have cost a record of its own. */
 	if (c->rng_pos >= c->nvm.rng_counter)
 		c->nvm.rng_counter = c->rng_pos + 1024;
+	ota_reserve_ahead(c);
 	size_t len = 0;
 	char *text = nvm_render(&c->nvm, NULL, touched, &len);
 	if (!text) {

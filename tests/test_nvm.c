@@ -266,12 +266,13 @@ END_TEST
 
 START_TEST(journal_of_another_snapshot_ignored)
 {
-	/* a copy of the card saved elsewhere now: a snapshot with its own journal id */
-	json_t *was = euicc_show(F.card, true);
+	/* a copy of the card saved elsewhere now: a snapshot with its own journal id (of the state on disk,
+	 * where a confirmation may still wait for the card's next write) */
 	char other[400], why[600];
 	snprintf(other, sizeof(other), "%s/other.json", F.dir);
 	euicc_card *copy = euicc_load_readonly(snap, why, sizeof(why));
 	ck_assert_ptr_nonnull(copy);
+	json_t *was = euicc_show(copy, true);
 	ck_assert_int_eq(euicc_save(copy, other, why, sizeof(why)), 0);
 	euicc_free(copy);
 	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
