@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include "apdu/hex.h"
 #include "apdu/sms.h"
 #include "apdu/scp80.h"
@@ -15,7 +17,7 @@
 #include "host/adapter.h"
 #include "host/smdp.h"
 
-static char pristine[512];
+static char pristine[512], workdir[64];
 static scp80_keyset ks;
 static uint64_t cntr = 1;
 
@@ -74,6 +76,7 @@ static void init_once(void)
 	char dir[] = "/tmp/euicc-fuzz-XXXXXX", why[512], pkidir[600];
 	if (!mkdtemp(dir))
 		abort();
+	snprintf(workdir, sizeof(workdir), "%s", dir);
 	snprintf(pkidir, sizeof(pkidir), "%s/pki", dir);
 	bench_pki pki;
 	if (pki_load_or_create(pkidir, &pki, why, sizeof(why)))
@@ -138,6 +141,24 @@ static void envelope(euicc_card *c, const uint8_t *script, size_t len, const uin
 	abuf_free(&pkt);
 }
 
+/* the folder init_once made, files and all, once the pristine card is in memory: a run leaves nothing */
+static void remove_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char p[700];
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (unlink(p))
+			remove_tree(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -150,6 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		base = euicc_load_readonly(pristine, why, sizeof(why));
 		if (!base)
 			abort();
+		remove_tree(workdir);
 	}
 	/* each input on the same fresh card, as loading the pristine state gives it */
 	euicc_card *c = euicc_clone(base);
