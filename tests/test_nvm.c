@@ -336,6 +336,37 @@ START_TEST(journal_grows_a_chunk_at_a_time)
 }
 END_TEST
 
+static uint64_t be40(const uint8_t c[5])
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 5; i++)
+		v = v << 8 | c[i];
+	return v;
+}
+
+/* after a save (as after a load) the generator's and the OTA counters' marks sit on what was used: the
+ * session's first record carries the next block of each, the packets and draws after it write none */
+START_TEST(first_record_carries_counter_blocks)
+{
+	char why[600];
+	ck_assert_int_eq(euicc_save(F.card, snap, why, sizeof(why)), 0);
+	euicc_card *c = F.card;
+	ck_assert_uint_eq(c->nvm.rng_counter, c->rng_pos);
+	ck_assert_uint_eq(be40(c->nvm.keysets[0].counter), be40(c->ota.accepted[0]));
+	/* a record for something else (in a campaign: the MO notification at attach) */
+	bool touched[EUICC_MAX_PROFILES] = { false };
+	ck_assert_int_eq(nvm_commit(c, touched, why, sizeof(why)), 0);
+	ck_assert_uint_eq(c->jr.seq, 1);
+	ck_assert_uint_gt(c->nvm.rng_counter, c->rng_pos);
+	ck_assert_uint_gt(be40(c->nvm.keysets[0].counter), be40(c->ota.accepted[0]));
+	loads_as(NULL); /* the blocks are in the record */
+	/* the session's first packet, on a command that changes nothing else (GET STATUS): no record */
+	uint16_t sw = dev_isdr(&F.host, "80F24002024F0000", NULL); /* no ISD-P yet: 6A88, answered */
+	ck_assert_msg(sw == 0x9000 || sw == 0x6A88, "GET STATUS: %04x", sw);
+	ck_assert_uint_eq(c->jr.seq, 1);
+}
+END_TEST
+
 START_TEST(save_leaves_one_file)
 {
 	ck_assert_uint_eq(cu_create(&F, 0), 0x9000);
@@ -698,6 +729,7 @@ int main(void)
 	tcase_add_test(tc, journal_of_another_snapshot_ignored);
 	tcase_add_test(tc, full_journal_makes_a_snapshot);
 	tcase_add_test(tc, save_leaves_one_file);
+	tcase_add_test(tc, first_record_carries_counter_blocks);
 	tcase_add_test(tc, journal_grows_a_chunk_at_a_time);
 	tcase_add_test(tc, confirmation_waits_for_the_next_write);
 	tcase_add_test(tc, failed_write_undoes_the_command);
