@@ -2,8 +2,8 @@
 /* The card's NVM journal (STATE.journal). A state change is one record written in place into a file
  * whose blocks already exist, then one fdatasync: no new file, no block allocation, no rename, so the
  * file system commits no metadata (the record that first needs a block writes the next 64 KiB of zeros
- * with it and syncs them with the file's size: one sync). The JSON snapshot (STATE) stays the whole state at rest; a checkpoint
- * writes it anew (with a new journal id) and the journal starts over.
+ * with it and syncs them with the file's size: one sync). The JSON snapshot (STATE) stays the whole
+ * state at rest; a checkpoint writes it anew (with a new journal id) and the journal starts over.
  *
  * Layout, integers big-endian:
  *   page 0     header  "EUICCJNL" | format u32 | id[16] | SHA-256 of the 28 bytes before, first 16

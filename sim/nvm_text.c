@@ -4,7 +4,6 @@
  * journal id when a snapshot names one and "=" for a blob a record keeps from the state before.
  * Building that document as a jansson tree and dumping it was a tenth of a campaign job's CPU time (a
  * swap writes seven records); tests/test_nvm.c checks the two against each other. */
-#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>

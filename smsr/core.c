@@ -167,16 +167,23 @@ static void core_trace(void *ctx, const char *line)
 		x->trace(x->trace_ctx, line);
 }
 
+int smsr_resolve_eid(smsr_core *x, const char *eid, char out[33], char *why, size_t why_len)
+{
+	/* a job's functions each connect: the card already connected under this EID needs no lookup */
+	if (x->connected && eid && !strcmp(eid, x->eid)) {
+		snprintf(out, 33, "%s", eid);
+		return 0;
+	}
+	return store_resolve_eid(x->st, eid, out, why, why_len);
+}
+
 int smsr_connect(smsr_core *x, const char *eid)
 {
 	char why[1200];
 	if (smsr_core_open(x, why, sizeof(why)))
 		return smsr_err(x, SMSR_INTERNAL, "%s", why);
 	char e[33];
-	/* a job's functions each connect: the card already connected under this EID needs no lookup */
-	if (x->connected && eid && !strcmp(eid, x->eid))
-		snprintf(e, sizeof(e), "%s", eid);
-	else if (store_resolve_eid(x->st, eid, e, why, sizeof(why)))
+	if (smsr_resolve_eid(x, eid, e, why, sizeof(why)))
 		return smsr_err(x, SMSR_NOT_FOUND, "%s", why);
 	if (x->r)
 		snprintf(x->r->eid, sizeof(x->r->eid), "%s", e);

@@ -114,6 +114,8 @@ bool smsr_profile_op_known(const char *what);
 int smsr_profile_op(smsr_core *x, const char *what, const char *eid, const char *target, int pol1, smsr_result *r);
 
 /* below the operations (core.c): the connection, one ES5 command, notifications, the audit */
+/* the registered EID for eid (NULL: the only one), without a lookup for the card already connected */
+int smsr_resolve_eid(smsr_core *x, const char *eid, char out[33], char *why, size_t why_len);
 int smsr_connect(smsr_core *x, const char *eid);
 uint16_t smsr_es5(smsr_core *x, const char *apdu_hex, abuf *out);
 void smsr_handle_notifications(smsr_core *x);

@@ -394,9 +394,7 @@ static int inventory_download(smsr_core *x, const char *eid, const char *iccid, 
 	uint8_t kek[32];
 	if (smsr_core_open(x, why, sizeof(why)))
 		return smsr_err(x, SMSR_INTERNAL, "%s", why);
-	if (x->connected && eid && !strcmp(eid, x->eid))
-		snprintf(e, sizeof(e), "%s", eid); /* a job's card, connected already */
-	else if (store_resolve_eid(x->st, eid, e, why, sizeof(why)))
+	if (smsr_resolve_eid(x, eid, e, why, sizeof(why)))
 		return smsr_err(x, SMSR_NOT_FOUND, "%s", why);
 	snprintf(r->eid, sizeof(r->eid), "%s", e);
 	if (smsr_kek(x, false, kek, why, sizeof(why)))
